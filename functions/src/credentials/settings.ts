@@ -1,0 +1,71 @@
+import { resolveStunUris, parseTurnUris } from "./uris";
+import { sharedSecretProblem } from "./secret";
+
+/** The raw configuration values, as the params hold them. */
+export interface RawTurnSettings {
+  secret: string;
+  turnUris: string;
+  stunUris: string;
+}
+
+/** One entry of `RTCConfiguration.iceServers`. */
+export interface IceServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+
+/** Configuration checked and ready to sign with. */
+export interface TurnSettings {
+  secret: string;
+  turnUris: readonly string[];
+  /** The credential-free STUN entry, or `undefined` when there is no STUN URI. */
+  stunServer: Readonly<IceServer> | undefined;
+}
+
+/** Checked settings, or every problem found (secret-free sentences, safe to log). */
+export type TurnSettingsCheck = { ok: true; settings: TurnSettings } | { ok: false; problems: string[] };
+
+let lastRaw: RawTurnSettings | undefined;
+let lastCheck: TurnSettingsCheck | undefined;
+
+/**
+ * Checks the raw settings. The result is cached for identical input because params do not
+ * change within an instance, and parsing on every call would dominate the cost of minting.
+ */
+export function resolveTurnSettings(raw: RawTurnSettings): TurnSettingsCheck {
+  if (
+    lastCheck &&
+    lastRaw &&
+    lastRaw.secret === raw.secret &&
+    lastRaw.turnUris === raw.turnUris &&
+    lastRaw.stunUris === raw.stunUris
+  ) {
+    return lastCheck;
+  }
+  lastRaw = { ...raw };
+  lastCheck = checkTurnSettings(raw);
+  return lastCheck;
+}
+
+function checkTurnSettings(raw: RawTurnSettings): TurnSettingsCheck {
+  const problems: string[] = [];
+  const secretProblem = sharedSecretProblem(raw.secret);
+  if (secretProblem) problems.push(secretProblem);
+
+  const turn = parseTurnUris(raw.turnUris);
+  if (!turn.ok) problems.push(...turn.problems.map((p) => (p.startsWith("TURN_URIS") ? p : `TURN_URIS ${p}`)));
+
+  const stun = resolveStunUris(raw.stunUris, turn.ok ? turn.uris : []);
+  if (!stun.ok) problems.push(...stun.problems.map((p) => `STUN_URIS ${p}`));
+
+  if (problems.length > 0 || !turn.ok || !stun.ok) return { ok: false, problems };
+  return {
+    ok: true,
+    settings: {
+      secret: raw.secret,
+      turnUris: Object.freeze([...turn.uris]),
+      stunServer: stun.uris.length > 0 ? Object.freeze({ urls: stun.uris }) : undefined,
+    },
+  };
+}

@@ -1,0 +1,6 @@
+import { setGlobalOptions } from "firebase-functions/v2/options";
+
+// maxInstances caps the bill: a burst of abuse scales to this many instances, no further.
+setGlobalOptions({ region: "us-central1", maxInstances: 10 });
+
+export { getTurnCredentials } from "./credentials/callable";

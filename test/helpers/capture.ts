@@ -1,0 +1,20 @@
+/** Runs `action` while collecting what it writes to stdout and stderr (e.g. logger lines). */
+export function captureOutput<T>(action: () => T): { result?: T; error?: unknown; output: string } {
+  let output = "";
+  const originalOut = process.stdout.write.bind(process.stdout);
+  const originalErr = process.stderr.write.bind(process.stderr);
+  const collect = (chunk: string | Uint8Array): boolean => {
+    output += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+    return true;
+  };
+  process.stdout.write = collect as typeof process.stdout.write;
+  process.stderr.write = collect as typeof process.stderr.write;
+  try {
+    return { result: action(), output };
+  } catch (error) {
+    return { error, output };
+  } finally {
+    process.stdout.write = originalOut;
+    process.stderr.write = originalErr;
+  }
+}

@@ -1,0 +1,129 @@
+import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { freePorts } from "./ports";
+import { startProcess, tail, type RunningProcess } from "./processes";
+
+/** The repository root (this file lives in test/helpers). */
+export const REPO_ROOT = resolve(__dirname, "..", "..");
+/** The demo project id: the emulators never touch real resources for a `demo-` project. */
+export const PROJECT_ID = "demo-webrtc-lite";
+/** The functions region (DESIGN.md). */
+export const REGION = "us-central1";
+
+/** Which emulators a suite needs. */
+export type EmulatorName = "auth" | "functions" | "firestore" | "hosting";
+
+/** What a suite runs the functions with: params (`.env.local`) and secrets (`.secret.local`). */
+export interface EmulatorStackOptions {
+  emulators: EmulatorName[];
+  params: Record<string, string>;
+  secrets: Record<string, string>;
+  /** Folder the Hosting emulator serves, when `hosting` is among the emulators. */
+  hostingPublic?: string;
+}
+
+/** A running emulator stack on its own ports. */
+export interface EmulatorStack {
+  readonly ports: Record<"hub" | EmulatorName, number>;
+  /** `http://127.0.0.1:<port>/<project>/<region>/<name>`, the callable's URL. */
+  functionUrl(name: string): string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the Firebase emulators for the functions in this repository, with configuration of
+ * the suite's own. The functions run from a throw-away project folder whose `functions/lib`
+ * and `node_modules` link to the real ones, so a suite's params and secrets never touch the
+ * developer's `functions/.env.local` or `.secret.local`.
+ */
+export async function startEmulatorStack(options: EmulatorStackOptions): Promise<EmulatorStack> {
+  const dir = await mkdtemp(join(tmpdir(), "webrtc-lite-emulators-"));
+  const [hub, auth, functions, firestore, hosting, logging, eventarc, tasks, websocket] = await freePorts(9);
+  const ports = { hub: hub!, auth: auth!, functions: functions!, firestore: firestore!, hosting: hosting! };
+
+  await mkdir(join(dir, "functions"));
+  for (const entry of ["lib", "node_modules", "package.json"]) {
+    await symlink(join(REPO_ROOT, "functions", entry), join(dir, "functions", entry));
+  }
+  for (const entry of ["firestore.rules", "firestore.indexes.json"]) {
+    await symlink(join(REPO_ROOT, entry), join(dir, entry));
+  }
+  await writeFile(join(dir, "functions", ".env.local"), envFile(options.params));
+  await writeFile(join(dir, "functions", ".secret.local"), envFile(options.secrets), { mode: 0o600 });
+  const host = "127.0.0.1";
+  const config = {
+    functions: [{ source: "functions", codebase: "default", runtime: "nodejs22" }],
+    firestore: { rules: "firestore.rules", indexes: "firestore.indexes.json" },
+    ...(options.hostingPublic ? { hosting: { public: options.hostingPublic } } : {}),
+    emulators: {
+      hub: { host, port: hub },
+      auth: { host, port: auth },
+      functions: { host, port: functions },
+      firestore: { host, port: firestore, websocketPort: websocket },
+      hosting: { host, port: hosting },
+      logging: { host, port: logging },
+      eventarc: { host, port: eventarc },
+      tasks: { host, port: tasks },
+      ui: { enabled: false },
+      singleProjectMode: true,
+    },
+  };
+  await writeFile(join(dir, "firebase.json"), JSON.stringify(config, null, 2));
+
+  const firebase = join(REPO_ROOT, "node_modules", ".bin", "firebase");
+  const emulators: RunningProcess = startProcess(
+    firebase,
+    ["emulators:start", "--only", options.emulators.join(","), "--project", PROJECT_ID],
+    { cwd: dir, env: emulatorEnvironment() },
+  );
+  try {
+    await emulators.waitForOutput(/All emulators ready/, 90_000);
+    if (options.emulators.includes("functions")) {
+      await emulators.waitForOutput(/function initialized/, 30_000);
+    }
+  } catch (error) {
+    await emulators.stop();
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+
+  return {
+    ports,
+    functionUrl: (name) => `http://${host}:${ports.functions}/${PROJECT_ID}/${REGION}/${name}`,
+    output: () => emulators.output(),
+    async stop() {
+      await emulators.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The environment for firebase-tools: `CI` turns off its message-of-the-day fetch and
+ * `METADATA_SERVER_DETECTION=none` stops google-auth-library probing the cloud metadata
+ * address, so nothing leaves loopback (DESIGN.md's network rule).
+ */
+export function emulatorEnvironment(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    CI: "1",
+    METADATA_SERVER_DETECTION: "none",
+    NO_UPDATE_NOTIFIER: "1",
+    FIREBASE_CLI_DISABLE_UPDATE_CHECK: "1",
+  };
+}
+
+function envFile(values: Record<string, string>): string {
+  return Object.entries(values)
+    .map(([key, value]) => `${key}=${value}`)
+    .join("\n")
+    .concat("\n");
+}
+
+/** Adds the emulator's output to an error so that a failing suite shows why. */
+export function withEmulatorOutput(stack: EmulatorStack, error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  return new Error(`${message}\n--- emulator output ---\n${tail(stack.output())}`);
+}

@@ -1,0 +1,77 @@
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+
+/** A long-running child process whose output is kept for assertions and failure reports. */
+export interface RunningProcess {
+  readonly child: ChildProcess;
+  /** Everything the process printed so far (stdout and stderr interleaved). */
+  output(): string;
+  /** Resolves once the output matches `pattern`; rejects if the process exits first or time runs out. */
+  waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void>;
+  /** Stops the whole process group: SIGINT, then SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Starts `command` in its own process group so that stopping it also stops what it spawned. */
+export function startProcess(command: string, args: string[], options: SpawnOptions = {}): RunningProcess {
+  const child = spawn(command, args, { ...options, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const listeners = new Set<() => void>();
+  const append = (chunk: Buffer): void => {
+    output += chunk.toString("utf8");
+    listeners.forEach((listener) => listener());
+  };
+  child.stdout?.on("data", append);
+  child.stderr?.on("data", append);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.once("exit", () => listeners.forEach((listener) => listener()));
+
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  };
+
+  return {
+    child,
+    output: () => output,
+    waitForOutput(pattern, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (pattern.test(output)) {
+            done();
+            resolve();
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            done();
+            reject(new Error(`${command} exited before printing ${pattern}:\n${tail(output)}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`${command} did not print ${pattern} within ${timeoutMs} ms:\n${tail(output)}`));
+        }, timeoutMs);
+        const done = (): void => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+    async stop(graceMs = 10_000) {
+      signalGroup("SIGINT");
+      const killer = setTimeout(() => signalGroup("SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(killer);
+      // Children of the group may outlive the leader (e.g. the functions runtime).
+      signalGroup("SIGKILL");
+    },
+  };
+}
+
+/** The last lines of a log, for error messages. */
+export function tail(text: string, lines = 40): string {
+  return text.split("\n").slice(-lines).join("\n");
+}

@@ -1,0 +1,57 @@
+import { strict as assert } from "node:assert";
+import { resolveTurnSettings } from "../../../functions/src/credentials/settings";
+
+const SECRET = "0123456789abcdef0123456789abcdef";
+
+describe("resolveTurnSettings", () => {
+  it("checks a good configuration and derives the STUN entry", () => {
+    const check = resolveTurnSettings({
+      secret: SECRET,
+      turnUris: "turn:t.example.com:3478?transport=udp,turns:t.example.com:5349?transport=tcp",
+      stunUris: "",
+    });
+    assert.deepEqual(check, {
+      ok: true,
+      settings: {
+        secret: SECRET,
+        turnUris: ["turn:t.example.com:3478?transport=udp", "turns:t.example.com:5349?transport=tcp"],
+        stunServer: { urls: ["stun:t.example.com:3478"] },
+      },
+    });
+  });
+
+  it("has no STUN entry when STUN_URIS is none", () => {
+    const check = resolveTurnSettings({ secret: SECRET, turnUris: "turn:t.example.com", stunUris: "none" });
+    assert.equal(check.ok && check.settings.stunServer, undefined);
+  });
+
+  it("collects every problem, prefixed with the param's name, and never the secret", () => {
+    const check = resolveTurnSettings({ secret: "short-secret", turnUris: "turn:a:0", stunUris: "http://x" });
+    assert.deepEqual(check, {
+      ok: false,
+      problems: [
+        "TURN_SHARED_SECRET is shorter than 32 characters: generate one with `openssl rand -hex 32`",
+        'TURN_URIS entry 1 ("turn:a:0") has port "0"; use a number from 1 to 65535',
+        'STUN_URIS entry 1 ("http://x") is not a stun: or stuns: URI such as stun:host:3478',
+      ],
+    });
+    assert.ok(!JSON.stringify(check).includes("short-secret"));
+  });
+
+  it("reports empty TURN_URIS once, without a doubled prefix", () => {
+    const check = resolveTurnSettings({ secret: SECRET, turnUris: "", stunUris: "" });
+    assert.deepEqual(check, {
+      ok: false,
+      problems: ["TURN_URIS is empty: set it to e.g. turn:turn.example.com:3478?transport=udp"],
+    });
+  });
+
+  it("returns the same checked object for the same input and a new one when it changes", () => {
+    const raw = { secret: SECRET, turnUris: "turn:cache.example.com", stunUris: "" };
+    const first = resolveTurnSettings(raw);
+    assert.equal(resolveTurnSettings({ ...raw }), first);
+    const changed = resolveTurnSettings({ ...raw, secret: `${SECRET}x` });
+    assert.notEqual(changed, first);
+    assert.equal(changed.ok && changed.settings.secret, `${SECRET}x`);
+  });
+});
