@@ -2,7 +2,7 @@ import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePorts } from "./ports";
-import { startProcess, tail, type RunningProcess } from "./processes";
+import { startProcess, type RunningProcess } from "./processes";
 
 /** The repository root (this file lives in test/helpers). */
 export const REPO_ROOT = resolve(__dirname, "..", "..");
@@ -120,10 +120,4 @@ function envFile(values: Record<string, string>): string {
     .map(([key, value]) => `${key}=${value}`)
     .join("\n")
     .concat("\n");
-}
-
-/** Adds the emulator's output to an error so that a failing suite shows why. */
-export function withEmulatorOutput(stack: EmulatorStack, error: unknown): Error {
-  const message = error instanceof Error ? error.message : String(error);
-  return new Error(`${message}\n--- emulator output ---\n${tail(stack.output())}`);
 }
