@@ -1,7 +1,7 @@
 import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freePorts } from "./ports";
+import { pickPorts } from "./ports";
 import { startProcess, type RunningProcess } from "./processes";
 
 /** The repository root (this file lives in test/helpers). */
@@ -21,11 +21,17 @@ export interface EmulatorStackOptions {
   secrets: Record<string, string>;
   /** Folder the Hosting emulator serves, when `hosting` is among the emulators. */
   hostingPublic?: string;
+  /** Ports to use when they are free (the local stack prefers firebase.json's); others are picked at random. */
+  preferredPorts?: Partial<Record<PortName, number>>;
 }
+
+const PORT_NAMES = ["hub", "auth", "functions", "firestore", "hosting", "logging", "eventarc", "tasks", "websocket"] as const;
+/** Every port an emulator stack listens on. */
+export type PortName = (typeof PORT_NAMES)[number];
 
 /** A running emulator stack on its own ports. */
 export interface EmulatorStack {
-  readonly ports: Record<"hub" | EmulatorName, number>;
+  readonly ports: Record<PortName, number>;
   /** `http://127.0.0.1:<port>/<project>/<region>/<name>`, the callable's URL. */
   functionUrl(name: string): string;
   output(): string;
@@ -40,8 +46,8 @@ export interface EmulatorStack {
  */
 export async function startEmulatorStack(options: EmulatorStackOptions): Promise<EmulatorStack> {
   const dir = await mkdtemp(join(tmpdir(), "webrtc-lite-emulators-"));
-  const [hub, auth, functions, firestore, hosting, logging, eventarc, tasks, websocket] = await freePorts(9);
-  const ports = { hub: hub!, auth: auth!, functions: functions!, firestore: firestore!, hosting: hosting! };
+  const ports = await pickPorts(PORT_NAMES, options.preferredPorts);
+  const { hub, auth, functions, firestore, hosting, logging, eventarc, tasks, websocket } = ports;
 
   await mkdir(join(dir, "functions"));
   for (const entry of ["lib", "node_modules", "package.json"]) {
