@@ -78,6 +78,18 @@ describe("parseCredentialRequest", () => {
       assert.equal(message, `Unknown field "${"k".repeat(32)}…" in the request: the only accepted field is ttl.`);
     });
 
+    it("rejects a __proto__ key from JSON instead of treating it as the prototype", () =>
+      assert.equal(
+        rejection(JSON.parse('{"__proto__": {"ttl": 600}}')),
+        'Unknown field "__proto__" in the request: the only accepted field is ttl.',
+      ));
+
+    it("rejects a constructor key", () =>
+      assert.equal(
+        rejection(JSON.parse('{"ttl": 600, "constructor": {"prototype": {}}}')),
+        'Unknown field "constructor" in the request: the only accepted field is ttl.',
+      ));
+
     it("rejects a case variant of ttl", () =>
       assert.equal(rejection({ TTL: 600 }), 'Unknown field "TTL" in the request: the only accepted field is ttl.'));
   });
