@@ -21,6 +21,9 @@ fi
 
 # The root devDependency `node@22` puts Node 22 (the deploy runtime) first on PATH for every
 # npm script, so the emulators and the tests run on the same major as production.
+# re2 (an optional dependency of the Hosting emulator) would try to download a prebuilt binary
+# from GitHub, which these machines cannot reach; build it from source straight away instead.
+export DEVELOPMENT_SKIP_GETTING_ASSET=1
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages (root)"
   npm ci --no-audit --no-fund --loglevel=error

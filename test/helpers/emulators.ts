@@ -107,9 +107,10 @@ export async function startEmulatorStack(options: EmulatorStackOptions): Promise
 }
 
 /**
- * The environment for firebase-tools: `CI` turns off its message-of-the-day fetch and
- * `METADATA_SERVER_DETECTION=none` stops google-auth-library probing the cloud metadata
- * address, so nothing leaves loopback (DESIGN.md's network rule).
+ * The environment for firebase-tools, so that nothing leaves loopback (DESIGN.md's network
+ * rule): `CI` turns off its message-of-the-day fetch, `METADATA_SERVER_DETECTION=none` stops
+ * google-auth-library probing the cloud metadata address, and `npm_config_offline` keeps the
+ * Functions emulator's `npm show firebase-functions` version check off the registry.
  */
 export function emulatorEnvironment(): NodeJS.ProcessEnv {
   return {
@@ -117,7 +118,7 @@ export function emulatorEnvironment(): NodeJS.ProcessEnv {
     CI: "1",
     METADATA_SERVER_DETECTION: "none",
     NO_UPDATE_NOTIFIER: "1",
-    FIREBASE_CLI_DISABLE_UPDATE_CHECK: "1",
+    npm_config_offline: "true",
   };
 }
 
