@@ -56,6 +56,8 @@ export interface Allocation {
   relayed: TransportAddress;
   mapped?: TransportAddress;
   lifetimeSeconds: number;
+  /** The server's SOFTWARE attribute, if it announces one. */
+  software?: string;
   /** Round trip of the authenticated Allocate transaction, in milliseconds. */
   rttMs: number;
 }
@@ -109,10 +111,12 @@ export class TurnClient {
     if (!relayed) throw new Error("the Allocate success response carries no XOR-RELAYED-ADDRESS");
     const mapped = findAttribute(message, StunAttribute.XorMappedAddress);
     const lifetime = findAttribute(message, StunAttribute.Lifetime);
+    const software = findAttribute(message, StunAttribute.Software);
     return {
       relayed: decodeXorAddress(relayed, message.transactionId),
       ...(mapped ? { mapped: decodeXorAddress(mapped, message.transactionId) } : {}),
       lifetimeSeconds: lifetime?.readUInt32BE(0) ?? 0,
+      ...(software ? { software: software.toString("utf8") } : {}),
       rttMs,
     };
   }
