@@ -1,13 +1,15 @@
 import { spawnSync } from "node:child_process";
 import { chmod, chown, open, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import { resolveSecrets, secretSourceFromEnvironment, type SecretManagerPort } from "./secrets";
 
 /** The accepted shared secrets (newest first) from Secret Manager or the environment. */
 export function loadSecrets(env: NodeJS.ProcessEnv, nowMillis = Date.now()): Promise<string[]> {
-  // The client is only constructed for the Secret Manager path; the environment path needs no GCP.
-  const client = (): SecretManagerPort => new SecretManagerServiceClient();
+  // Loaded only for the Secret Manager path: the environment path needs no Google libraries.
+  const client = async (): Promise<SecretManagerPort> => {
+    const { SecretManagerServiceClient } = await import("@google-cloud/secret-manager");
+    return new SecretManagerServiceClient();
+  };
   return resolveSecrets(secretSourceFromEnvironment(env), client, nowMillis);
 }
 

@@ -62,7 +62,7 @@ export interface Allocation {
   rttMs: number;
 }
 
-const methodNames = new Map(Object.entries(StunMethod).map(([name, value]) => [value, name]));
+const methodNames = new Map<number, string>(Object.entries(StunMethod).map(([name, value]) => [value, name]));
 
 // RFC 5389 §7.2.1: initial RTO 500 ms, doubled on each retransmission over UDP.
 const INITIAL_RTO_MS = 500;

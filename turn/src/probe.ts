@@ -48,7 +48,12 @@ export function failureReason(error: unknown, target: ProbeTarget, timeoutMs: nu
   }
   const code = (error as { code?: string }).code;
   const where = `${target.server.host}:${target.server.port}`;
-  if (code === "ECONNREFUSED") return `connection refused by ${where} (is coturn running, and the port open in the firewall?)`;
+  if (code === "ECONNREFUSED") {
+    // Over UDP this is an ICMP port unreachable: the host answered, nothing listens there.
+    return target.server.transport === "udp"
+      ? `port unreachable: nothing listens on ${where} over UDP (is coturn running?)`
+      : `connection refused by ${where} (is coturn running, and the port open in the firewall?)`;
+  }
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") return `cannot resolve ${target.server.host}`;
   const message = error instanceof Error ? error.message : String(error);
   if (/no answer .* within|no (TCP|TLS) connection within/.test(message)) {

@@ -53,9 +53,9 @@ export function secretSourceFromEnvironment(env: Record<string, string | undefin
  * version, plus each older enabled version whose successor is younger than the rotation
  * window (credentials signed with it may still be alive).
  */
-export async function resolveSecrets(source: SecretSource, client: () => SecretManagerPort, nowMillis: number): Promise<string[]> {
+export async function resolveSecrets(source: SecretSource, client: () => Promise<SecretManagerPort>, nowMillis: number): Promise<string[]> {
   if (source.kind === "environment") return source.previous ? [source.current, source.previous] : [source.current];
-  const port = client();
+  const port = await client();
   let versions: SecretVersionRecord[];
   try {
     [versions] = await port.listSecretVersions({ parent: source.secret, filter: "state:ENABLED" });
