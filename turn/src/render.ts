@@ -5,7 +5,9 @@ import type { TurnSettings } from "./settings";
 const PLACEHOLDER = /\{\{([a-z_]+)\}\}/g;
 
 /** Raised when the config cannot be rendered; the message never contains a secret. */
-export class RenderError extends Error {}
+export class RenderError extends Error {
+  override name = "RenderError";
+}
 
 /**
  * Fills the kit's template. `secrets` are the accepted shared secrets, newest first (the

@@ -21,7 +21,9 @@ export const DEFAULT_ROTATION_WINDOW_SECONDS = 172_800;
 const SECRET_NAME = /^projects\/[^/\s]+\/secrets\/[A-Za-z0-9_-]{1,255}$/;
 
 /** Raised when the secret cannot be obtained; the message never contains a secret. */
-export class SecretSourceError extends Error {}
+export class SecretSourceError extends Error {
+  override name = "SecretSourceError";
+}
 
 /**
  * Picks the source: `TURN_SECRET_NAME` (`projects/<project>/secrets/TURN_SHARED_SECRET`, the

@@ -60,7 +60,9 @@ export interface TransportAddress {
 }
 
 /** Raised when bytes are not a well-formed STUN message. */
-export class StunDecodeError extends Error {}
+export class StunDecodeError extends Error {
+  override name = "StunDecodeError";
+}
 
 /** A fresh random 96-bit transaction id (RFC 5389 §6: uniformly random). */
 export function newTransactionId(): Buffer {
