@@ -91,6 +91,24 @@ export async function startCoturn(secrets: string[], options: CoturnOptions = {}
   };
 }
 
+/**
+ * Starts a coturn from the kit's config for the enclosing mocha suite (before/after hooks)
+ * and returns a getter for it.
+ */
+export function useCoturn(secrets: string[], options: CoturnOptions = {}): () => TestCoturn {
+  let coturn: TestCoturn | undefined;
+  before(async () => {
+    coturn = await startCoturn(secrets, options);
+  });
+  after(async () => {
+    await coturn?.stop();
+  });
+  return () => {
+    if (!coturn) throw new Error("coturn is not running: useCoturn starts it in a before hook");
+    return coturn;
+  };
+}
+
 /** An EC key and a one-day self-signed certificate for 127.0.0.1 and ::1, made with openssl. */
 async function makeSelfSignedCertificate(dir: string): Promise<{ pem: Buffer; paths: { cert: string; key: string } }> {
   const cert = join(dir, "fullchain.pem");

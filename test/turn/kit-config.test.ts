@@ -2,38 +2,31 @@ import { strict as assert } from "node:assert";
 import { randomUUID } from "node:crypto";
 import { mintTurnCredential } from "../../functions/src/credentials/mint";
 import { TurnClient, TurnErrorResponse, type TurnServerAddress } from "../../turn/src/client";
-import { startCoturn, type TestCoturn } from "../helpers/coturn";
+import { startCoturn, useCoturn, type TestCoturn } from "../helpers/coturn";
 import { newSecret } from "../helpers/turn-config";
 
 describe("the kit's rendered config on a real coturn 4.6.1", function () {
   this.timeout(60_000);
   const secret = newSecret();
-  let coturn: TestCoturn;
-
-  before(async () => {
-    coturn = await startCoturn([secret]);
-  });
-  after(async () => {
-    await coturn?.stop();
-  });
+  const coturn = useCoturn([secret]);
 
   const credentialFor = (uid: string) => mintTurnCredential(secret, uid, 300, Date.now());
 
   it("starts without a single unknown or malformed line", () => {
-    const complaints = coturn
+    const complaints = coturn()
       .output()
       .split("\n")
       .filter((line) => /Bad configuration format|Wrong address format|error resolving|CONFIG ERROR|Unknown argument/i.test(line));
     assert.deepEqual(complaints, []);
-    assert.match(coturn.output(), /Black listing: ::ffff:0:0-::ffff:ffff:ffff/);
+    assert.match(coturn().output(), /Black listing: ::ffff:0:0-::ffff:ffff:ffff/);
   });
 
   for (const transport of ["udp", "tcp", "tls"] as const) {
     it(`allocates over ${transport} with a credential minted by the function's code`, async () => {
       const server: TurnServerAddress =
         transport === "tls"
-          ? { transport, host: "127.0.0.1", port: coturn.tlsPort, tls: { ca: coturn.certificate } }
-          : { transport, host: "127.0.0.1", port: coturn.port };
+          ? { transport, host: "127.0.0.1", port: coturn().tlsPort, tls: { ca: coturn().certificate } }
+          : { transport, host: "127.0.0.1", port: coturn().port };
       const client = await TurnClient.connect(server, credentialFor(`kit-${transport}`));
       try {
         const allocation = await client.allocate();
@@ -56,7 +49,7 @@ describe("the kit's rendered config on a real coturn 4.6.1", function () {
   ];
   for (const [name, make] of refused) {
     it(`answers 401 to an Allocate with ${name}`, async () => {
-      const client = await TurnClient.connect({ transport: "udp", host: "127.0.0.1", port: coturn.port }, make());
+      const client = await TurnClient.connect({ transport: "udp", host: "127.0.0.1", port: coturn().port }, make());
       try {
         await assert.rejects(client.allocate(), (error: unknown) => error instanceof TurnErrorResponse && error.code === 401);
       } finally {
@@ -74,7 +67,7 @@ describe("the kit's rendered config on a real coturn 4.6.1", function () {
         client.close();
       }
     };
-    assert.equal(await software(coturn), undefined);
+    assert.equal(await software(coturn()), undefined);
     const chatty = await startCoturn([secret], { withoutLines: ["no-software-attribute"] });
     try {
       assert.match((await software(chatty)) ?? "", /^Coturn-/);
@@ -88,11 +81,11 @@ describe("the kit's rendered config on a real coturn 4.6.1", function () {
     const clients: TurnClient[] = [];
     try {
       for (let index = 0; index < 12; index += 1) {
-        const client = await TurnClient.connect({ transport: "udp", host: "127.0.0.1", port: coturn.port }, credential);
+        const client = await TurnClient.connect({ transport: "udp", host: "127.0.0.1", port: coturn().port }, credential);
         clients.push(client);
         await client.allocate();
       }
-      const extra = await TurnClient.connect({ transport: "udp", host: "127.0.0.1", port: coturn.port }, credential);
+      const extra = await TurnClient.connect({ transport: "udp", host: "127.0.0.1", port: coturn().port }, credential);
       clients.push(extra);
       await assert.rejects(extra.allocate(), (error: unknown) => error instanceof TurnErrorResponse && error.code === 486);
     } finally {

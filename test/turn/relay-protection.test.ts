@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { strict as assert } from "node:assert";
 import { mintTurnCredential } from "../../functions/src/credentials/mint";
 import { TurnClient, TurnErrorResponse } from "../../turn/src/client";
-import { startCoturn, type TestCoturn } from "../helpers/coturn";
+import { startCoturn, useCoturn, type TestCoturn } from "../helpers/coturn";
 import { newSecret } from "../helpers/turn-config";
 
 // Network rule: these tests only read coturn's answer to CreatePermission/ChannelBind. Not one
@@ -46,20 +46,13 @@ async function refusalCode(request: () => Promise<void>): Promise<number | "acce
 describe("relay protection of the shipped config (real coturn 4.6.1)", function () {
   this.timeout(60_000);
   const secret = newSecret();
-  let coturn: TestCoturn;
-
-  before(async () => {
-    coturn = await startCoturn([secret]);
-  });
-  after(async () => {
-    await coturn?.stop();
-  });
+  const coturn = useCoturn([secret]);
 
   for (const [family, peers] of [[4, IPV4_PEERS], [6, IPV6_PEERS]] as const) {
     for (const peer of peers) {
       it(`answers 403 to CreatePermission and ChannelBind toward ${peer} (IPv${family} relay)`, async () => {
         // A fresh allocation per peer: each one may land on a different coturn relay thread.
-        await withAllocation(coturn, secret, family, async (client) => {
+        await withAllocation(coturn(), secret, family, async (client) => {
           assert.equal(await refusalCode(() => client.createPermission(peer)), 403);
           assert.equal(await refusalCode(() => client.channelBind(peer, 3478, 0x4000)), 403);
         });
@@ -72,7 +65,7 @@ describe("relay protection of the shipped config (real coturn 4.6.1)", function 
   // created on coturn over loopback; nothing is ever sent to these addresses.
   for (const [family, peer] of [[4, "8.8.8.8"], [4, "1.1.1.1"], [6, "2600::1"], [6, "2a00:1450::1"]] as const) {
     it(`grants CreatePermission toward the public address ${peer} (IPv${family} relay)`, async () => {
-      await withAllocation(coturn, secret, family, async (client) => {
+      await withAllocation(coturn(), secret, family, async (client) => {
         assert.equal(await refusalCode(() => client.createPermission(peer)), "accepted");
       });
     });

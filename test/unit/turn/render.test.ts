@@ -3,26 +3,16 @@ import { readFileSync } from "node:fs";
 import { BlockList, isIPv4 } from "node:net";
 import { join } from "node:path";
 import { renderTurnConfig, RenderError } from "../../../turn/src/render";
-import { DEFAULT_MAX_BPS, DEFAULT_PORTS, type TurnSettings } from "../../../turn/src/settings";
+import { DEFAULT_MAX_BPS, settingsFromEnvironment, type TurnSettings } from "../../../turn/src/settings";
 
 const TEMPLATE = readFileSync(join(__dirname, "..", "..", "..", "turn", "turnserver.conf.template"), "utf8");
 const SECRET = "a".repeat(64);
 const PREVIOUS = "b".repeat(64);
 
 function settings(overrides: Partial<TurnSettings> = {}): TurnSettings {
-  return {
-    realm: "turn.example.com",
-    listeningIps: [],
-    relayIps: [],
-    ports: { ...DEFAULT_PORTS },
-    tls: { cert: "/etc/letsencrypt/live/turn.example.com/fullchain.pem", key: "/etc/letsencrypt/live/turn.example.com/privkey.pem" },
-    userQuota: 12,
-    totalQuota: 300,
-    maxBps: DEFAULT_MAX_BPS,
-    prometheus: false,
-    pidfile: "/var/run/turnserver/turnserver.pid",
-    ...overrides,
-  };
+  const check = settingsFromEnvironment({ TURN_DOMAIN: "turn.example.com" });
+  if (!check.ok) throw new Error(check.problems.join("; "));
+  return { ...check.settings, ...overrides };
 }
 
 const optionLines = (config: string, option: string): string[] =>
