@@ -9,6 +9,7 @@ import {
   encodeMessage,
   errorCode,
   findAttribute,
+  hasValidFingerprint,
   hasValidIntegrity,
   longTermKey,
   newTransactionId,
@@ -235,6 +236,8 @@ export class TurnClient {
     } catch {
       return; // Not STUN (e.g. ChannelData): nothing this client waits for.
     }
+    // RFC 5389 §7.3: a message whose FINGERPRINT does not match is not STUN; drop it.
+    if (findAttribute(message, StunAttribute.Fingerprint) && !hasValidFingerprint(raw)) return;
     this.pending.get(message.transactionId.toString("hex"))?.resolve({ message, raw });
   }
 
