@@ -1,6 +1,5 @@
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
-import { isIPv6 } from "node:net";
-import { connect as connectTcp, type Socket as TcpSocket } from "node:net";
+import { connect as connectTcp, isIP, isIPv6, type Socket as TcpSocket } from "node:net";
 import { connect as connectTls, type ConnectionOptions } from "node:tls";
 import {
   channelNumber,
@@ -95,13 +94,14 @@ export class TurnClient {
 
   /** Opens a connection (TCP/TLS) or socket (UDP) to the server. */
   static async connect(server: TurnServerAddress, credential: TurnCredential, timeoutMs = 5_000): Promise<TurnClient> {
-    let client: TurnClient | undefined;
-    const deliver = (raw: Buffer): void => client?.receive(raw);
-    const fail = (error: Error): void => client?.fail(error);
+    // The socket exists before the client does; anything it reports before then is dropped.
+    const owner: { client?: TurnClient } = {};
+    const deliver = (raw: Buffer): void => owner.client?.receive(raw);
+    const fail = (error: Error): void => owner.client?.fail(error);
     const transport =
       server.transport === "udp" ? await openUdp(server, deliver, fail) : await openStream(server, deliver, fail, timeoutMs);
-    client = new TurnClient(transport, credential, timeoutMs);
-    return client;
+    owner.client = new TurnClient(transport, credential, timeoutMs);
+    return owner.client;
   }
 
   /** Allocates a relayed address; `family` asks for an IPv4 or IPv6 relay (RFC 6156). */
@@ -273,7 +273,8 @@ async function openStream(
 ): Promise<Transport> {
   const socket: TcpSocket =
     server.transport === "tls"
-      ? connectTls({ host: server.host, port: server.port, ...(isIPv6(server.host) || /^[\d.]+$/.test(server.host) ? {} : { servername: server.host }), ...server.tls })
+      ? // SNI carries names only, never IP literals (RFC 6066 §3).
+        connectTls({ host: server.host, port: server.port, ...(isIP(server.host) === 0 ? { servername: server.host } : {}), ...server.tls })
       : connectTcp({ host: server.host, port: server.port });
   socket.setNoDelay(true);
   await new Promise<void>((resolve, reject) => {
@@ -313,6 +314,6 @@ async function openStream(
 export function frameLength(buffered: Buffer): number | undefined {
   if (buffered.length < 4) return undefined;
   const length = buffered.readUInt16BE(2);
-  if ((buffered[0]! & 0xc0) === 0x40) return 4 + length + ((4 - (length % 4)) % 4);
+  if ((buffered[0] & 0xc0) === 0x40) return 4 + length + ((4 - (length % 4)) % 4);
   return 20 + length;
 }

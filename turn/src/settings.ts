@@ -76,28 +76,28 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
   const parsed = environmentSchema.safeParse(present);
   if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((issue) => issue.message) };
-  const env_ = parsed.data;
-  const certDir = `/etc/letsencrypt/live/${env_.TURN_DOMAIN}`;
-  const nat = env_.TURN_PUBLIC_IP
-    ? { externalIp: { public: env_.TURN_PUBLIC_IP, ...(env_.TURN_PRIVATE_IP ? { private: env_.TURN_PRIVATE_IP } : {}) } }
+  const values = parsed.data;
+  const certDir = `/etc/letsencrypt/live/${values.TURN_DOMAIN}`;
+  const nat = values.TURN_PUBLIC_IP
+    ? { externalIp: { public: values.TURN_PUBLIC_IP, ...(values.TURN_PRIVATE_IP ? { private: values.TURN_PRIVATE_IP } : {}) } }
     : {};
   // Behind 1:1 NAT coturn must listen and relay on the private address the public one maps to.
-  const local = env_.TURN_PRIVATE_IP ? [env_.TURN_PRIVATE_IP] : [];
+  const local = values.TURN_PRIVATE_IP ? [values.TURN_PRIVATE_IP] : [];
   return {
     ok: true,
-    prometheus: env_.TURN_PROMETHEUS,
+    prometheus: values.TURN_PROMETHEUS,
     settings: {
-      realm: env_.TURN_REALM ?? env_.TURN_DOMAIN,
+      realm: values.TURN_REALM ?? values.TURN_DOMAIN,
       listeningIps: local,
       relayIps: local,
       ...nat,
       ports: { ...DEFAULT_PORTS },
-      tls: { cert: env_.TURN_TLS_CERT ?? `${certDir}/fullchain.pem`, key: env_.TURN_TLS_KEY ?? `${certDir}/privkey.pem` },
-      userQuota: env_.TURN_USER_QUOTA,
-      totalQuota: env_.TURN_TOTAL_QUOTA,
-      maxBps: env_.TURN_MAX_BPS,
+      tls: { cert: values.TURN_TLS_CERT ?? `${certDir}/fullchain.pem`, key: values.TURN_TLS_KEY ?? `${certDir}/privkey.pem` },
+      userQuota: values.TURN_USER_QUOTA,
+      totalQuota: values.TURN_TOTAL_QUOTA,
+      maxBps: values.TURN_MAX_BPS,
       prometheus: false,
-      pidfile: env_.TURN_PIDFILE,
+      pidfile: values.TURN_PIDFILE,
     },
   };
 }

@@ -187,7 +187,7 @@ export function channelNumber(channel: number): Attribute {
 export function errorCode(message: StunMessage): { code: number; reason: string } | undefined {
   const value = findAttribute(message, StunAttribute.ErrorCode);
   if (!value || value.length < 4) return undefined;
-  return { code: (value[2]! & 0x07) * 100 + value[3]!, reason: value.subarray(4).toString("utf8") };
+  return { code: (value[2] & 0x07) * 100 + value[3], reason: value.subarray(4).toString("utf8") };
 }
 
 /** Encodes an XOR-*-ADDRESS value (RFC 5389 §15.2); IPv6 is XORed with cookie + transaction id. */
@@ -219,7 +219,7 @@ function xorMask(transactionId: Buffer): Buffer {
 }
 
 function xorInto(bytes: Buffer, mask: Buffer): Buffer {
-  for (let index = 0; index < bytes.length; index += 1) bytes[index] = bytes[index]! ^ mask[index]!;
+  for (let index = 0; index < bytes.length; index += 1) bytes[index] = bytes[index] ^ mask[index];
   return bytes;
 }
 
@@ -232,8 +232,8 @@ function ipv6Bytes(address: string): Buffer {
   let text = address;
   const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (dotted) {
-    const [a, b, c, d] = ipv4Bytes(dotted[1]!);
-    text = `${text.slice(0, dotted.index)}${((a! << 8) | b!).toString(16)}:${((c! << 8) | d!).toString(16)}`;
+    const [a, b, c, d] = ipv4Bytes(dotted[1]);
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
   const [head, tail] = text.split("::") as [string, string | undefined];
   const groups = (part: string | undefined): string[] => (part ? part.split(":") : []);
