@@ -20,7 +20,8 @@ async function main(): Promise<void> {
   const once = process.argv.includes("--once");
   const secret = newSecret();
 
-  const coturn = await startCoturn([secret]);
+  // Loopback peers are allowed so that the check below can relay between two local clients.
+  const coturn = await startCoturn([secret], { relayBetweenLocalClients: true });
   console.log(`✔ coturn ${coturn.uris().join(", ")} (use-auth-secret, fresh secret for this run)`);
   const stack = await startEmulatorStack({
     emulators: ["auth", "functions"],

@@ -22,6 +22,11 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
   throw new Error("no free loopback port found after 20 attempts");
 }
 
+/** Finds `count` distinct free loopback ports. */
+export async function freePorts(count: number): Promise<number[]> {
+  return Object.values(await pickPorts(Array.from({ length: count }, (_, index) => String(index))));
+}
+
 /** Picks a free loopback port for each name: the preferred one when it is free, any other otherwise. */
 export async function pickPorts<Name extends string>(
   names: readonly Name[],

@@ -1,0 +1,21 @@
+#!/bin/sh
+# certbot deploy hook: lets coturn (user turnserver, or the container's user via group_add)
+# read the renewed certificate and key, then restarts coturn so it serves them.
+# Install: certbot ... --deploy-hook /opt/webrtc-lite/turn/certbot/deploy-hook.sh
+set -eu
+group=turn-tls
+getent group "$group" >/dev/null || groupadd --system "$group"
+for dir in /etc/letsencrypt/live /etc/letsencrypt/archive; do
+  chgrp -R "$group" "$dir"
+  chmod 0750 "$dir"
+done
+# RENEWED_LINEAGE is /etc/letsencrypt/live/<domain>; the key files live in archive/<domain>.
+domain=$(basename "${RENEWED_LINEAGE:?certbot sets RENEWED_LINEAGE}")
+chmod 0750 "/etc/letsencrypt/archive/$domain" "$RENEWED_LINEAGE"
+chmod 0640 /etc/letsencrypt/archive/"$domain"/privkey*.pem
+if systemctl is-active --quiet coturn.service; then
+  systemctl restart coturn.service
+fi
+if command -v docker >/dev/null 2>&1 && docker inspect webrtc-lite-coturn >/dev/null 2>&1; then
+  docker restart webrtc-lite-coturn >/dev/null
+fi
