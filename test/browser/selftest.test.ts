@@ -1,0 +1,167 @@
+import { strict as assert } from "node:assert";
+import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { buildSelfTest, writeSelfTestEmulators } from "../../scripts/lib/selftest.mjs";
+import type { SelfTestResult } from "../../web/selftest/run";
+import { launchChromium, type TestBrowser } from "../helpers/chromium";
+import { startCoturn, type TestCoturn } from "../helpers/coturn";
+import { REPO_ROOT, startEmulatorStack, type EmulatorStack } from "../helpers/emulators";
+import { functionParams, newSecret } from "../helpers/turn-config";
+
+const OUTPUT_DIR = join(REPO_ROOT, "test-output");
+
+/** The self-test page on the Hosting emulator, with the Auth and Functions emulators and a coturn. */
+interface SelfTestSite {
+  coturn: TestCoturn;
+  stack: EmulatorStack;
+  browser: TestBrowser;
+  pageDir: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts coturn with `coturnSecret` and the functions with `functionsSecret`, and serves a fresh build of the page. */
+async function startSite(coturnSecret: string, functionsSecret: string): Promise<SelfTestSite> {
+  const pageDir = await buildSelfTest({ outDir: await mkdtemp(join(tmpdir(), "webrtc-lite-selftest-")) });
+  const coturn = await startCoturn([coturnSecret]);
+  const stack = await startEmulatorStack({
+    emulators: ["auth", "functions", "hosting"],
+    params: functionParams(coturn.uris()),
+    secrets: { TURN_SHARED_SECRET: functionsSecret },
+    hostingPublic: pageDir,
+  });
+  await writeSelfTestEmulators(pageDir, { auth: stack.ports.auth, functions: stack.ports.functions });
+  const browser = await launchChromium();
+  return {
+    coturn,
+    stack,
+    browser,
+    pageDir,
+    url: `http://127.0.0.1:${stack.ports.hosting}/`,
+    async stop() {
+      await browser.close();
+      await stack.stop();
+      await coturn.stop();
+      await rm(pageDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens the page, clicks the button once and waits for the verdict. */
+async function runPage(site: SelfTestSite): Promise<{ page: Page; result: SelfTestResult; verdict: string; outcome: string }> {
+  const page = await site.browser.context.newPage();
+  await page.goto(site.url);
+  await page.click("#run:enabled");
+  await page.waitForSelector("#verdict[data-outcome]", { timeout: 40_000 });
+  const result = await page.evaluate(() => (window as { selfTestResult?: SelfTestResult }).selfTestResult!);
+  const verdict = (await page.textContent("#verdict")) ?? "";
+  const outcome = (await page.getAttribute("#verdict", "data-outcome")) ?? "";
+  return { page, result, verdict, outcome };
+}
+
+async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(OUTPUT_DIR, { recursive: true });
+  const path = join(OUTPUT_DIR, name);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+describe("browser self-test page through a real coturn", function () {
+  this.timeout(180_000);
+  const secret = newSecret();
+  let site: SelfTestSite;
+  let run: Awaited<ReturnType<typeof runPage>>;
+
+  before(async () => {
+    site = await startSite(secret, secret);
+    run = await runPage(site);
+  });
+  after(async () => {
+    await site?.stop();
+  });
+
+  it("reaches the success verdict", () => {
+    assert.equal(run.outcome, "pass", run.verdict);
+    assert.equal(run.result.pass, true);
+    assert.match(
+      run.verdict,
+      /^TURN works: the two peers connected through the relay \(127\.0\.0\.1:\d+, (udp|tcp) to the TURN server\) and exchanged data with a round-trip time of \d+\.\d ms\.$/,
+    );
+  });
+
+  it("connects relay to relay, through the coturn it started", () => {
+    const pair = run.result.selectedPair!;
+    assert.equal(pair.localType, "relay");
+    assert.equal(pair.remoteType, "relay");
+    assert.match(pair.localAddress, /^127\.0\.0\.1:\d+$/);
+    assert.ok(["udp", "tcp"].includes(pair.protocol), pair.protocol);
+  });
+
+  it("shows only relay candidates, from both peers, in the table", async () => {
+    const rows = await run.page.$$eval("#candidates tbody tr", (trs) =>
+      trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")),
+    );
+    assert.ok(rows.length >= 2, `expected candidates from both peers, got ${JSON.stringify(rows)}`);
+    assert.deepEqual([...new Set(rows.map((row) => row[0]))].sort(), ["A", "B"]);
+    for (const [, type, protocol, address, ms] of rows) {
+      assert.equal(type, "relay");
+      assert.ok(["udp", "tcp"].includes(protocol!), protocol);
+      assert.match(address!, /^127\.0\.0\.1:\d+$/);
+      assert.ok(Number(ms) >= 0, ms);
+    }
+    assert.equal(rows.length, run.result.candidates.length);
+  });
+
+  it("never shows the TURN credential on the page", async () => {
+    const text = (await run.page.textContent("body")) ?? "";
+    assert.ok(!text.includes(secret), "the shared secret is on the page");
+    // A credential is base64(HMAC-SHA1): 27 characters and one "=".
+    assert.doesNotMatch(text, /[A-Za-z0-9+/]{27}=/);
+    assert.doesNotMatch(JSON.stringify(run.result), /[A-Za-z0-9+/]{27}=/);
+  });
+
+  it("writes a screenshot of the verdict to test-output/", async () => {
+    const path = await screenshot(run.page, "selftest-pass.png");
+    assert.ok((await stat(path)).size > 10_000, `${path} is too small to show the page`);
+  });
+
+  it("prints where the time goes (benchmark)", () => {
+    const t = run.result.timings;
+    for (const key of ["signInMs", "credentialsMs", "iceRelayCandidateMs", "iceConnectedMs", "totalConnectedMs", "rttMs"] as const) {
+      assert.equal(typeof t[key], "number", `${key} missing from ${JSON.stringify(t)}`);
+    }
+    console.log(
+      `      benchmark selftest: sign-in ${t.signInMs} ms, credential fetch (callable) ${t.credentialsMs} ms | ` +
+        `ICE: first relay candidate ${t.iceRelayCandidateMs} ms, connected ${t.iceConnectedMs} ms | ` +
+        `from click: relay candidate ${t.totalRelayCandidateMs} ms, connected ${t.totalConnectedMs} ms | data channel RTT ${t.rttMs} ms`,
+    );
+  });
+});
+
+describe("browser self-test page against a coturn with another secret", function () {
+  this.timeout(180_000);
+  let site: SelfTestSite;
+
+  before(async () => {
+    site = await startSite(newSecret(), newSecret());
+  });
+  after(async () => {
+    await site?.stop();
+  });
+
+  it("shows the bad-credentials sentence instead of a verdict of success", async () => {
+    const run = await runPage(site);
+    assert.equal(run.outcome, "fail");
+    const [udp, tcp] = site.coturn.uris();
+    assert.equal(
+      run.verdict,
+      `The TURN server refused the credentials (401 Unauthorized from ${udp}, ${tcp}). ` +
+        "The secret coturn checks (static-auth-secret) is not the one the functions sign with (TURN_SHARED_SECRET), " +
+        "or the TURN server's clock is far off.",
+    );
+    assert.deepEqual(run.result.candidates, []);
+    await screenshot(run.page, "selftest-wrong-secret.png");
+  });
+});

@@ -1,0 +1,82 @@
+import { initializeApp } from "firebase/app";
+import { connectAuthEmulator, getAuth, signInAnonymously } from "firebase/auth";
+import { connectFunctionsEmulator, getFunctions } from "firebase/functions";
+import { createTurnClient, FUNCTIONS_REGION, type TurnClient } from "../src/turn";
+import { parseEmulatorAddresses, parseFirebaseConfig } from "./config";
+import type { CandidateRow } from "./diagnosis";
+import { runSelfTest, type SelfTestResult, type SelfTestServices } from "./run";
+
+declare global {
+  interface Window {
+    /** The last run's result, for automated checks of this page. */
+    selfTestResult?: SelfTestResult;
+  }
+}
+
+const button = document.querySelector<HTMLButtonElement>("#run")!;
+const verdict = document.querySelector<HTMLParagraphElement>("#verdict")!;
+const steps = document.querySelector<HTMLOListElement>("#steps")!;
+const candidates = document.querySelector<HTMLTableSectionElement>("#candidates tbody")!;
+
+/** Connects to Hosting's Firebase project, and to the emulators when `emulators.json` says where they are. */
+async function connect(): Promise<SelfTestServices> {
+  const initJson = await fetch("/__/firebase/init.json").then((response) => (response.ok ? response.json() : undefined), () => undefined);
+  const app = initializeApp(parseFirebaseConfig(initJson));
+  const auth = getAuth(app);
+  const functions = getFunctions(app, FUNCTIONS_REGION);
+  const emulators = await fetch("emulators.json").then((response) => (response.ok ? response.json() : undefined));
+  if (emulators !== undefined) {
+    const addresses = parseEmulatorAddresses(emulators);
+    connectAuthEmulator(auth, `http://${addresses.auth.host}:${addresses.auth.port}`, { disableWarnings: true });
+    connectFunctionsEmulator(functions, addresses.functions.host, addresses.functions.port);
+  }
+  let turn: TurnClient | undefined;
+  return {
+    async signIn() {
+      const { user } = await signInAnonymously(auth);
+      turn = createTurnClient(functions);
+      return user.uid;
+    },
+    getCredentials: () => turn!.getCredentials(),
+  };
+}
+
+function showVerdict(pass: boolean, sentence: string): void {
+  verdict.textContent = sentence;
+  verdict.dataset.outcome = pass ? "pass" : "fail";
+}
+
+function addStep(text: string): void {
+  const item = document.createElement("li");
+  item.textContent = text;
+  steps.append(item);
+}
+
+function addCandidate(row: CandidateRow): void {
+  const tr = document.createElement("tr");
+  tr.dataset.type = row.type;
+  for (const value of [row.peer, row.type, row.protocol, row.address, String(row.ms)]) {
+    const td = document.createElement("td");
+    td.textContent = value;
+    tr.append(td);
+  }
+  candidates.append(tr);
+}
+
+connect().then(
+  (services) => {
+    button.disabled = false;
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      verdict.textContent = "";
+      delete verdict.dataset.outcome;
+      steps.replaceChildren();
+      candidates.replaceChildren();
+      const result = await runSelfTest(services, { step: addStep, candidate: addCandidate });
+      window.selfTestResult = result;
+      showVerdict(result.pass, result.verdict);
+      button.disabled = false;
+    });
+  },
+  (error: unknown) => showVerdict(false, error instanceof Error ? error.message : String(error)),
+);
