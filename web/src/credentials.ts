@@ -47,9 +47,31 @@ export function parseTurnCredentials(data: unknown): TurnCredentials {
   );
 }
 
+const TYPE_NAMES: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  int: "a whole number",
+  object: "an object",
+  array: "a list",
+};
+
+function entries(count: number | bigint): string {
+  return `${count} ${count === 1 ? "entry" : "entries"}`;
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === "invalid_type") return `must be ${issue.expected}`;
-  return issue.message.charAt(0).toLowerCase() + issue.message.slice(1);
+  switch (issue.code) {
+    case "invalid_type":
+      return `must be ${TYPE_NAMES[issue.expected] ?? issue.expected}`;
+    case "too_small":
+      return issue.origin === "array" ? `must hold at least ${entries(issue.minimum)}` : `must be at least ${issue.minimum}`;
+    case "too_big":
+      return issue.origin === "array" ? `must hold at most ${entries(issue.maximum)}` : `must be at most ${issue.maximum}`;
+    case "invalid_union":
+      return "has the wrong type";
+    default:
+      return issue.message;
+  }
 }
 
 /**
