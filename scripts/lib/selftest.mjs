@@ -8,12 +8,25 @@ import { build } from "esbuild";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
+// The signaling contract (functions/src/sessions/model.ts) imports zod from the functions'
+// node_modules and the web client from the root's: resolve both to the root's single copy.
+const oneZod = {
+  name: "one-zod",
+  setup(build) {
+    build.onResolve({ filter: /^zod(\/.*)?$/ }, (args) =>
+      args.pluginData === "one-zod"
+        ? undefined
+        : build.resolve(args.path, { kind: args.kind, resolveDir: repoRoot, pluginData: "one-zod" }),
+    );
+  },
+};
+
 /** The folder firebase.json's `hosting.public` names, relative to the repository root. */
 export const SELFTEST_PUBLIC = "web/dist";
 
 /**
- * Bundles the page into `outDir` (default: SELFTEST_PUBLIC): index.html, selftest.css,
- * selftest.js. Returns the absolute output folder.
+ * Bundles the pages into `outDir` (default: SELFTEST_PUBLIC): the TURN self-test (index.html)
+ * and the two-browser call test (call.html), with their scripts. Returns the absolute folder.
  * @param {{ outDir?: string }} [options]
  * @returns {Promise<string>}
  */
@@ -22,31 +35,38 @@ export async function buildSelfTest(options = {}) {
   const source = join(repoRoot, "web", "selftest");
   await mkdir(outDir, { recursive: true });
   await build({
-    entryPoints: [join(source, "main.ts")],
-    outfile: join(outDir, "selftest.js"),
+    entryPoints: { selftest: join(source, "main.ts"), call: join(source, "call.ts") },
+    outdir: outDir,
     bundle: true,
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
     format: "esm",
     target: "es2022",
     platform: "browser",
     minify: true,
     sourcemap: true,
     logLevel: "warning",
+    plugins: [oneZod],
   });
-  await copyFile(join(source, "index.html"), join(outDir, "index.html"));
-  await copyFile(join(source, "selftest.css"), join(outDir, "selftest.css"));
+  for (const file of ["index.html", "call.html", "selftest.css"]) await copyFile(join(source, file), join(outDir, file));
   return outDir;
 }
 
 /**
- * Writes `emulators.json` beside the page so that it connects to the Auth and Functions
- * emulators on these ports; without the file the page talks to the deployed project.
+ * Writes `emulators.json` beside the pages so that they connect to the Auth, Functions and
+ * (for call.html) Firestore emulators on these ports; without the file they talk to the
+ * deployed project.
  * @param {string} outDir
- * @param {{ auth: number, functions: number, host?: string }} ports
+ * @param {{ auth: number, functions: number, firestore?: number, host?: string }} ports
  * @returns {Promise<void>}
  */
 export async function writeSelfTestEmulators(outDir, ports) {
   const host = ports.host ?? "127.0.0.1";
-  const addresses = { auth: { host, port: ports.auth }, functions: { host, port: ports.functions } };
+  const addresses = {
+    auth: { host, port: ports.auth },
+    functions: { host, port: ports.functions },
+    ...(ports.firestore === undefined ? {} : { firestore: { host, port: ports.firestore } }),
+  };
   await writeFile(join(resolve(repoRoot, outDir), "emulators.json"), JSON.stringify(addresses, null, 2) + "\n");
 }
 

@@ -1,7 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium, type BrowserContext } from "playwright-core";
+import { chromium, type Browser, type BrowserContext } from "playwright-core";
 
 /** Debian's Chromium; no tool may download a browser of its own. */
 export const CHROMIUM_PATH = "/usr/bin/chromium";
@@ -24,26 +21,21 @@ export const CHROMIUM_ARGS = [
   "--allow-loopback-in-peer-connection",
 ];
 
-/** A Chromium with a fresh profile, removed again by `close()`. */
+/** A Chromium with a throw-away profile; each context is a separate, fresh browser identity. */
 export interface TestBrowser {
-  readonly context: BrowserContext;
+  newContext(): Promise<BrowserContext>;
   close(): Promise<void>;
 }
 
-/** Launches Debian's Chromium through playwright-core with a throw-away user-data-dir. */
+/**
+ * Launches Debian's Chromium through playwright-core. Playwright gives it a fresh temporary
+ * user-data-dir and removes it on close; contexts share nothing (cookies, IndexedDB), so two
+ * contexts are two signed-in users.
+ */
 export async function launchChromium(): Promise<TestBrowser> {
-  const profile = await mkdtemp(join(tmpdir(), "webrtc-lite-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1000, height: 900 },
-  });
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
   return {
-    context,
-    async close() {
-      await context.close();
-      await rm(profile, { recursive: true, force: true });
-    },
+    newContext: () => browser.newContext({ viewport: { width: 1000, height: 900 } }),
+    close: () => browser.close(),
   };
 }

@@ -8,7 +8,7 @@ const firebaseConfigSchema = z.object({
 });
 
 const emulatorAddress = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65_535) });
-const emulatorsSchema = z.object({ auth: emulatorAddress, functions: emulatorAddress });
+const emulatorsSchema = z.object({ auth: emulatorAddress, functions: emulatorAddress, firestore: emulatorAddress.optional() });
 
 /** The Firebase web config Hosting serves at `/__/firebase/init.json`. */
 export type FirebaseWebConfig = z.infer<typeof firebaseConfigSchema>;
@@ -31,7 +31,7 @@ export function parseEmulatorAddresses(json: unknown): EmulatorAddresses {
   const parsed = emulatorsSchema.safeParse(json);
   if (!parsed.success) {
     throw new Error(
-      'emulators.json beside this page is not usable: it must be {"auth": {"host", "port"}, "functions": {"host", "port"}}. Rebuild the page with scripts/lib/selftest.mjs.',
+      'emulators.json beside this page is not usable: it must be {"auth": {"host", "port"}, "functions": {"host", "port"}} with an optional "firestore" of the same shape. Rebuild the page with scripts/lib/selftest.mjs.',
     );
   }
   return parsed.data;

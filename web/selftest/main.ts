@@ -1,8 +1,6 @@
-import { initializeApp } from "firebase/app";
-import { connectAuthEmulator, getAuth, signInAnonymously } from "firebase/auth";
-import { connectFunctionsEmulator, getFunctions } from "firebase/functions";
-import { createTurnClient, FUNCTIONS_REGION, type TurnClient } from "../src/turn";
-import { parseEmulatorAddresses, parseFirebaseConfig } from "./config";
+import { signInAnonymously } from "firebase/auth";
+import { createTurnClient, type TurnClient } from "../src/turn";
+import { connectPageFirebase } from "./firebase";
 import type { CandidateRow } from "./diagnosis";
 import { runSelfTest, type SelfTestResult, type SelfTestServices } from "./run";
 
@@ -18,18 +16,9 @@ const verdict = document.querySelector<HTMLParagraphElement>("#verdict")!;
 const steps = document.querySelector<HTMLOListElement>("#steps")!;
 const candidates = document.querySelector<HTMLTableSectionElement>("#candidates tbody")!;
 
-/** Connects to Hosting's Firebase project, and to the emulators when `emulators.json` says where they are. */
+/** Signs in anonymously and fetches TURN credentials with a fresh client on every run. */
 async function connect(): Promise<SelfTestServices> {
-  const initJson = await fetch("/__/firebase/init.json").then((response) => (response.ok ? response.json() : undefined), () => undefined);
-  const app = initializeApp(parseFirebaseConfig(initJson));
-  const auth = getAuth(app);
-  const functions = getFunctions(app, FUNCTIONS_REGION);
-  const emulators = await fetch("emulators.json").then((response) => (response.ok ? response.json() : undefined));
-  if (emulators !== undefined) {
-    const addresses = parseEmulatorAddresses(emulators);
-    connectAuthEmulator(auth, `http://${addresses.auth.host}:${addresses.auth.port}`, { disableWarnings: true });
-    connectFunctionsEmulator(functions, addresses.functions.host, addresses.functions.port);
-  }
+  const { auth, functions } = await connectPageFirebase();
   let turn: TurnClient | undefined;
   return {
     async signIn() {

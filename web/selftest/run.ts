@@ -12,6 +12,7 @@ import {
   type CandidateRow,
   type SelectedPair,
 } from "./diagnosis";
+import { selectedCandidatePair } from "./stats";
 
 /** How long the self-test waits for each ICE milestone before it gives its verdict. */
 export const RELAY_TIMEOUT_MS = 10_000;
@@ -218,32 +219,4 @@ function roundTrip(channel: RTCDataChannel, sequence: number): Promise<number> {
     channel.addEventListener("message", onMessage);
     channel.send(`ping ${sequence}`);
   });
-}
-
-async function selectedCandidatePair(peer: RTCPeerConnection): Promise<SelectedPair | undefined> {
-  const stats = await peer.getStats();
-  let pairId: string | undefined;
-  stats.forEach((report: { type: string; selectedCandidatePairId?: string }) => {
-    if (report.type === "transport" && report.selectedCandidatePairId) pairId = report.selectedCandidatePairId;
-  });
-  const pair = pairId ? (stats.get(pairId) as RTCIceCandidatePairStats | undefined) : undefined;
-  if (!pair) return undefined;
-  const local = stats.get(pair.localCandidateId) as StatsCandidate | undefined;
-  const remote = stats.get(pair.remoteCandidateId) as StatsCandidate | undefined;
-  if (!local || !remote) return undefined;
-  return {
-    localType: local.candidateType,
-    remoteType: remote.candidateType,
-    protocol: local.relayProtocol ?? local.protocol,
-    localAddress: `${local.address}:${local.port}`,
-  };
-}
-
-/** The fields of an `RTCIceCandidateStats` report this page reads. */
-interface StatsCandidate {
-  candidateType: string;
-  protocol: string;
-  relayProtocol?: string;
-  address: string;
-  port: number;
 }
