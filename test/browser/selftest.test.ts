@@ -13,15 +13,17 @@ const OUTPUT_DIR = join(REPO_ROOT, "test-output");
 async function runPage(
   site: SelfTestSite,
   existing?: Page,
-): Promise<{ page: Page; result: SelfTestResult; verdict: string; outcome: string }> {
+): Promise<{ page: Page; result: SelfTestResult; verdict: string; outcome: string; requested: string[] }> {
   const page = existing ?? (await (await site.browser.newContext()).newPage());
+  const requested: string[] = [];
+  page.on("request", (request) => requested.push(request.url()));
   if (!existing) await page.goto(site.url);
   await page.click("#run:enabled");
   await page.waitForSelector("#verdict[data-outcome]", { timeout: 40_000 });
   const result = await page.evaluate(() => (window as { selfTestResult?: SelfTestResult }).selfTestResult!);
   const verdict = (await page.textContent("#verdict")) ?? "";
   const outcome = (await page.getAttribute("#verdict", "data-outcome")) ?? "";
-  return { page, result, verdict, outcome };
+  return { page, result, verdict, outcome, requested };
 }
 
 async function screenshot(page: Page, name: string): Promise<string> {
@@ -77,6 +79,12 @@ describe("browser self-test page through a real coturn", function () {
     assert.equal(rows.length, run.result.candidates.length);
   });
 
+  it("loads and calls nothing but the emulators on loopback", () => {
+    const origins = [...new Set(run.requested.map((url) => new URL(url).origin))].sort();
+    const { auth, functions, hosting } = site.stack.ports;
+    assert.deepEqual(origins, [auth, functions, hosting].sort().map((port) => `http://127.0.0.1:${port}`));
+  });
+
   it("never shows the TURN credential on the page", async () => {
     const text = (await run.page.textContent("body")) ?? "";
     assert.ok(!text.includes(secret), "the shared secret is on the page");
@@ -106,7 +114,7 @@ describe("browser self-test page through a real coturn", function () {
   });
 });
 
-describe("browser self-test page against a coturn with another secret", function () {
+describe("browser self-test page when the relay does not work", function () {
   this.timeout(180_000);
   let site: SelfTestSite;
 
@@ -117,7 +125,7 @@ describe("browser self-test page against a coturn with another secret", function
     await site?.stop();
   });
 
-  it("shows the bad-credentials sentence instead of a verdict of success", async () => {
+  it("shows the bad-credentials sentence when coturn holds another secret", async () => {
     const run = await runPage(site);
     assert.equal(run.outcome, "fail");
     const [udp, tcp] = site.coturn.uris();
@@ -129,5 +137,16 @@ describe("browser self-test page against a coturn with another secret", function
     );
     assert.deepEqual(run.result.candidates, []);
     await screenshot(run.page, "selftest-wrong-secret.png");
+  });
+
+  it("says no TURN server answered once coturn is gone", async () => {
+    await site.coturn.stop();
+    const run = await runPage(site);
+    assert.equal(run.outcome, "fail");
+    assert.match(
+      run.verdict,
+      /^No TURN server answered (before ICE gathering ended|within 10 s) \(turn:127\.0\.0\.1:\d+\?transport=udp, turn:127\.0\.0\.1:\d+\?transport=tcp\)\. Check that coturn is running and that these addresses and ports \(TURN_URIS\) are reachable from this browser\.$/,
+    );
+    await screenshot(run.page, "selftest-no-turn.png");
   });
 });
