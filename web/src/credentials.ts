@@ -75,16 +75,19 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 /**
- * Turns whatever the callable threw into a `TurnCredentialsError`. The Firebase SDK reports a
- * network failure as `internal` with the bare message "internal", which is how an unreachable
- * function is told apart from one that answered.
+ * Turns whatever the callable threw into a `TurnCredentialsError`. The Firebase SDK appends the
+ * HTTP status to the function's message (" [401]"), and reports a network failure as
+ * `internal` with HTTP status 0, which is how an unreachable function is told apart from one
+ * that answered.
  */
 export function credentialsErrorFrom(error: unknown): TurnCredentialsError {
   if (error instanceof TurnCredentialsError) return error;
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
-  const message = error instanceof Error ? error.message : String(error);
+  const raw = error instanceof Error ? error.message : String(error);
+  const status = / \[(\d{1,3})\]$/.exec(raw);
+  const message = status ? raw.slice(0, status.index) : raw;
   const shortCode = code.replace(/^functions\//, "");
-  if (shortCode === "internal" && message === "internal") {
+  if (shortCode === "internal" && (status?.[1] === "0" || message === "internal")) {
     return new TurnCredentialsError(
       "unreachable",
       "Could not reach the getTurnCredentials function: it is not deployed, the emulator is not running, or the network is down.",

@@ -62,8 +62,8 @@ describe("web client: getTurnCredentials answers", () => {
 });
 
 describe("web client: callable failures", () => {
-  it("tells an unreachable function (the SDK's bare 'internal') from a refusal", () => {
-    const unreachable = credentialsErrorFrom(Object.assign(new Error("internal"), { code: "functions/internal" }));
+  it("tells an unreachable function (the SDK's 'internal' with HTTP status 0) from a refusal", () => {
+    const unreachable = credentialsErrorFrom(Object.assign(new Error("internal [0]"), { code: "functions/internal" }));
     assert.equal(unreachable.failure, "unreachable");
     assert.equal(
       unreachable.message,
@@ -73,13 +73,23 @@ describe("web client: callable failures", () => {
 
   it("passes the function's own sentence on, with its code", () => {
     const refused = credentialsErrorFrom(
-      Object.assign(new Error("Sign in with Firebase Auth before asking for TURN credentials."), { code: "functions/unauthenticated" }),
+      Object.assign(new Error("Sign in with Firebase Auth before asking for TURN credentials. [401]"), { code: "functions/unauthenticated" }),
     );
     assert.equal(refused.failure, "refused");
     assert.equal(refused.code, "unauthenticated");
     assert.equal(
       refused.message,
       "getTurnCredentials refused the request (unauthenticated): Sign in with Firebase Auth before asking for TURN credentials.",
+    );
+  });
+
+  it("keeps an internal error the function itself answered as a refusal", () => {
+    const internal = credentialsErrorFrom(
+      Object.assign(new Error("Could not mint TURN credentials; try again later. [500]"), { code: "functions/internal" }),
+    );
+    assert.deepEqual(
+      [internal.failure, internal.message],
+      ["refused", "getTurnCredentials refused the request (internal): Could not mint TURN credentials; try again later."],
     );
   });
 
