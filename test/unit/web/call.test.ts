@@ -145,6 +145,36 @@ describe("web client: placing a call", () => {
     assert.ok(store.log.includes("requestEnd session-1 caller timeout"));
   });
 
+  it("keeps the call when the other side reported the connection first", async () => {
+    const call = await startCall(store, pc, { callerId: "alice", calleeId: "bob" }, FAST);
+    store.outgoing!(sessionDocument("answered", { answer: { type: "answer", sdp: sdp("answer") } }));
+    await until("connecting", () => call.state.phase === "connecting");
+    store.failures.set("reportConnected", denied);
+    store.session = sessionDocument("connected", { answer: { type: "answer", sdp: sdp("answer") } });
+    pc.becomes("connected");
+    await until("the session to be read", () => store.log.includes("readSession"));
+    assert.equal(call.state.phase, "connected");
+    assert.ok(!store.log.includes("reportConnected session-1 caller"));
+  });
+
+  it("reports the connection again once the trigger has moved the session to answered", async () => {
+    const call = await startCall(store, pc, { callerId: "alice", calleeId: "bob" }, FAST);
+    const answer = { answer: { type: "answer", sdp: sdp("answer") } };
+    store.outgoing!(sessionDocument("offered", answer));
+    await until("connecting", () => call.state.phase === "connecting");
+    store.failures.set("reportConnected", denied);
+    store.session = sessionDocument("offered", answer);
+    pc.becomes("connected");
+    await until("the session to be read", () => store.log.includes("readSession"));
+    store.session = sessionDocument("answered", answer);
+    await until("the second report", () => store.log.includes("reportConnected session-1 caller"));
+    assert.deepEqual(
+      store.log.filter((line) => line === "readSession" || line.startsWith("reportConnected")),
+      ["readSession", "reportConnected session-1 caller"],
+    );
+    assert.equal(call.state.phase, "connected");
+  });
+
   it("ends with ice-failed and reports `failed` when ICE fails", async () => {
     const call = await startCall(store, pc, { callerId: "alice", calleeId: "bob" }, FAST);
     store.outgoing!(sessionDocument("answered", { answer: { type: "answer", sdp: sdp("answer") } }));

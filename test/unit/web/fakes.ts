@@ -98,6 +98,7 @@ export class FakeSignalingStore implements SignalingStore {
     );
   }
   async readSession(): Promise<RawDocument> {
+    this.log.push("readSession");
     return this.session;
   }
   async writeAnswer(sessionId: string, answer: { sdp: string }): Promise<void> {

@@ -60,6 +60,8 @@ export interface Call {
 }
 
 const DEFAULT_BATCH_DELAY_MS = 250;
+/** Waits between connectivity reports refused because the session was not `answered` yet. */
+const CONNECTIVITY_RETRY_MS = [100, 250, 500, 1_000, 2_000, 4_000];
 
 /** Turns a Firestore or WebRTC failure into a `CallError` that says what was being done. */
 export function callErrorFrom(error: unknown, doing: string): CallError {
@@ -241,11 +243,32 @@ class CallSession implements Call {
       this.apply({ type: "ice-connected" });
       if (!this.reportedConnected) {
         this.reportedConnected = true;
-        this.store.reportConnected(this.sessionId, this.role).catch((error: unknown) => this.fail(error, "report that the call connected"));
+        this.reportConnectivity().catch((error: unknown) => this.fail(error, "report that the call connected"));
       }
     } else if (state === "failed") {
       const error = new CallError("ice-failed", "ICE could not connect the two sides: neither a direct path nor the TURN relay worked.");
       this.fail(error, "connect", "failed");
+    }
+  }
+
+  /**
+   * The rules accept a connectivity report only while the session is `answered`. ICE can
+   * connect before the trigger has moved it there (still `offered`): then try again a little
+   * later. Any other refusal is fine: `connected` means the other side reported first, and an
+   * ended call announces itself through the candidates document.
+   */
+  private async reportConnectivity(): Promise<void> {
+    for (const waitMs of [...CONNECTIVITY_RETRY_MS, undefined]) {
+      try {
+        await this.store.reportConnected(this.sessionId, this.role);
+        return;
+      } catch (error) {
+        const failure = callErrorFrom(error, "report that the call connected");
+        if (failure.code !== "permission-denied") throw failure;
+      }
+      const session = readSessionOrFail(await this.store.readSession(this.sessionId), this.sessionId);
+      if (session.status !== "offered" || waitMs === undefined || this.current.phase === "ended") return;
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
   }
 
