@@ -1,64 +1,124 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { connect } from "node:net";
-import { freePort } from "./ports";
+import { renderTurnConfig } from "../../turn/src/render";
+import { DEFAULT_MAX_BPS, type TurnSettings } from "../../turn/src/settings";
+import { freePorts } from "./ports";
 import { startProcess } from "./processes";
 import { waitFor } from "./wait";
 
 const run = promisify(execFile);
 
-/** A coturn server started by a test on loopback. */
+/** The kit's shipped template, which every test coturn is rendered from. */
+export const TEMPLATE_PATH = join(__dirname, "..", "..", "turn", "turnserver.conf.template");
+
+/** A coturn server started by a test on loopback from the kit's rendered config. */
 export interface TestCoturn {
+  /** Plain UDP/TCP listening port (the kit's 3478). */
   readonly port: number;
+  /** TLS listening port (the kit's 5349). */
+  readonly tlsPort: number;
+  /** The self-signed certificate (PEM) coturn serves on the TLS ports, for `ca`. */
+  readonly certificate: Buffer;
+  /** The rendered config as coturn read it. */
+  readonly config: string;
   /** `turn:127.0.0.1:<port>?transport=udp`, `…tcp`. */
   uris(): string[];
   output(): string;
   stop(): Promise<void>;
 }
 
+/** Test-only changes to the shipped config. */
+export interface CoturnOptions {
+  /**
+   * Relaying between two local clients needs loopback peers: adds `allow-loopback-peers` and
+   * `allowed-peer-ip=127.0.0.1` (which wins over the kit's denied ranges). Only tests do that.
+   */
+  relayBetweenLocalClients?: boolean;
+  /** Shipped lines to leave out, to show what a line protects against (each must exist). */
+  withoutLines?: string[];
+}
+
 /**
- * Starts Debian's coturn with `use-auth-secret` and the given `static-auth-secret` lines, on a
- * free loopback port. `allow-loopback-peers` is set because the relay check sends data between
- * two local clients; only test configs do that, never the shipped one.
+ * Renders the kit's template through the kit's renderer with loopback listening and relay
+ * addresses (127.0.0.1 and ::1), free ports, a self-signed certificate and temporary paths,
+ * and starts Debian's coturn on it.
  */
-export async function startCoturn(secrets: string[]): Promise<TestCoturn> {
+export async function startCoturn(secrets: string[], options: CoturnOptions = {}): Promise<TestCoturn> {
   const dir = await mkdtemp(join(tmpdir(), "webrtc-lite-coturn-"));
-  const port = await freePort();
-  const lines = [
-    "listening-ip=127.0.0.1",
-    "relay-ip=127.0.0.1",
-    `listening-port=${port}`,
-    `min-port=${40000 + (port % 20000)}`,
-    `max-port=${40000 + (port % 20000) + 200}`,
-    "use-auth-secret",
-    ...secrets.map((secret) => `static-auth-secret=${secret}`),
-    "realm=webrtc-lite.test",
-    "fingerprint",
-    "no-tls",
-    "no-dtls",
-    "no-cli",
-    "allow-loopback-peers",
-    "log-file=stdout",
-    "simple-log",
-    `pidfile=${join(dir, "turnserver.pid")}`,
-    `userdb=${join(dir, "turndb")}`,
-  ];
+  const [listening = 0, altListening = 0, tls = 0, altTls = 0] = await freePorts(4);
+  // Disjoint relay ranges per instance, so parallel test servers never share a relay port.
+  const minRelay = 20_000 + (listening % 800) * 50;
+  const certificate = await makeSelfSignedCertificate(dir);
+  const settings: TurnSettings = {
+    realm: "webrtc-lite.test",
+    listeningIps: ["127.0.0.1", "::1"],
+    relayIps: ["127.0.0.1", "::1"],
+    ports: { listening, altListening, tls, altTls, minRelay, maxRelay: minRelay + 49 },
+    tls: certificate.paths,
+    userQuota: 12,
+    totalQuota: 300,
+    maxBps: DEFAULT_MAX_BPS,
+    prometheus: false,
+    pidfile: join(dir, "turnserver.pid"),
+  };
+  const testOnly = [`userdb=${join(dir, "turndb")}`];
+  if (options.relayBetweenLocalClients) testOnly.push("allow-loopback-peers", "allowed-peer-ip=127.0.0.1");
+  let shipped = renderTurnConfig(await readFile(TEMPLATE_PATH, "utf8"), settings, secrets).split("\n");
+  for (const line of options.withoutLines ?? []) {
+    if (!shipped.includes(line)) throw new Error(`the rendered config has no line ${JSON.stringify(line)} to leave out`);
+    shipped = shipped.filter((candidate) => candidate !== line);
+  }
+  const config = `${shipped.join("\n")}\n# test-only\n${testOnly.join("\n")}\n`;
   const configPath = join(dir, "turnserver.conf");
-  await writeFile(configPath, lines.join("\n") + "\n", { mode: 0o600 });
+  await writeFile(configPath, config, { mode: 0o600 });
   const server = startProcess("turnserver", ["-c", configPath]);
-  await waitFor("coturn to listen on TCP", () => tcpAccepts(port), 15_000);
+  await waitFor("coturn to listen on TCP", () => tcpAccepts(listening), 15_000);
   return {
-    port,
-    uris: () => [`turn:127.0.0.1:${port}?transport=udp`, `turn:127.0.0.1:${port}?transport=tcp`],
+    port: listening,
+    tlsPort: tls,
+    certificate: certificate.pem,
+    config,
+    uris: () => [`turn:127.0.0.1:${listening}?transport=udp`, `turn:127.0.0.1:${listening}?transport=tcp`],
     output: () => server.output(),
     async stop() {
       await server.stop(3_000);
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Starts a coturn from the kit's config for the enclosing mocha suite (before/after hooks)
+ * and returns a getter for it.
+ */
+export function useCoturn(secrets: string[], options: CoturnOptions = {}): () => TestCoturn {
+  let coturn: TestCoturn | undefined;
+  before(async () => {
+    coturn = await startCoturn(secrets, options);
+  });
+  after(async () => {
+    await coturn?.stop();
+  });
+  return () => {
+    if (!coturn) throw new Error("coturn is not running: useCoturn starts it in a before hook");
+    return coturn;
+  };
+}
+
+/** An EC key and a one-day self-signed certificate for 127.0.0.1 and ::1, made with openssl. */
+async function makeSelfSignedCertificate(dir: string): Promise<{ pem: Buffer; paths: { cert: string; key: string } }> {
+  const cert = join(dir, "fullchain.pem");
+  const key = join(dir, "privkey.pem");
+  await run("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+    "-subj", "/CN=webrtc-lite.test", "-addext", "subjectAltName=IP:127.0.0.1,IP:::1",
+    "-keyout", key, "-out", cert,
+  ]);
+  return { pem: await readFile(cert), paths: { cert, key } };
 }
 
 function tcpAccepts(port: number): Promise<true | undefined> {

@@ -24,7 +24,30 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
 
 /** Finds `count` distinct free loopback ports. */
 export async function freePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < count) ports.add(await freePort());
-  return [...ports];
+  return Object.values(await pickPorts(Array.from({ length: count }, (_, index) => String(index))));
+}
+
+/** Picks a free loopback port for each name: the preferred one when it is free, any other otherwise. */
+export async function pickPorts<Name extends string>(
+  names: readonly Name[],
+  preferred: Partial<Record<Name, number>> = {},
+): Promise<Record<Name, number>> {
+  const taken = new Set<number>();
+  const picked = {} as Record<Name, number>;
+  for (const name of names) {
+    const wanted = preferred[name];
+    let port = wanted !== undefined && !taken.has(wanted) && (await isTcpPortFree(wanted)) ? wanted : await freePort();
+    while (taken.has(port)) port = await freePort();
+    taken.add(port);
+    picked[name] = port;
+  }
+  return picked;
+}
+
+function isTcpPortFree(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
 }

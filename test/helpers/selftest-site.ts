@@ -31,7 +31,7 @@ export interface SelfTestSiteOptions {
  */
 export async function startSelfTestSite(options: SelfTestSiteOptions): Promise<SelfTestSite> {
   const pageDir = await buildSelfTest({ outDir: await mkdtemp(join(tmpdir(), "webrtc-lite-pages-")) });
-  const coturn = await startCoturn([options.coturnSecret]);
+  const coturn = await startCoturn([options.coturnSecret], { relayBetweenLocalClients: true });
   let stack: EmulatorStack | undefined;
   try {
     stack = await startEmulatorStack({

@@ -25,7 +25,7 @@ describe("credentials from getTurnCredentials against a real coturn", function (
   let uid: string;
 
   before(async () => {
-    coturn = await startCoturn([secret]);
+    coturn = await startCoturn([secret], { relayBetweenLocalClients: true });
     stack = await startEmulatorStack({
       emulators: ["auth", "functions"],
       params: functionParams(coturn.uris()),
@@ -80,7 +80,7 @@ describe("secret rotation on a real coturn", function () {
   const newSecretValue = newSecret();
 
   it("accepts credentials signed with either secret while both are configured", async () => {
-    const coturn = await startCoturn([oldSecret, newSecretValue]);
+    const coturn = await startCoturn([oldSecret, newSecretValue], { relayBetweenLocalClients: true });
     try {
       for (const secret of [oldSecret, newSecretValue]) {
         const { username, credential } = mintTurnCredential(secret, "rotating-user", 300, Date.now());
@@ -93,7 +93,7 @@ describe("secret rotation on a real coturn", function () {
   });
 
   it("refuses the old secret's credentials once it is removed, and keeps accepting the new", async () => {
-    const coturn = await startCoturn([newSecretValue]);
+    const coturn = await startCoturn([newSecretValue], { relayBetweenLocalClients: true });
     try {
       const stale = mintTurnCredential(oldSecret, "rotating-user", 300, Date.now());
       const staleResult = await relayThroughCoturn(coturn.port, stale.username, stale.credential);
