@@ -7,5 +7,3 @@ export declare function writeSelfTestEmulators(
   outDir: string,
   ports: { auth: number; functions: number; firestore?: number; host?: string },
 ): Promise<void>;
-/** Builds the pages into SELFTEST_PUBLIC and points them at the emulators firebase.json configures; returns the URLs to print. */
-export declare function prepareSelfTest(options: { firestore: boolean }): Promise<{ publicDir: string; selfTestUrl: string; callUrl: string }>;

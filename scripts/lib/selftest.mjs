@@ -1,7 +1,7 @@
 // Builds the browser self-test page (web/selftest) into a folder the Hosting emulator serves,
 // and tells the page where the local emulators listen. Used by `npm start`, the browser tests
 // and `npm run build:web`; running this file builds into SELFTEST_PUBLIC.
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
@@ -68,26 +68,6 @@ export async function writeSelfTestEmulators(outDir, ports) {
     ...(ports.firestore === undefined ? {} : { firestore: { host, port: ports.firestore } }),
   };
   await writeFile(join(resolve(repoRoot, outDir), "emulators.json"), JSON.stringify(addresses, null, 2) + "\n");
-}
-
-/**
- * What `npm start` calls: builds the pages into SELFTEST_PUBLIC and points them at the
- * emulators on the ports firebase.json gives (Firestore only when it runs). Returns the URLs to print.
- * @param {{ firestore: boolean }} options
- * @returns {Promise<{ publicDir: string, selfTestUrl: string, callUrl: string }>}
- */
-export async function prepareSelfTest(options) {
-  const config = JSON.parse(await readFile(join(repoRoot, "firebase.json"), "utf8"));
-  const emulators = config.emulators;
-  const publicDir = await buildSelfTest();
-  await writeSelfTestEmulators(SELFTEST_PUBLIC, {
-    host: emulators.auth.host,
-    auth: emulators.auth.port,
-    functions: emulators.functions.port,
-    ...(options.firestore ? { firestore: emulators.firestore.port } : {}),
-  });
-  const hosting = `http://${emulators.hosting.host}:${emulators.hosting.port}/`;
-  return { publicDir, selfTestUrl: hosting, callUrl: `${hosting}call.html` };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
