@@ -72,8 +72,8 @@ describe("browser self-test page through a real coturn", function () {
     assert.deepEqual([...new Set(rows.map((row) => row[0]))].sort(), ["A", "B"]);
     for (const [, type, protocol, address, ms] of rows) {
       assert.equal(type, "relay");
-      assert.ok(["udp", "tcp"].includes(protocol!), protocol);
-      assert.match(address!, /^127\.0\.0\.1:\d+$/);
+      assert.ok(["udp", "tcp"].includes(protocol), protocol);
+      assert.match(address, /^127\.0\.0\.1:\d+$/);
       assert.ok(Number(ms) >= 0, ms);
     }
     assert.equal(rows.length, run.result.candidates.length);

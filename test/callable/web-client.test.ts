@@ -47,8 +47,8 @@ describe("web client against the getTurnCredentials callable", function () {
     const { user } = await signInAnonymously(getAuth(functions.app));
     const first = await getIceServers(functions);
     assert.equal(first.length, 1);
-    assert.deepEqual(first[0]!.urls, TURN_URIS);
-    assert.match(first[0]!.username ?? "", new RegExp(`^\\d+:${user.uid}$`));
+    assert.deepEqual(first[0].urls, TURN_URIS);
+    assert.match(first[0].username ?? "", new RegExp(`^\\d+:${user.uid}$`));
     assert.equal(await getIceServers(functions), first);
   });
 
@@ -61,7 +61,7 @@ describe("web client against the getTurnCredentials callable", function () {
     const { user } = await signInAnonymously(auth);
     const after = await getIceServers(functions);
     assert.notEqual(after, before);
-    assert.match(after[0]!.username ?? "", new RegExp(`^\\d+:${user.uid}$`));
+    assert.match(after[0].username ?? "", new RegExp(`^\\d+:${user.uid}$`));
   });
 
   it("asks for the ttl it is given", async () => {

@@ -67,7 +67,7 @@ function follow(call: Call, pc: RTCPeerConnection): void {
   call.onStateChange(render);
 }
 
-function renderIncoming(calls: IncomingCall[], answer: (call: IncomingCall) => void): void {
+function renderIncoming(calls: IncomingCall[], answer: (call: IncomingCall) => Promise<void>): void {
   incomingList.replaceChildren(
     ...calls.map((incoming) => {
       const item = document.createElement("li");
@@ -77,11 +77,11 @@ function renderIncoming(calls: IncomingCall[], answer: (call: IncomingCall) => v
       const answerButton = document.createElement("button");
       answerButton.className = "answer";
       answerButton.textContent = "Answer";
-      answerButton.addEventListener("click", () => answer(incoming));
+      answerButton.addEventListener("click", () => void answer(incoming));
       const rejectButton = document.createElement("button");
       rejectButton.className = "reject";
       rejectButton.textContent = "Reject";
-      rejectButton.addEventListener("click", () => incoming.reject().catch(showError));
+      rejectButton.addEventListener("click", () => void incoming.reject().catch(showError));
       item.append(answerButton, " ", rejectButton);
       return item;
     }),
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     new RTCPeerConnection({ iceServers: await turn.getIceServers(), iceTransportPolicy: "relay" });
 
   callButton.disabled = false;
-  callButton.addEventListener("click", async () => {
+  const dial = async (): Promise<void> => {
     errorLine.textContent = "";
     try {
       const pc = await newPeerConnection();
@@ -114,7 +114,8 @@ async function main(): Promise<void> {
     } catch (error) {
       showError(error);
     }
-  });
+  };
+  callButton.addEventListener("click", () => void dial());
 
   listenForCalls(
     store,
@@ -134,7 +135,7 @@ async function main(): Promise<void> {
     showError,
   );
 
-  hangUpButton.addEventListener("click", () => activeCall?.hangUp().catch(showError));
+  hangUpButton.addEventListener("click", () => void activeCall?.hangUp().catch(showError));
   sendButton.addEventListener("click", () => {
     activeChannel?.send(messageInput.value);
     messageInput.value = "";

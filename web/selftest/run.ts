@@ -8,7 +8,6 @@ import {
   notConnectedSentence,
   signInFailureSentence,
   type CandidateError,
-  type CandidateFields,
   type CandidateRow,
   type SelectedPair,
 } from "./diagnosis";
@@ -90,16 +89,13 @@ export async function runSelfTest(services: SelfTestServices, progress: SelfTest
     const wire = (peer: "A" | "B", from: RTCPeerConnection, to: RTCPeerConnection): void => {
       from.addEventListener("icecandidate", (event) => {
         if (!event.candidate) return;
-        const row = candidateRow(peer, event.candidate as CandidateFields, since(iceStart));
+        const row = candidateRow(peer, event.candidate, since(iceStart));
         candidates.push(row);
         progress.candidate(row);
         if (row.type === "relay") firstRelay?.();
         to.addIceCandidate(event.candidate).catch(() => undefined);
       });
-      from.addEventListener("icecandidateerror", (event) => {
-        const error = event as RTCPeerConnectionIceErrorEvent;
-        errors.push({ errorCode: error.errorCode, url: error.url });
-      });
+      from.addEventListener("icecandidateerror", (event) => errors.push({ errorCode: event.errorCode, url: event.url }));
     };
     wire("A", a, b);
     wire("B", b, a);
@@ -161,26 +157,15 @@ async function phase<T>(action: () => Promise<T>, describe: (error: unknown) => 
 }
 
 /** `promise`'s value, or `onTimeout`'s once `ms` have passed first. */
-function within<T>(promise: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      try {
-        resolve(onTimeout());
-      } catch (error) {
-        reject(error);
-      }
-    }, ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+async function within<T>(promise: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), ms)));
+  try {
+    const first = await Promise.race([promise.then((value) => ({ value })), late]);
+    return first === "late" ? onTimeout() : first.value;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function gatheringComplete(peer: RTCPeerConnection): Promise<void> {

@@ -39,7 +39,7 @@ export class TurnCredentialsError extends Error {
 export function parseTurnCredentials(data: unknown): TurnCredentials {
   const parsed = turnCredentialsSchema.safeParse(data);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
+  const issue = parsed.error.issues[0];
   const where = issue.path.length > 0 ? issue.path.join(".") : "the answer";
   throw new TurnCredentialsError(
     "invalid-response",

@@ -55,7 +55,7 @@ describe("web client: candidate batches", () => {
     const batch = outbox.take()!;
     assert.equal(accepted, 19);
     assert.equal(batch.length, 20);
-    assert.equal(batch[19]!.candidate, "");
+    assert.equal(batch[19].candidate, "");
     assert.equal(outbox.droppedCount, 6);
   });
 

@@ -70,7 +70,7 @@ export class FakeSignalingStore implements SignalingStore {
   }
 
   private async write(entry: string): Promise<void> {
-    const method = entry.split(" ")[0]!;
+    const method = entry.split(" ")[0];
     const failure = this.failures.get(method);
     if (failure !== undefined) {
       this.failures.delete(method);
