@@ -98,6 +98,17 @@ describe("browser self-test page through a real coturn", function () {
     assert.ok((await stat(path)).size > 10_000, `${path} is too small to show the page`);
   });
 
+  it("serves the call page too, which says in a sentence that it needs the Firestore emulator", async () => {
+    const page = await (await site.browser.newContext()).newPage();
+    await page.goto(`${site.url}call.html`);
+    await page.waitForSelector("#error:not(:empty)");
+    assert.equal(
+      await page.textContent("#error"),
+      "emulators.json names no Firestore emulator: start the emulators with firestore for this page.",
+    );
+    assert.equal(await page.isDisabled("#call"), true);
+  });
+
   it("prints where the time goes, first run (function cold) and second run (warm) (benchmark)", async () => {
     const second = await runPage(site, run.page);
     assert.equal(second.outcome, "pass", second.verdict);
