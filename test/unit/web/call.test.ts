@@ -76,6 +76,19 @@ describe("web client: placing a call", () => {
     assert.equal(store.candidates.size, 0, "listeners must stop when the call ends");
   });
 
+  it("splits a long burst of candidates into writes of at most 8, in order", async () => {
+    await startCall(store, pc, { callerId: "alice", calleeId: "bob" }, FAST);
+    store.outgoing!(sessionDocument("offered"));
+    for (let n = 1; n <= 10; n += 1) pc.gather(entry(n));
+    pc.gather(null);
+    await until("both writes", () => store.appended.caller.length === 2);
+    assert.deepEqual(store.appended.caller.map((batch) => batch.length), [8, 3]);
+    assert.deepEqual(store.appended.caller.flat(), [
+      ...Array.from({ length: 10 }, (_, n) => entry(n + 1)),
+      { candidate: "", sdpMid: null, sdpMLineIndex: null },
+    ]);
+  });
+
   it("cancels while ringing, and hangs up once answered", async () => {
     const ringing = await startCall(store, pc, { callerId: "alice", calleeId: "bob" }, FAST);
     store.outgoing!(sessionDocument("offered"));

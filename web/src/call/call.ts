@@ -229,12 +229,13 @@ class CallSession implements Call {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (!this.canSend || this.current.phase === "ended") return;
-    const batch = this.outbox.take();
-    if (!batch) return;
-    // Chained so that batches land in the order they were gathered.
-    this.sending = this.sending
-      .then(() => this.store.appendCandidates(this.sessionId, this.role, batch))
-      .catch((error: unknown) => this.fail(error, "send ICE candidates"));
+    for (let batch = this.outbox.take(); batch; batch = this.outbox.take()) {
+      const entries = batch;
+      // Chained so that batches land in the order they were gathered.
+      this.sending = this.sending
+        .then(() => this.store.appendCandidates(this.sessionId, this.role, entries))
+        .catch((error: unknown) => this.fail(error, "send ICE candidates"));
+    }
   }
 
   private connectionChanged(): void {

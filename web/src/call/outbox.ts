@@ -2,9 +2,10 @@ import { LIMITS, type CandidateEntry } from "../../../functions/src/sessions/mod
 
 /**
  * Collects this side's ICE candidates into batches for its candidates document. The contract
- * caps a side at `LIMITS.maxCandidatesPerSide` entries; past the cap, further candidates are
- * dropped (the first ones gathered are the best) while one slot stays free for the
- * end-of-candidates marker, so the other side always learns that gathering is over.
+ * caps a side at `LIMITS.maxCandidatesPerSide` entries and one write at
+ * `LIMITS.maxCandidatesPerWrite`; past the side's cap, further candidates are dropped (the
+ * first ones gathered are the best) while one slot stays free for the end-of-candidates
+ * marker, so the other side always learns that gathering is over.
  */
 export class CandidateOutbox {
   private readonly pending: CandidateEntry[] = [];
@@ -12,7 +13,10 @@ export class CandidateOutbox {
   private ended = false;
   private dropped = 0;
 
-  constructor(private readonly cap: number = LIMITS.maxCandidatesPerSide) {}
+  constructor(
+    private readonly cap: number = LIMITS.maxCandidatesPerSide,
+    private readonly perWrite: number = LIMITS.maxCandidatesPerWrite,
+  ) {}
 
   /** Queues one gathered candidate; returns false when it was dropped because of the cap. */
   add(entry: CandidateEntry): boolean {
@@ -32,10 +36,10 @@ export class CandidateOutbox {
     this.pending.push({ candidate: "", sdpMid, sdpMLineIndex });
   }
 
-  /** The entries to write now, or `undefined` when there are none; they count as sent. */
+  /** The next entries to write (at most one write's worth), or `undefined` when there are none; they count as sent. */
   take(): CandidateEntry[] | undefined {
     if (this.pending.length === 0) return undefined;
-    const batch = this.pending.splice(0);
+    const batch = this.pending.splice(0, this.perWrite);
     this.sent += batch.length;
     return batch;
   }
