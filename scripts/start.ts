@@ -1,12 +1,14 @@
 // `npm start`: the local stack, and proof that it works. Starts Debian's coturn on loopback
-// with a fresh shared secret, the Auth and Functions emulators with the same secret, signs a
-// user in, asks getTurnCredentials for a credential and has coturn accept it (a real TURN
-// Allocate and relayed data). Then it keeps everything running until Ctrl-C, or exits with
-// `--once`.
+// (the kit's config) with a fresh shared secret, the Auth, Functions and Hosting emulators with
+// the same secret and the browser self-test page, signs a user in, asks getTurnCredentials for
+// a credential and has coturn accept it (a real TURN Allocate and relayed data). Then it keeps
+// everything running until Ctrl-C (open the printed self-test URL and click once), or exits
+// with `--once`.
 import { callRaw, signUpUser } from "../test/helpers/callable";
 import { relayThroughCoturn, startCoturn } from "../test/helpers/coturn";
 import { startEmulatorStack } from "../test/helpers/emulators";
 import { functionParams, newSecret } from "../test/helpers/turn-config";
+import { buildSelfTest, writeSelfTestEmulators } from "./lib/selftest.mjs";
 
 interface Credentials {
   username: string;
@@ -23,18 +25,22 @@ async function main(): Promise<void> {
   // Loopback peers are allowed so that the check below can relay between two local clients.
   const coturn = await startCoturn([secret], { relayBetweenLocalClients: true });
   console.log(`✔ coturn ${coturn.uris().join(", ")} (use-auth-secret, fresh secret for this run)`);
+  const selfTestDir = await buildSelfTest();
   const stack = await startEmulatorStack({
-    emulators: ["auth", "functions"],
+    emulators: ["auth", "functions", "hosting"],
+    hostingPublic: selfTestDir,
     params: functionParams(coturn.uris()),
     secrets: { TURN_SHARED_SECRET: secret },
-    preferredPorts: { auth: 9099, functions: 5001, hub: 4400 },
+    preferredPorts: { auth: 9099, functions: 5001, hosting: 5000, hub: 4400 },
   });
+  await writeSelfTestEmulators(selfTestDir, { auth: stack.ports.auth, functions: stack.ports.functions });
   const stop = async (): Promise<void> => {
     await stack.stop();
     await coturn.stop();
   };
   console.log(`✔ Auth emulator      http://127.0.0.1:${stack.ports.auth}`);
   console.log(`✔ Functions emulator ${stack.functionUrl("getTurnCredentials")}`);
+  console.log(`✔ Self-test page     http://127.0.0.1:${stack.ports.hosting}/  (open it and click once)`);
 
   try {
     const user = await signUpUser(stack.ports.auth, "anonymous");
@@ -63,7 +69,9 @@ async function main(): Promise<void> {
     console.log("Done (--once).");
     return;
   }
-  console.log("\nThe stack is running. Point an app at the emulators above; press Ctrl-C to stop.");
+  console.log(
+    `\nThe stack is running. Open http://127.0.0.1:${stack.ports.hosting}/ for the TURN self-test, or point an app at the emulators above; press Ctrl-C to stop.`,
+  );
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);

@@ -56,13 +56,17 @@ export async function startEmulatorStack(options: EmulatorStackOptions): Promise
   for (const entry of ["firestore.rules", "firestore.indexes.json"]) {
     await symlink(join(REPO_ROOT, entry), join(dir, entry));
   }
+  if (options.hostingPublic) {
+    // Superstatic joins (does not resolve) the project folder and `public`, so link the folder in.
+    await symlink(resolve(options.hostingPublic), join(dir, "public"));
+  }
   await writeFile(join(dir, "functions", ".env.local"), envFile(options.params));
   await writeFile(join(dir, "functions", ".secret.local"), envFile(options.secrets), { mode: 0o600 });
   const host = "127.0.0.1";
   const config = {
     functions: [{ source: "functions", codebase: "default", runtime: "nodejs22" }],
     firestore: { rules: "firestore.rules", indexes: "firestore.indexes.json" },
-    ...(options.hostingPublic ? { hosting: { public: options.hostingPublic } } : {}),
+    ...(options.hostingPublic ? { hosting: { public: "public" } } : {}),
     emulators: {
       hub: { host, port: hub },
       auth: { host, port: auth },

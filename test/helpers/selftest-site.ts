@@ -1,0 +1,68 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildSelfTest, writeSelfTestEmulators } from "../../scripts/lib/selftest.mjs";
+import { launchChromium, type TestBrowser } from "./chromium";
+import { startCoturn, type TestCoturn } from "./coturn";
+import { startEmulatorStack, type EmulatorStack } from "./emulators";
+import { functionParams } from "./turn-config";
+
+/** The web pages (web/selftest) on the Hosting emulator, with the emulators, a coturn and a Chromium. */
+export interface SelfTestSite {
+  coturn: TestCoturn;
+  stack: EmulatorStack;
+  browser: TestBrowser;
+  /** `http://127.0.0.1:<hosting port>/` */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** How to start a site: which secret each side holds, and whether Firestore runs too. */
+export interface SelfTestSiteOptions {
+  coturnSecret: string;
+  functionsSecret: string;
+  firestore?: boolean;
+}
+
+/**
+ * Builds the pages into a throw-away folder (never web/dist, which `npm start` may be serving),
+ * starts coturn with `coturnSecret` and the functions with `functionsSecret`, serves the pages
+ * and launches Chromium.
+ */
+export async function startSelfTestSite(options: SelfTestSiteOptions): Promise<SelfTestSite> {
+  const pageDir = await buildSelfTest({ outDir: await mkdtemp(join(tmpdir(), "webrtc-lite-pages-")) });
+  const coturn = await startCoturn([options.coturnSecret], { relayBetweenLocalClients: true });
+  let stack: EmulatorStack | undefined;
+  try {
+    stack = await startEmulatorStack({
+      emulators: options.firestore ? ["auth", "functions", "firestore", "hosting"] : ["auth", "functions", "hosting"],
+      params: functionParams(coturn.uris()),
+      secrets: { TURN_SHARED_SECRET: options.functionsSecret },
+      hostingPublic: pageDir,
+    });
+    await writeSelfTestEmulators(pageDir, {
+      auth: stack.ports.auth,
+      functions: stack.ports.functions,
+      ...(options.firestore ? { firestore: stack.ports.firestore } : {}),
+    });
+    const browser = await launchChromium();
+    const running = stack;
+    return {
+      coturn,
+      stack: running,
+      browser,
+      url: `http://127.0.0.1:${running.ports.hosting}/`,
+      async stop() {
+        await browser.close();
+        await running.stop();
+        await coturn.stop();
+        await rm(pageDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await stack?.stop();
+    await coturn.stop();
+    await rm(pageDir, { recursive: true, force: true });
+    throw error;
+  }
+}

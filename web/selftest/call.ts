@@ -1,0 +1,145 @@
+import { signInAnonymously } from "firebase/auth";
+import { connectFirestoreEmulator, getFirestore } from "firebase/firestore";
+import { listenForCalls, startCall, type Call, type IncomingCall } from "../src/call/call";
+import { firestoreSignaling } from "../src/call/firestore";
+import type { CallState } from "../src/call/state";
+import { createTurnClient } from "../src/turn";
+import { connectPageFirebase } from "./firebase";
+import { selectedCandidatePair } from "./stats";
+
+const element = <T extends HTMLElement>(selector: string): T => document.querySelector<T>(selector)!;
+const me = element<HTMLOutputElement>("#me");
+const calleeInput = element<HTMLInputElement>("#callee");
+const callButton = element<HTMLButtonElement>("#call");
+const hangUpButton = element<HTMLButtonElement>("#hangup");
+const errorLine = element<HTMLParagraphElement>("#error");
+const incomingList = element<HTMLUListElement>("#incoming");
+const sessionOutput = element<HTMLOutputElement>("#session");
+const stateOutput = element<HTMLOutputElement>("#state");
+const pathOutput = element<HTMLOutputElement>("#path");
+const messageInput = element<HTMLInputElement>("#message");
+const sendButton = element<HTMLButtonElement>("#send");
+const messages = element<HTMLUListElement>("#messages");
+
+let activeCall: Call | undefined;
+let activeChannel: RTCDataChannel | undefined;
+
+function showError(error: unknown): void {
+  errorLine.textContent = error instanceof Error ? error.message : String(error);
+}
+
+function describe(state: CallState): string {
+  if (state.phase !== "ended") return state.phase;
+  return state.error ? `ended (${state.reason}): ${state.error.message}` : `ended (${state.reason})`;
+}
+
+function useChannel(channel: RTCDataChannel): void {
+  activeChannel = channel;
+  channel.addEventListener("open", () => (sendButton.disabled = false));
+  channel.addEventListener("close", () => (sendButton.disabled = true));
+  channel.addEventListener("message", (event) => {
+    const item = document.createElement("li");
+    item.textContent = String(event.data);
+    messages.append(item);
+  });
+}
+
+function follow(call: Call, pc: RTCPeerConnection): void {
+  sessionOutput.textContent = call.sessionId;
+  hangUpButton.disabled = false;
+  callButton.disabled = true;
+  const render = (state: CallState): void => {
+    stateOutput.textContent = describe(state);
+    stateOutput.dataset.phase = state.phase;
+    if (state.phase === "connected") {
+      selectedCandidatePair(pc).then(
+        (pair) => (pathOutput.textContent = pair ? `${pair.localType} to ${pair.remoteType} (${pair.protocol})` : "unknown"),
+        showError,
+      );
+    }
+    if (state.phase === "ended") {
+      hangUpButton.disabled = true;
+      callButton.disabled = false;
+      sendButton.disabled = true;
+    }
+  };
+  render(call.state);
+  call.onStateChange(render);
+}
+
+function renderIncoming(calls: IncomingCall[], answer: (call: IncomingCall) => Promise<void>): void {
+  incomingList.replaceChildren(
+    ...calls.map((incoming) => {
+      const item = document.createElement("li");
+      item.dataset.session = incoming.sessionId;
+      item.dataset.caller = incoming.callerId;
+      item.append(`Call from ${incoming.callerId} `);
+      const answerButton = document.createElement("button");
+      answerButton.className = "answer";
+      answerButton.textContent = "Answer";
+      answerButton.addEventListener("click", () => void answer(incoming));
+      const rejectButton = document.createElement("button");
+      rejectButton.className = "reject";
+      rejectButton.textContent = "Reject";
+      rejectButton.addEventListener("click", () => void incoming.reject().catch(showError));
+      item.append(answerButton, " ", rejectButton);
+      return item;
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  const { app, auth, functions, emulators } = await connectPageFirebase();
+  const firestore = getFirestore(app);
+  if (emulators) {
+    if (!emulators.firestore) throw new Error("emulators.json names no Firestore emulator: start the emulators with firestore for this page.");
+    connectFirestoreEmulator(firestore, emulators.firestore.host, emulators.firestore.port);
+  }
+  const { user } = await signInAnonymously(auth);
+  me.textContent = user.uid;
+  const store = firestoreSignaling(firestore);
+  const turn = createTurnClient(functions);
+  // Relay only: this page checks the TURN path, so a direct path must not hide a broken relay.
+  const newPeerConnection = async (): Promise<RTCPeerConnection> =>
+    new RTCPeerConnection({ iceServers: await turn.getIceServers(), iceTransportPolicy: "relay" });
+
+  callButton.disabled = false;
+  const dial = async (): Promise<void> => {
+    errorLine.textContent = "";
+    try {
+      const pc = await newPeerConnection();
+      useChannel(pc.createDataChannel("chat"));
+      activeCall = await startCall(store, pc, { callerId: user.uid, calleeId: calleeInput.value.trim() });
+      follow(activeCall, pc);
+    } catch (error) {
+      showError(error);
+    }
+  };
+  callButton.addEventListener("click", () => void dial());
+
+  listenForCalls(
+    store,
+    user.uid,
+    (calls) =>
+      renderIncoming(calls, async (incoming) => {
+        errorLine.textContent = "";
+        try {
+          const pc = await newPeerConnection();
+          pc.addEventListener("datachannel", (event) => useChannel(event.channel));
+          activeCall = await incoming.answer(pc);
+          follow(activeCall, pc);
+        } catch (error) {
+          showError(error);
+        }
+      }),
+    showError,
+  );
+
+  hangUpButton.addEventListener("click", () => void activeCall?.hangUp().catch(showError));
+  sendButton.addEventListener("click", () => {
+    activeChannel?.send(messageInput.value);
+    messageInput.value = "";
+  });
+}
+
+main().catch(showError);
