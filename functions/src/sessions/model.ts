@@ -1,0 +1,301 @@
+// The signaling contract shared by the functions, the security rules and every client
+// (web imports this file; Android and iOS mirror it from docs/signaling.md). Pure TypeScript:
+// no Firebase import, so a browser bundle and a unit test can load it as is.
+import { z } from "zod";
+import { MAX_CANDIDATE_LENGTH, MAX_SDP_LENGTH, candidateLineProblem, sdpProblem } from "./validation";
+
+/** Top-level collection of call sessions. */
+export const SESSIONS_COLLECTION = "webrtc_sessions";
+/** Subcollection of a session holding the two batched ICE-candidate documents. */
+export const CANDIDATES_COLLECTION = "ice_candidates";
+
+/** A session's states, in the order a call goes through them. */
+export const SESSION_STATUSES = ["pending", "offered", "answered", "connected", "ended"] as const;
+/** A session's state; only the server writes it after the create. */
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+/** States in which a call is still alive. */
+export const LIVE_STATUSES = ["pending", "offered", "answered", "connected"] as const;
+/** A state in which a call is still alive. */
+export type LiveStatus = (typeof LIVE_STATUSES)[number];
+
+/** The two participants; also the ids of their candidate documents and the `sender` field. */
+export const ROLES = ["caller", "callee"] as const;
+/** Which side of the call someone is on. */
+export type Role = (typeof ROLES)[number];
+
+/** Reasons a participant may give when asking to end a call (see transitions.ts for who may use which). */
+export const END_REQUEST_REASONS = ["cancel", "reject", "busy", "hangup", "failed", "timeout"] as const;
+/** A reason a participant gives in an end request. */
+export type EndRequestReason = (typeof END_REQUEST_REASONS)[number];
+/** Every `ended_reason`: a participant's reason, or `timeout`/`error` set by the server. */
+export const ENDED_REASONS = ["cancel", "reject", "busy", "hangup", "failed", "timeout", "error"] as const;
+/** Why a session ended. */
+export type EndedReason = (typeof ENDED_REASONS)[number];
+
+/** Field names of `webrtc_sessions/{sessionId}` (snake_case: native apps share this contract). */
+export const SESSION_FIELDS = Object.freeze({
+  callerId: "caller_id",
+  calleeId: "callee_id",
+  status: "status",
+  offer: "offer",
+  answer: "answer",
+  connectivity: "connectivity",
+  endRequest: "end_request",
+  createdAt: "created_at",
+  updatedAt: "updated_at",
+  endedAt: "ended_at",
+  endedReason: "ended_reason",
+  error: "error",
+  expireAt: "expire_at",
+} as const);
+
+/** Field names of `webrtc_sessions/{sessionId}/ice_candidates/{caller|callee}`. */
+export const CANDIDATE_FIELDS = Object.freeze({
+  sender: "sender",
+  callerId: "caller_id",
+  calleeId: "callee_id",
+  candidates: "candidates",
+  createdAt: "created_at",
+  expireAt: "expire_at",
+} as const);
+
+/** Keys of one entry in a candidates document's `candidates` array (RTCIceCandidateInit names). */
+export const CANDIDATE_ENTRY_FIELDS = Object.freeze({
+  candidate: "candidate",
+  sdpMid: "sdpMid",
+  sdpMLineIndex: "sdpMLineIndex",
+} as const);
+
+/** Size limits; `firestore.rules` enforces the same numbers (a unit test keeps them in step). */
+export const LIMITS = Object.freeze({
+  /** Longest `sdp` string, in characters (a browser's audio+video offer is 4–10 k). */
+  maxSdpLength: MAX_SDP_LENGTH,
+  /** Longest `candidate:` line, in characters. */
+  maxCandidateLength: MAX_CANDIDATE_LENGTH,
+  /** Most entries (candidates plus end-of-candidates markers) in one side's document. */
+  maxCandidatesPerSide: 20,
+  /** Longest `sdpMid`. */
+  maxSdpMidLength: 64,
+  /** Largest `sdpMLineIndex`. */
+  maxSdpMLineIndex: 63,
+  /** Longest Firebase Auth uid. */
+  maxUidLength: 128,
+  /** Largest `limit()` a client query may ask for. */
+  maxQueryLimit: 20,
+} as const);
+
+/** Defaults of the timeouts and the TTL (params in functions/src/config.ts can change them). */
+export const DEFAULT_TIMEOUTS = Object.freeze({
+  /** `pending` lasts only until the trigger runs; longer means the trigger failed. */
+  pendingSeconds: 60,
+  /** How long `offered` rings before the server ends the call with `timeout`. */
+  ringSeconds: 60,
+  /** How long `answered` may wait for ICE to connect. */
+  answerSeconds: 60,
+  /** Longest call (`connected`) before the server ends it. */
+  maxCallSeconds: 86_400,
+  /** How long an ended session stays readable before it is deleted. */
+  sessionTtlSeconds: 3_600,
+} as const);
+
+/** The timeouts and the TTL, in seconds. */
+export interface Timeouts {
+  pendingSeconds: number;
+  ringSeconds: number;
+  answerSeconds: number;
+  maxCallSeconds: number;
+  sessionTtlSeconds: number;
+}
+
+/** Anything with `toMillis()`: a Firestore `Timestamp` from the web, admin or native SDKs. */
+export interface TimestampLike {
+  toMillis(): number;
+}
+
+const timestampSchema = z.custom<TimestampLike>(
+  (value) => typeof value === "object" && value !== null && typeof (value as { toMillis?: unknown }).toMillis === "function",
+  { error: "must be a Firestore timestamp" },
+);
+
+const uidSchema = z
+  .string({ error: "must be a Firebase Auth uid (a string)" })
+  .min(1, { error: "must not be empty" })
+  .max(LIMITS.maxUidLength, { error: `must be at most ${LIMITS.maxUidLength} characters` });
+
+function descriptionSchema<T extends "offer" | "answer">(type: T) {
+  return z
+    .strictObject({
+      type: z.literal(type, { error: `type must be "${type}"` }),
+      sdp: z.string({ error: "sdp must be a string" }),
+    })
+    .superRefine((value, context) => {
+      const problem = sdpProblem(value.sdp);
+      if (problem) context.addIssue({ code: "custom", path: ["sdp"], message: problem });
+    });
+}
+
+/** The caller's `offer`: `{ type: "offer", sdp }`, a plausible, bounded WebRTC SDP. */
+export const offerSchema = descriptionSchema("offer");
+/** The callee's `answer`: `{ type: "answer", sdp }`. */
+export const answerSchema = descriptionSchema("answer");
+/** An offer or answer as stored. */
+export type SessionDescription<T extends "offer" | "answer" = "offer" | "answer"> = { type: T; sdp: string };
+
+/** One entry of a candidates document: a `candidate:` line, or `""` meaning end-of-candidates. */
+export const candidateEntrySchema = z
+  .strictObject({
+    candidate: z.string({ error: "candidate must be a string" }),
+    sdpMid: z
+      .string({ error: "sdpMid must be a string or null" })
+      .max(LIMITS.maxSdpMidLength, { error: `sdpMid must be at most ${LIMITS.maxSdpMidLength} characters` })
+      .nullable(),
+    sdpMLineIndex: z
+      .number({ error: "sdpMLineIndex must be a whole number or null" })
+      .int({ error: "sdpMLineIndex must be a whole number or null" })
+      .min(0, { error: "sdpMLineIndex must not be negative" })
+      .max(LIMITS.maxSdpMLineIndex, { error: `sdpMLineIndex must be at most ${LIMITS.maxSdpMLineIndex}` })
+      .nullable(),
+  })
+  .superRefine((entry, context) => {
+    const problem = candidateLineProblem(entry.candidate);
+    if (problem) context.addIssue({ code: "custom", path: ["candidate"], message: problem });
+    if (entry.candidate !== "" && entry.sdpMid === null && entry.sdpMLineIndex === null) {
+      context.addIssue({ code: "custom", path: ["sdpMid"], message: "a candidate needs sdpMid or sdpMLineIndex" });
+    }
+  });
+/** One ICE candidate (or end-of-candidates marker), ready for `RTCPeerConnection.addIceCandidate`. */
+export type CandidateEntry = z.infer<typeof candidateEntrySchema>;
+
+/** A batch of entries a participant appends (with `arrayUnion`) to its own candidates document. */
+export const candidateBatchSchema = z
+  .array(candidateEntrySchema, { error: "candidates must be an array" })
+  .min(1, { error: "a batch holds at least one entry" })
+  .max(LIMITS.maxCandidatesPerSide, { error: `a side sends at most ${LIMITS.maxCandidatesPerSide} entries` });
+
+/** What the caller supplies to create a session; `sessionCreateFields` turns it into the document. */
+export const sessionCreateInputSchema = z
+  .strictObject({ caller_id: uidSchema, callee_id: uidSchema, offer: offerSchema })
+  .refine((input) => input.caller_id !== input.callee_id, {
+    path: ["callee_id"],
+    message: "callee_id must be a different user than caller_id",
+  });
+/** What the caller supplies to create a session. */
+export type SessionCreateInput = z.infer<typeof sessionCreateInputSchema>;
+
+/** The connectivity report a participant writes once ICE is connected. */
+export interface ConnectivityReport<T = TimestampLike> {
+  by: Role;
+  at: T;
+}
+/** The end request a participant writes to hang up, reject, cancel… */
+export interface EndRequest<T = TimestampLike> {
+  by: Role;
+  reason: EndRequestReason;
+  at: T;
+}
+/** A transition the server refused, recorded on the session. */
+export interface SessionError {
+  code: string;
+  message: string;
+}
+
+/** The session document a client creates; `serverTime` is the SDK's `serverTimestamp()`. */
+export function sessionCreateFields<T>(input: SessionCreateInput, serverTime: T) {
+  return {
+    caller_id: input.caller_id,
+    callee_id: input.callee_id,
+    status: "pending" as const,
+    offer: { type: "offer" as const, sdp: input.offer.sdp },
+    created_at: serverTime,
+    updated_at: serverTime,
+  };
+}
+
+/** The update with which the callee answers. */
+export function answerFields(answer: SessionDescription<"answer">) {
+  return { answer: { type: "answer" as const, sdp: answer.sdp } };
+}
+
+/** The update reporting that ICE connected. */
+export function connectivityFields<T>(by: Role, serverTime: T) {
+  return { connectivity: { by, at: serverTime } };
+}
+
+/** The update asking the server to end the call. */
+export function endRequestFields<T>(by: Role, reason: EndRequestReason, serverTime: T) {
+  return { end_request: { by, reason, at: serverTime } };
+}
+
+const roleSchema = z.enum(ROLES, { error: `must be "caller" or "callee"` });
+
+/** A session document as clients read it (read snapshots with `serverTimestamps: "estimate"`). */
+export const sessionSchema = z
+  .object({
+    caller_id: uidSchema,
+    callee_id: uidSchema,
+    status: z.enum(SESSION_STATUSES, { error: `status must be one of ${SESSION_STATUSES.join(", ")}` }),
+    offer: offerSchema.optional(),
+    answer: answerSchema.optional(),
+    connectivity: z.object({ by: roleSchema, at: timestampSchema }).optional(),
+    end_request: z
+      .object({ by: roleSchema, reason: z.enum(END_REQUEST_REASONS), at: timestampSchema })
+      .optional(),
+    created_at: timestampSchema,
+    updated_at: timestampSchema,
+    ended_at: timestampSchema.optional(),
+    ended_reason: z.enum(ENDED_REASONS).optional(),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+    expire_at: timestampSchema.optional(),
+  })
+  .superRefine((session, context) => {
+    const rank = SESSION_STATUSES.indexOf(session.status);
+    if (session.status !== "ended" && !session.offer) {
+      context.addIssue({ code: "custom", path: ["offer"], message: `a ${session.status} session has an offer` });
+    }
+    if (session.status !== "ended" && rank >= 2 && !session.answer) {
+      context.addIssue({ code: "custom", path: ["answer"], message: `a ${session.status} session has an answer` });
+    }
+    if (session.status === "ended" && (!session.ended_at || !session.ended_reason)) {
+      context.addIssue({ code: "custom", path: ["ended_reason"], message: "an ended session has ended_at and ended_reason" });
+    }
+  });
+/** A session document as read. */
+export type Session = z.infer<typeof sessionSchema>;
+
+/** A candidates document as clients read it. */
+export const candidateDocumentSchema = z.object({
+  sender: roleSchema,
+  caller_id: uidSchema,
+  callee_id: uidSchema,
+  candidates: z.array(candidateEntrySchema).max(LIMITS.maxCandidatesPerSide),
+  created_at: timestampSchema,
+  expire_at: timestampSchema,
+});
+/** A candidates document as read. */
+export type CandidateDocument = z.infer<typeof candidateDocumentSchema>;
+
+/** Path of a session document. */
+export function sessionPath(sessionId: string): string {
+  return `${SESSIONS_COLLECTION}/${sessionId}`;
+}
+
+/** Path of one side's candidates document; its id is the sender's role. */
+export function candidatesPath(sessionId: string, sender: Role): string {
+  return `${SESSIONS_COLLECTION}/${sessionId}/${CANDIDATES_COLLECTION}/${sender}`;
+}
+
+/** The other participant. */
+export function peerOf(role: Role): Role {
+  return role === "caller" ? "callee" : "caller";
+}
+
+/**
+ * Turns a zod error into one sentence naming the field, e.g.
+ * `offer.sdp: sdp is 40000 characters long; at most 32768 are accepted.`
+ */
+export function describeIssues(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return "the data does not match the signaling contract.";
+  const where = issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
+  return `${where}${issue.message}`;
+}
