@@ -112,12 +112,14 @@ export interface TimestampLike {
   toMillis(): number;
 }
 
-const timestampSchema = z.custom<TimestampLike>(
+/** A Firestore timestamp (anything with `toMillis()`). */
+export const timestampSchema = z.custom<TimestampLike>(
   (value) => typeof value === "object" && value !== null && typeof (value as { toMillis?: unknown }).toMillis === "function",
   { error: "must be a Firestore timestamp" },
 );
 
-const uidSchema = z
+/** A Firebase Auth uid. */
+export const uidSchema = z
   .string({ error: "must be a Firebase Auth uid (a string)" })
   .min(1, { error: "must not be empty" })
   .max(LIMITS.maxUidLength, { error: `must be at most ${LIMITS.maxUidLength} characters` });
@@ -226,7 +228,8 @@ export function endRequestFields<T>(by: Role, reason: EndRequestReason, serverTi
   return { end_request: { by, reason, at: serverTime } };
 }
 
-const roleSchema = z.enum(ROLES, { error: `must be "caller" or "callee"` });
+/** `"caller"` or `"callee"`. */
+export const roleSchema = z.enum(ROLES, { error: `must be "caller" or "callee"` });
 
 /** A session document as clients read it (read snapshots with `serverTimestamps: "estimate"`). */
 export const sessionSchema = z

@@ -65,8 +65,8 @@ export function candidateLineProblem(line: string): string | undefined {
   if (Number(component) < 1 || Number(component) > 256) return "candidate component must be between 1 and 256.";
   if (Number(priority) > MAX_PRIORITY) return `candidate priority must be at most ${MAX_PRIORITY}.`;
   if (Number(port) > 65_535) return "candidate port must be between 0 and 65535.";
-  if (!CANDIDATE_TYPES.has(type!)) return "candidate type must be host, srflx, prflx or relay.";
-  const extensionWords = extensions!.trim() === "" ? [] : extensions!.trim().split(" ");
+  if (!CANDIDATE_TYPES.has(type)) return "candidate type must be host, srflx, prflx or relay.";
+  const extensionWords = extensions.trim() === "" ? [] : extensions.trim().split(" ");
   const raddr = extensionWords.indexOf("raddr");
   if (raddr >= 0 && raddr % 2 === 0 && extensionWords[raddr + 2] !== "rport") {
     return "candidate raddr must be followed by rport.";
