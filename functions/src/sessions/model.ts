@@ -253,10 +253,10 @@ export const sessionSchema = z
   .superRefine((session, context) => {
     const rank = SESSION_STATUSES.indexOf(session.status);
     if (session.status !== "ended" && !session.offer) {
-      context.addIssue({ code: "custom", path: ["offer"], message: `a ${session.status} session has an offer` });
+      context.addIssue({ code: "custom", path: ["offer"], message: `a session in state ${session.status} has an offer` });
     }
     if (session.status !== "ended" && rank >= 2 && !session.answer) {
-      context.addIssue({ code: "custom", path: ["answer"], message: `a ${session.status} session has an answer` });
+      context.addIssue({ code: "custom", path: ["answer"], message: `a session in state ${session.status} has an answer` });
     }
     if (session.status === "ended" && (!session.ended_at || !session.ended_reason)) {
       context.addIssue({ code: "custom", path: ["ended_reason"], message: "an ended session has ended_at and ended_reason" });

@@ -36,7 +36,7 @@ export type TransitionResult =
 /** Applies `event` to a session in `status`, following the table in DESIGN.md. */
 export function transition(status: SessionStatus, event: SessionEvent): TransitionResult {
   if (status === "ended") {
-    return refuse("session-ended", `the session has ended; a ${event.kind} changes nothing.`);
+    return refuse("session-ended", `the session has ended; the ${event.kind} changes nothing.`);
   }
   switch (event.kind) {
     case "timeout":
@@ -57,7 +57,7 @@ export function transition(status: SessionStatus, event: SessionEvent): Transiti
         return refuse(`${event.kind}-not-allowed`, `only the ${rule.by.join(" or ")} may send the ${event.kind}; it came from the ${event.by}.`);
       }
       if (status !== rule.from) {
-        return refuse(`${event.kind}-out-of-order`, `a ${event.kind} belongs to a ${rule.from} session; this one is ${status}.`);
+        return refuse(`${event.kind}-out-of-order`, `the ${event.kind} is accepted only while the session is ${rule.from}; it is ${status}.`);
       }
       return { ok: true, to: rule.to };
     }

@@ -10,13 +10,13 @@ export const MAX_CANDIDATE_LENGTH = 512;
 const SDP_LINE = /^[a-z]=[\x20-\x7e]*$/;
 const PRINTABLE_SDP = /^[\x20-\x7e\r\n]*$/;
 const REQUIRED_SDP_LINES: ReadonlyArray<{ prefix: string; name: string }> = [
-  { prefix: "o=", name: "an origin line (o=)" },
-  { prefix: "s=", name: "a session-name line (s=)" },
-  { prefix: "t=", name: "a timing line (t=)" },
-  { prefix: "m=", name: "at least one media line (m=)" },
-  { prefix: "a=ice-ufrag:", name: "an a=ice-ufrag: line" },
-  { prefix: "a=ice-pwd:", name: "an a=ice-pwd: line" },
-  { prefix: "a=fingerprint:", name: "an a=fingerprint: line (WebRTC always uses DTLS)" },
+  { prefix: "o=", name: "origin line (o=)" },
+  { prefix: "s=", name: "session-name line (s=)" },
+  { prefix: "t=", name: "timing line (t=)" },
+  { prefix: "m=", name: "media line (m=)" },
+  { prefix: "a=ice-ufrag:", name: "a=ice-ufrag: line" },
+  { prefix: "a=ice-pwd:", name: "a=ice-pwd: line" },
+  { prefix: "a=fingerprint:", name: "a=fingerprint: line (WebRTC always uses DTLS)" },
 ];
 
 /**
