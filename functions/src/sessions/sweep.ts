@@ -29,13 +29,13 @@ export async function sweepSessions(db: Firestore, nowMillis: number, timeouts: 
   const [shortLived, connected, expired] = await Promise.all([
     sessions
       .where("status", "in", ["pending", "offered", "answered"])
-      .where("updated_at", "<", Timestamp.fromMillis(cutoffs.shortLivedBefore))
+      .where("updated_at", "<=", Timestamp.fromMillis(cutoffs.shortLivedBefore))
       .orderBy("updated_at")
       .limit(limit)
       .get(),
     sessions
       .where("status", "==", "connected")
-      .where("updated_at", "<", Timestamp.fromMillis(cutoffs.connectedBefore))
+      .where("updated_at", "<=", Timestamp.fromMillis(cutoffs.connectedBefore))
       .orderBy("updated_at")
       .limit(limit)
       .get(),

@@ -50,8 +50,9 @@ export function isRinging(status: SessionStatus, updatedAtMillis: number, nowMil
 }
 
 /**
- * The cut-offs of the sweep's queries: short-lived states (pending, offered, answered) last
- * touched before `shortLivedBefore` may be stale; connected calls before `connectedBefore` are.
+ * The cut-offs of the sweep's queries (inclusive, like isStale): short-lived states (pending,
+ * offered, answered) that entered their state at or before `shortLivedBefore` may be stale;
+ * connected calls at or before `connectedBefore` are; `expiredBefore` bounds `expire_at`.
  */
 export function sweepCutoffs(nowMillis: number, timeouts: Timeouts) {
   const shortest = Math.min(timeouts.pendingSeconds, timeouts.ringSeconds, timeouts.answerSeconds);
