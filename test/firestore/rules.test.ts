@@ -319,10 +319,24 @@ describe("firestore.rules (Firestore emulator)", function () {
       assert.deepEqual(stored.data()?.candidates, callerEntries);
     });
 
-    it("accept exactly 20 entries and refuse the 21st", async () => {
-      const entries = Array.from({ length: 20 }, (_, index) => ({ ...sampleCandidates("caller")[0]!, candidate: `candidate:${index} 1 udp 1 192.0.2.10 ${1000 + index} typ host` }));
-      await assertSucceeds(append(ALICE, "caller", entries));
-      await denied(append(ALICE, "caller", [{ candidate: "candidate:99 1 udp 1 192.0.2.10 2000 typ host", sdpMid: "0", sdpMLineIndex: 0 }]));
+    const numbered = (from: number, count: number) =>
+      Array.from({ length: count }, (_, index) => ({ candidate: `candidate:${from + index} 1 udp 1 192.0.2.10 ${1000 + from + index} typ host`, sdpMid: "0", sdpMLineIndex: 0 }));
+
+    it("accept batches of up to 8 entries, 20 in all, and refuse the 21st", async () => {
+      await assertSucceeds(append(ALICE, "caller", numbered(0, 8)));
+      await assertSucceeds(append(ALICE, "caller", numbered(8, 8)));
+      await assertSucceeds(append(ALICE, "caller", numbered(16, 4)));
+      await denied(append(ALICE, "caller", numbered(20, 1)));
+      const stored = await assertSucceeds(getDoc(candidates(ALICE, "caller")));
+      assert.equal(stored.data()?.candidates.length, 20);
+    });
+
+    it("refuse a batch of 9 entries, a write that appends nothing, and rewriting earlier entries", async () => {
+      await denied(append(ALICE, "caller", numbered(0, 9)));
+      await assertSucceeds(append(ALICE, "caller", numbered(0, 2)));
+      await denied(append(ALICE, "caller", numbered(0, 2)));
+      await denied(updateDoc(candidates(ALICE, "caller"), { candidates: [...numbered(5, 1), ...numbered(1, 1), ...numbered(2, 1)] }));
+      await denied(updateDoc(candidates(ALICE, "caller"), { candidates: numbered(0, 1) }));
     });
 
     it("refuse a forged sender: writing the other side's document, or renaming one's own", async () => {

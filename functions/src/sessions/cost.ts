@@ -89,8 +89,9 @@ function checkShape(shape: CallShape): void {
     if (!Number.isInteger(candidates) || candidates < 0 || entries > LIMITS.maxCandidatesPerSide) {
       throw new RangeError(`${role}Candidates must be a whole number from 0 to ${LIMITS.maxCandidatesPerSide - 1}.`);
     }
-    if (!Number.isInteger(batches) || batches < 1 || batches > entries) {
-      throw new RangeError(`${role}Batches must be a whole number from 1 to ${entries} (one entry per batch at most).`);
+    const fewest = Math.ceil(entries / LIMITS.maxCandidatesPerWrite);
+    if (!Number.isInteger(batches) || batches < fewest || batches > entries) {
+      throw new RangeError(`${role}Batches must be a whole number from ${fewest} to ${entries} (1 to ${LIMITS.maxCandidatesPerWrite} entries per batch).`);
     }
   }
   const late = shape.callerBatchesAfterAccept ?? 0;

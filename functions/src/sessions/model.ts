@@ -74,6 +74,8 @@ export const LIMITS = Object.freeze({
   maxCandidateLength: MAX_CANDIDATE_LENGTH,
   /** Most entries (candidates plus end-of-candidates markers) in one side's document. */
   maxCandidatesPerSide: 20,
+  /** Most entries one write may append (rules evaluate at most 1000 expressions per request). */
+  maxCandidatesPerWrite: 8,
   /** Longest `sdpMid`. */
   maxSdpMidLength: 64,
   /** Largest `sdpMLineIndex`. */
@@ -168,11 +170,11 @@ export const candidateEntrySchema = z
 /** One ICE candidate (or end-of-candidates marker), ready for `RTCPeerConnection.addIceCandidate`. */
 export type CandidateEntry = z.infer<typeof candidateEntrySchema>;
 
-/** A batch of entries a participant appends (with `arrayUnion`) to its own candidates document. */
+/** A batch of 1–8 entries a participant appends (with `arrayUnion`) to its own candidates document. */
 export const candidateBatchSchema = z
   .array(candidateEntrySchema, { error: "candidates must be an array" })
   .min(1, { error: "a batch holds at least one entry" })
-  .max(LIMITS.maxCandidatesPerSide, { error: `a side sends at most ${LIMITS.maxCandidatesPerSide} entries` });
+  .max(LIMITS.maxCandidatesPerWrite, { error: `a batch holds at most ${LIMITS.maxCandidatesPerWrite} entries; send the rest in another write` });
 
 /** What the caller supplies to create a session; `sessionCreateFields` turns it into the document. */
 export const sessionCreateInputSchema = z

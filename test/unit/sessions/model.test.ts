@@ -81,11 +81,11 @@ describe("signaling model", () => {
       assert.equal(firstIssue(candidateEntrySchema, { ...first, usernameFragment: "x" }), 'Unrecognized key: "usernameFragment"');
     });
 
-    it("bounds a batch to 1–20 entries", () => {
+    it("bounds a batch to 1–8 entries", () => {
       const entry = sampleCandidates("caller")[0];
-      assert.equal(candidateBatchSchema.parse(Array(20).fill(entry)).length, 20);
+      assert.equal(candidateBatchSchema.parse(Array(8).fill(entry)).length, 8);
       assert.equal(firstIssue(candidateBatchSchema, []), "a batch holds at least one entry");
-      assert.equal(firstIssue(candidateBatchSchema, Array(21).fill(entry)), "a side sends at most 20 entries");
+      assert.equal(firstIssue(candidateBatchSchema, Array(9).fill(entry)), "a batch holds at most 8 entries; send the rest in another write");
       assert.equal(firstIssue(candidateBatchSchema, "x"), "candidates must be an array");
     });
   });

@@ -39,11 +39,12 @@ describe("firestore.rules agrees with the signaling modules", () => {
     assert.match(rules, new RegExp(`request\\.query\\.limit <= ${LIMITS.maxQueryLimit}\\b`));
   });
 
-  it(`checks every one of the ${LIMITS.maxCandidatesPerSide} possible candidate entries`, () => {
-    const body = ruleFunction("isCandidateList");
-    assert.match(body, new RegExp(`list\\.size\\(\\) <= ${LIMITS.maxCandidatesPerSide}\\b`));
-    const indexes = [...body.matchAll(/isEntryOrAbsent\(list, (\d+)\)/g)].map((match) => Number(match[1]));
-    assert.deepEqual(indexes, Array.from({ length: LIMITS.maxCandidatesPerSide }, (_, index) => index));
+  it(`checks each of the up to ${LIMITS.maxCandidatesPerWrite} entries a write appends, and the total`, () => {
+    const body = ruleFunction("isCandidateAppend");
+    assert.match(body, new RegExp(`after\\.size\\(\\) <= ${LIMITS.maxCandidatesPerSide}\\b`));
+    assert.match(body, new RegExp(`after\\.size\\(\\) - before\\.size\\(\\) <= ${LIMITS.maxCandidatesPerWrite}\\b`));
+    const offsets = [...body.matchAll(/isNewEntry\(after, before\.size\(\), (\d+)\)/g)].map((match) => Number(match[1]));
+    assert.deepEqual(offsets, Array.from({ length: LIMITS.maxCandidatesPerWrite }, (_, index) => index));
   });
 
   it("allows the same end requests as the transition table", () => {
@@ -77,7 +78,8 @@ describe("firestore.rules agrees with the signaling modules", () => {
 
   it("accepts the candidate lines the model accepts, and refuses the malformed ones", () => {
     const [pattern] = quotedPatterns(ruleFunction("isCandidateLine")).map(rulesRegex);
-    for (const { candidate } of sampleCandidates("caller").filter((entry) => entry.candidate !== "")) {
+    const edges = ["candidate:1 256 udp 1 192.0.2.10 65535 typ host", "candidate:1 1 udp 1 192.0.2.10 0 typ host"];
+    for (const candidate of [...sampleCandidates("caller").filter((entry) => entry.candidate !== "").map((entry) => entry.candidate), ...edges]) {
       assert.equal(candidateLineProblem(candidate), undefined);
       assert.equal(pattern!.test(candidate), true, candidate);
     }
@@ -86,6 +88,9 @@ describe("firestore.rules agrees with the signaling modules", () => {
       "candidate:1 1 udp 1 192.0.2.10 9 typ peer",
       "candidate:1 1 udp 1 192.0.2.10 9 typ host generation",
       "candidate:1 1 udp 1 192.0.2.10 9 typ host\na=x",
+      "candidate:1 0 udp 1 192.0.2.10 9 typ host",
+      "candidate:1 257 udp 1 192.0.2.10 9 typ host",
+      "candidate:1 1 udp 1 192.0.2.10 65536 typ host",
     ]) {
       assert.notEqual(candidateLineProblem(line), undefined);
       assert.equal(pattern!.test(line), false, line);
