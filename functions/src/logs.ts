@@ -29,7 +29,7 @@ export function logSessionTransition(
 }
 
 /** A participant's write did not fit the state machine; the server removed it and recorded why. */
-export function logSessionRefusal(sessionId: string, details: { status: string; code: string; message: string; removed: string[] }): void {
+export function logSessionRefusal(sessionId: string, details: { status: string; code: string; reason: string; removed: string[] }): void {
   logger.warn("session write refused", { sessionId, ...details });
 }
 

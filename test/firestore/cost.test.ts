@@ -4,7 +4,7 @@ import { sessionPath } from "../../functions/src/sessions/model";
 import { sweepSessions } from "../../functions/src/sessions/sweep";
 import { sampleCandidates } from "../helpers/sdp";
 import { CostMeter, IncomingCalls, OutgoingCall, signIn } from "../helpers/signaling-client";
-import { SUITE_TIMEOUTS, logEntries, useSignalingStack } from "../helpers/signaling-stack";
+import { SUITE_TIMEOUTS, useSignalingStack, waitForLogEntries } from "../helpers/signaling-stack";
 import { waitForSnapshot } from "../helpers/snapshots";
 
 type AdminSnapshot = import("../../functions/node_modules/firebase-admin/lib/firestore/index").DocumentSnapshot;
@@ -58,7 +58,7 @@ describe("cost of one call (Functions, Firestore and Auth emulators)", function 
       assert.deepEqual(sweep, { ended: 0, superseded: 0, deleted: 1 });
       assert.equal((await suite.admin.db.doc(sessionPath(id)).get()).exists, false);
 
-      const server = logEntries(suite.stack.output(), "session transition").filter((entry) => entry.sessionId === id);
+      const server = await waitForLogEntries(suite.stack, "session transition", id, 4);
       const serverWrites = server.reduce((sum, entry) => sum + (entry.writes as number), 0);
       const serverDeletes = server.reduce((sum, entry) => sum + (entry.deletes as number), 0);
       const measured = {
@@ -67,6 +67,9 @@ describe("cost of one call (Functions, Firestore and Auth emulators)", function 
         deletes: serverDeletes + sweep.deleted,
       };
       const model = signalingCallCost({ callerCandidates: 5, calleeCandidates: 5, callerBatches: 1, calleeBatches: 1 }).totals;
+      // When the trigger beat Q1's listen, Q1's first snapshot already held the ringing session
+      // and the "offered" read never happens: one read fewer than the model's bound.
+      const expectedReads = model.listenerReads - (call.ringingAtAttach ? 1 : 0);
       const codelab = codelabCallCost(5, 5);
 
       console.log(
@@ -81,7 +84,7 @@ describe("cost of one call (Functions, Firestore and Auth emulators)", function 
         ].join("\n"),
       );
 
-      assert.deepEqual(measured, { writes: model.writes, listenerReads: model.listenerReads, deletes: model.deletes });
+      assert.deepEqual(measured, { writes: model.writes, listenerReads: expectedReads, deletes: model.deletes });
       assert.ok(measured.writes <= codelab.writes);
       assert.ok(measured.listenerReads + model.otherReads <= codelab.listenerReads);
     } finally {

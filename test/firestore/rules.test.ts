@@ -150,6 +150,15 @@ describe("firestore.rules (Firestore emulator)", function () {
       assert.equal((await assertSucceeds(getDocs(q1))).size, 1);
     });
 
+    it("refuses a query by id for a session that does not exist yet or belongs to others", async () => {
+      const q1 = (uid: string, id: string) =>
+        query(collection(as(uid), "webrtc_sessions"), where(documentId(), "==", id), where("caller_id", "==", uid), where("status", "in", ["offered", "answered", "ended"]), limit(1));
+      // Hence the caller attaches Q1 only after creating the session.
+      await denied(getDocs(q1(ALICE, randomUUID())));
+      await denied(getDocs(q1(MALLORY, sessionId)));
+      await denied(getDocs(query(collection(as(MALLORY), "webrtc_sessions"), where(documentId(), "==", sessionId), limit(1))));
+    });
+
     it("allows 'my calls' with a limit of at most 20", async () => {
       const mine = (uid: string, field: string, count: number) => query(collection(as(uid), "webrtc_sessions"), where(field, "==", uid), orderBy("created_at", "desc"), limit(count));
       assert.equal((await assertSucceeds(getDocs(mine(ALICE, "caller_id", 20)))).size, 1);

@@ -6,7 +6,7 @@ import { candidatesPath, sessionPath, type Role } from "../../functions/src/sess
 import { adminFirestoreModule } from "../helpers/admin";
 import { sampleCandidates, sampleSdp } from "../helpers/sdp";
 import { IncomingCalls, OutgoingCall, signIn, type Party } from "../helpers/signaling-client";
-import { SUITE_TIMEOUTS, logEntries, useSignalingStack } from "../helpers/signaling-stack";
+import { SUITE_TIMEOUTS, useSignalingStack, waitForLogEntries } from "../helpers/signaling-stack";
 import { waitForSnapshot } from "../helpers/snapshots";
 
 type AdminSnapshot = import("../../functions/node_modules/firebase-admin/lib/firestore/index").DocumentSnapshot;
@@ -110,7 +110,7 @@ describe("session triggers (Functions, Firestore and Auth emulators)", function 
     assert.equal((await candidateDoc(id, "caller").get()).exists, false);
     assert.equal((await candidateDoc(id, "callee").get()).exists, false);
 
-    const transitions = logEntries(suite.stack.output(), "session transition").filter((entry) => entry.sessionId === id);
+    const transitions = await waitForLogEntries(suite.stack, "session transition", id, 4);
     assert.deepEqual(
       transitions.map((entry) => [entry.from, entry.to, entry.writes, entry.deletes]),
       [
@@ -158,8 +158,12 @@ describe("session triggers (Functions, Firestore and Auth emulators)", function 
       message: "the connectivity is accepted only while the session is answered; it is offered.",
     });
     assert.equal(refused.get("status"), "offered");
-    const [entry] = logEntries(suite.stack.output(), "session write refused").filter((log) => log.sessionId === call.sessionId);
-    assert.deepEqual(entry?.removed, ["connectivity"]);
+    const [entry] = await waitForLogEntries(suite.stack, "session write refused", call.sessionId, 1);
+    assert.deepEqual([entry?.code, entry?.reason, entry?.removed], [
+      "connectivity-out-of-order",
+      "the connectivity is accepted only while the session is answered; it is offered.",
+      ["connectivity"],
+    ]);
     call.stop();
   });
 

@@ -218,10 +218,15 @@ export class OutgoingCall {
     readonly sessionId: string,
   ) {}
 
-  /** Attaches Q1, then creates the session carrying the offer. */
+  /** Whether Q1's first snapshot already held the ringing session (the trigger was quicker than the listen). */
+  ringingAtAttach = false;
+
+  /** Creates the session carrying the offer, then attaches Q1 (a query by id needs the document to exist). */
   static async place(party: Party, calleeUid: string): Promise<OutgoingCall> {
     const sessionId = doc(collection(party.db, SESSIONS_COLLECTION)).id;
     const call = new OutgoingCall(party, sessionId);
+    const fields = sessionCreateFields({ caller_id: party.uid, callee_id: calleeUid, offer: { type: "offer", sdp: sampleSdp("offer") } }, serverTimestamp());
+    await party.meter.write("create session with offer", setDoc(sessionRef(party.db, sessionId), fields));
     const q1 = query(
       collection(party.db, SESSIONS_COLLECTION),
       where(documentId(), "==", sessionId),
@@ -230,13 +235,22 @@ export class OutgoingCall {
       limit(1),
     );
     const attached = new Signal("Q1's first snapshot");
-    call.stopQ1 = party.meter.listenQuery("Q1 (caller's session)", q1, (snapshot) => {
-      if (!snapshot.metadata.fromCache) attached.resolve();
-      call.onQ1(snapshot);
-    }, (error) => call.answered.reject(error));
+    call.stopQ1 = party.meter.listenQuery(
+      "Q1 (caller's session)",
+      q1,
+      (snapshot) => {
+        if (!snapshot.metadata.fromCache && !attached.fired) {
+          call.ringingAtAttach = snapshot.size > 0;
+          attached.resolve();
+        }
+        call.onQ1(snapshot);
+      },
+      (error) => {
+        attached.reject(error);
+        call.answered.reject(error);
+      },
+    );
     await attached.wait();
-    const fields = sessionCreateFields({ caller_id: party.uid, callee_id: calleeUid, offer: { type: "offer", sdp: sampleSdp("offer") } }, serverTimestamp());
-    await party.meter.write("create session with offer", setDoc(sessionRef(party.db, sessionId), fields));
     return call;
   }
 

@@ -1,6 +1,7 @@
 import { DEFAULT_TIMEOUTS } from "../../functions/src/sessions/model";
 import { emulatorAdmin, type EmulatorAdmin } from "./admin";
 import { startEmulatorStack, type EmulatorName, type EmulatorStack } from "./emulators";
+import { waitFor } from "./wait";
 import { functionParams, newSecret } from "./turn-config";
 
 /** The timeouts the signaling suites run with (the defaults, stated so the emulator never prompts). */
@@ -30,6 +31,17 @@ export function logEntries(output: string, message: string): LogEntry[] {
     .split("\n")
     .filter((line) => line.startsWith(">  {") && line.includes(`"message":${JSON.stringify(message)}`))
     .map((line) => JSON.parse(line.slice(line.indexOf("{"))) as LogEntry);
+}
+
+/**
+ * Waits until the emulator has printed at least `count` entries with `message` about
+ * `sessionId` (a function logs after its commit, so the entry can trail the write it reports).
+ */
+export function waitForLogEntries(stack: EmulatorStack, message: string, sessionId: string, count: number): Promise<LogEntry[]> {
+  return waitFor(`${count} "${message}" log entries for session ${sessionId}`, () => {
+    const entries = logEntries(stack.output(), message).filter((entry) => entry.sessionId === sessionId);
+    return entries.length >= count ? entries : undefined;
+  });
 }
 
 /** A suite's running emulators and its admin Firestore on them, available from `before` on. */

@@ -46,7 +46,7 @@ export async function applySessionWrite(
     throw error;
   }
   if (write.kind === "refusal") {
-    logSessionRefusal(session.id, { status: write.status, ...write.refused, removed: write.patch.remove ?? [] });
+    logSessionRefusal(session.id, { status: write.status, code: write.refused.code, reason: write.refused.message, removed: write.patch.remove ?? [] });
   } else {
     logSessionTransition(session.id, {
       by,

@@ -128,7 +128,7 @@ describe("applying a decision", () => {
     const { result, output } = await captureOutputAsync(() => applySessionWrite(db, reference("webrtc_sessions/s3") as never, lastUpdateTime, refusal, "trigger"));
     assert.equal(result, "written");
     assert.equal(commits[0]!.length, 1);
-    assert.deepEqual(JSON.parse(output.trim()), { sessionId: "s3", status: "offered", code: "x", message: "session write refused", removed: ["connectivity"], severity: "WARNING" });
+    assert.deepEqual(JSON.parse(output.trim()), { sessionId: "s3", status: "offered", code: "x", reason: "y", removed: ["connectivity"], severity: "WARNING", message: "session write refused" });
   });
 
   it("reports a lost precondition as superseded, and lets any other failure through", async () => {
