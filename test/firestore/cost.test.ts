@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { codelabCallCost, signalingCallCost } from "../../functions/src/sessions/cost";
 import { sessionPath } from "../../functions/src/sessions/model";
 import { sweepSessions } from "../../functions/src/sessions/sweep";
+import { captureOutputAsync } from "../helpers/capture";
 import { sampleCandidates } from "../helpers/sdp";
 import { CostMeter, IncomingCalls, OutgoingCall, signIn } from "../helpers/signaling-client";
 import { SUITE_TIMEOUTS, useSignalingStack, waitForLogEntries } from "../helpers/signaling-stack";
@@ -54,7 +55,9 @@ describe("cost of one call (Functions, Firestore and Auth emulators)", function 
       // Cleanup: the sweep, run once expire_at has passed, finds only this session, whose
       // candidates the trigger already deleted.
       assert.equal((await suite.admin.db.collection(`${sessionPath(id)}/ice_candidates`).get()).size, 0);
-      const sweep = await sweepSessions(suite.admin.db, ended.get("expire_at").toMillis(), SUITE_TIMEOUTS);
+      const swept = await captureOutputAsync(() => sweepSessions(suite.admin.db, ended.get("expire_at").toMillis(), SUITE_TIMEOUTS));
+      if (swept.error) throw swept.error;
+      const sweep = swept.result;
       assert.deepEqual(sweep, { ended: 0, superseded: 0, deleted: 1 });
       assert.equal((await suite.admin.db.doc(sessionPath(id)).get()).exists, false);
 

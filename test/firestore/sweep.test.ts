@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { candidatesPath, sessionPath, type Role } from "../../functions/src/sessions/model";
 import { sweepSessions } from "../../functions/src/sessions/sweep";
 import { adminFirestoreModule } from "../helpers/admin";
+import { captureOutputAsync } from "../helpers/capture";
 import { sampleCandidates, sampleSdp } from "../helpers/sdp";
 import { SUITE_TIMEOUTS, useSignalingStack } from "../helpers/signaling-stack";
 
@@ -45,6 +46,15 @@ describe("session sweep (Firestore emulator)", function () {
   }
 
   const session = (id: string) => suite.admin.db.doc(sessionPath(id)).get();
+
+  /** Runs one sweep in this process, keeping its log lines out of the test report; checks its summary line. */
+  async function sweep(limit?: number) {
+    const { result, error, output } = await captureOutputAsync(() => sweepSessions(suite.admin.db, NOW, SUITE_TIMEOUTS, limit));
+    if (error) throw error;
+    const summary = output.split("\n").filter((line) => line.includes('"message":"session sweep finished"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(summary, [{ ...result, severity: "INFO", message: "session sweep finished" }]);
+    return result;
+  }
   const candidateExists = async (id: string, sender: Role) => (await suite.admin.db.doc(candidatesPath(id, sender)).get()).exists;
   const answer = { type: "answer", sdp: sampleSdp("answer") };
 
@@ -60,7 +70,7 @@ describe("session sweep (Firestore emulator)", function () {
       connected: await seed("connected", SUITE_TIMEOUTS.maxCallSeconds * SECOND - 1, { answer }),
     };
 
-    assert.deepEqual(await sweepSessions(suite.admin.db, NOW, SUITE_TIMEOUTS), { ended: 4, superseded: 0, deleted: 0 });
+    assert.deepEqual(await sweep(), { ended: 4, superseded: 0, deleted: 0 });
 
     for (const [status, id] of Object.entries(stale)) {
       const ended = await session(id);
@@ -78,7 +88,7 @@ describe("session sweep (Firestore emulator)", function () {
     }
 
     // Converges: a second run with the same clock finds nothing left to do.
-    assert.deepEqual(await sweepSessions(suite.admin.db, NOW, SUITE_TIMEOUTS), { ended: 0, superseded: 0, deleted: 0 });
+    assert.deepEqual(await sweep(), { ended: 0, superseded: 0, deleted: 0 });
   });
 
   it("deletes sessions whose expire_at has passed together with everything under them", async () => {
@@ -88,7 +98,7 @@ describe("session sweep (Firestore emulator)", function () {
     const expiresNow = await seed("ended", 2 * 60 * MINUTE, { ended_at: Timestamp.fromMillis(NOW - 60 * MINUTE), ended_reason: "reject", expire_at: Timestamp.fromMillis(NOW) });
     const kept = await seed("ended", 30 * MINUTE, { ended_at: Timestamp.fromMillis(NOW - 30 * MINUTE), ended_reason: "hangup", expire_at: Timestamp.fromMillis(NOW + 30 * MINUTE) });
 
-    assert.deepEqual(await sweepSessions(suite.admin.db, NOW, SUITE_TIMEOUTS), { ended: 0, superseded: 0, deleted: 2 });
+    assert.deepEqual(await sweep(), { ended: 0, superseded: 0, deleted: 2 });
 
     for (const id of [expired, expiresNow]) {
       assert.equal((await session(id)).exists, false);
@@ -101,8 +111,8 @@ describe("session sweep (Firestore emulator)", function () {
 
   it("works through a backlog a page at a time", async () => {
     for (let index = 0; index < 3; index += 1) await seed("offered", 10 * MINUTE);
-    assert.deepEqual(await sweepSessions(suite.admin.db, NOW, SUITE_TIMEOUTS, 2), { ended: 2, superseded: 0, deleted: 0 });
-    assert.deepEqual(await sweepSessions(suite.admin.db, NOW, SUITE_TIMEOUTS, 2), { ended: 1, superseded: 0, deleted: 0 });
+    assert.deepEqual(await sweep(2), { ended: 2, superseded: 0, deleted: 0 });
+    assert.deepEqual(await sweep(2), { ended: 1, superseded: 0, deleted: 0 });
     const statuses = (await suite.admin.db.collection("webrtc_sessions").get()).docs.map((document) => document.get("status"));
     assert.deepEqual(statuses, ["ended", "ended", "ended"]);
   });
