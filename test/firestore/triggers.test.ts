@@ -192,22 +192,24 @@ describe("session triggers (Functions, Firestore and Auth emulators)", function 
     assert.equal(event!.get("status"), "offered");
 
     const mark = Date.now() + 7 * SECOND;
-    const deliver = async (snapshot: AdminSnapshot | undefined, now: number) => {
-      // Run in this process; keep the handler's log lines out of the test report.
-      const { result, error } = await captureOutputAsync(() => handleSessionWritten(suite.admin.db, snapshot, SUITE_TIMEOUTS, now));
+    // Deliveries run in this process; their log lines stay out of the test report. (One capture
+    // around both: stdout redirections must not interleave.)
+    const quietly = async <T>(action: () => Promise<T>): Promise<T> => {
+      const { result, error } = await captureOutputAsync(action);
       if (error) throw error;
       return result!;
     };
-    const deliveries = await Promise.all([deliver(event, mark), deliver(event, mark)]);
+    const deliver = (snapshot: AdminSnapshot | undefined, now: number) => handleSessionWritten(suite.admin.db, snapshot, SUITE_TIMEOUTS, now);
+    const deliveries = await quietly(() => Promise.all([deliver(event, mark), deliver(event, mark)]));
     assert.deepEqual(deliveries.map((delivery) => delivery.outcome).sort(), ["superseded", "written"]);
     const answered = await sessionDoc(id).get();
     assert.equal(answered.get("status"), "answered");
     assert.equal(millis(answered, "updated_at"), mark);
 
     // A late redelivery of the same event loses its precondition; the trigger's own write decides nothing.
-    const late = await deliver(event, mark + SECOND);
+    const late = await quietly(() => deliver(event, mark + SECOND));
     assert.equal(late.outcome, "superseded");
-    const own = await deliver(answered, mark + SECOND);
+    const own = await quietly(() => deliver(answered, mark + SECOND));
     assert.deepEqual(own, { decision: { kind: "none", why: "answered: waiting for a connectivity report" } });
     const after = await sessionDoc(id).get();
     assert.equal(millis(after, "updated_at"), mark);

@@ -10,7 +10,7 @@ export function captureOutput<T>(action: () => T): { result?: T; error?: unknown
   }
 }
 
-/** Awaits `action` while collecting what it writes to stdout and stderr (e.g. logger lines). */
+/** Awaits `action` while collecting what it writes to stdout and stderr; never run two at once (they would interleave). */
 export async function captureOutputAsync<T>(action: () => Promise<T>): Promise<{ result?: T; error?: unknown; output: string }> {
   const capture = redirectOutput();
   try {
