@@ -1,37 +1,40 @@
-// Runs every test tier this machine can run, in one mocha process (one summary line).
-// The Firestore tier needs the Firestore emulator (Java 21+); where it cannot start, it is
-// skipped here, in this one place, with a line that says why.
+// Runs every test tier this machine can run, in one mocha process (one summary line):
+//   node scripts/test.mjs                 all tiers
+//   node scripts/test.mjs unit turn       only these tiers (other arguments go to mocha)
+// The Firestore tier needs the Firestore emulator (Java 21+ and its JAR); where it cannot
+// start, it is skipped here, in this one place, with a line that says why.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
+import { firestoreEmulatorEnv } from "./firestore-emulator.mjs";
 
-const tiers = ["test/unit", "test/callable", "test/turn", "test/browser"];
+const ALL_TIERS = ["unit", "callable", "turn", "browser", "firestore"];
+const args = process.argv.slice(2);
+const chosen = args.filter((arg) => ALL_TIERS.includes(arg));
+const mochaArgs = args.filter((arg) => !ALL_TIERS.includes(arg));
+const tiers = chosen.length > 0 ? chosen : ALL_TIERS;
 
-const java = javaMajorVersion();
-if (java !== undefined && java >= 21) {
-  tiers.push("test/firestore");
-} else {
-  const reason =
-    `the Firestore emulator needs Java 21 or newer (this machine has ${java === undefined ? "no Java" : `Java ${java}`}) ` +
-    "and downloads its JAR from a host that may not be reachable";
-  if (process.env.REQUIRE_FIRESTORE_EMULATOR === "1") {
-    console.error(`test: the firestore tier must run here (REQUIRE_FIRESTORE_EMULATOR=1) but cannot: ${reason}.`);
-    process.exit(1);
+const env = { ...process.env };
+if (tiers.includes("firestore")) {
+  const emulator = firestoreEmulatorEnv();
+  if (emulator.env) {
+    Object.assign(env, emulator.env);
+  } else {
+    const reason = `${emulator.reason}, so the Firestore emulator cannot start (firebase-tools 15 needs Java 21+)`;
+    if (process.env.REQUIRE_FIRESTORE_EMULATOR === "1") {
+      console.error(`test: the firestore tier must run here (REQUIRE_FIRESTORE_EMULATOR=1) but cannot: ${reason}.`);
+      process.exit(1);
+    }
+    tiers.splice(tiers.indexOf("firestore"), 1);
+    console.log(
+      `\n!!! SKIPPED: firestore tier (rules, triggers, sweep, cost, two-browser call): ${reason}. ` +
+        "It runs wherever the emulator starts, e.g. the GitHub Actions workflow .github/workflows/ci.yml. !!!\n",
+    );
   }
-  console.log(
-    `\n!!! SKIPPED: firestore tier (rules, triggers, sweep): ${reason}. ` +
-      "It runs wherever the emulator starts, e.g. the GitHub Actions workflow .github/workflows/ci.yml. !!!\n",
-  );
 }
 
-const specs = tiers.filter((tier) => existsSync(tier) && readdirSync(tier).length > 0).map((tier) => `${tier}/**/*.test.ts`);
-const result = spawnSync("mocha", [...specs, ...process.argv.slice(2)], { stdio: "inherit" });
+const specs = tiers
+  .map((tier) => `test/${tier}`)
+  .filter((folder) => existsSync(folder) && readdirSync(folder).length > 0)
+  .map((folder) => `${folder}/**/*.test.ts`);
+const result = spawnSync("mocha", [...specs, ...mochaArgs], { stdio: "inherit", env });
 process.exit(result.status ?? 1);
-
-function javaMajorVersion() {
-  const probe = spawnSync("java", ["-version"], { encoding: "utf8" });
-  if (probe.error) return undefined;
-  const match = /version "(\d+)(?:\.(\d+))?/.exec(probe.stderr + probe.stdout);
-  if (!match) return undefined;
-  // Java 8 and older report "1.8"; everything since reports its major first.
-  return match[1] === "1" ? Number(match[2]) : Number(match[1]);
-}

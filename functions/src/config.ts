@@ -1,4 +1,4 @@
-import { defineBoolean, defineSecret, defineString } from "firebase-functions/params";
+import { defineBoolean, defineInt, defineSecret, defineString } from "firebase-functions/params";
 
 /** The secret shared with coturn's `static-auth-secret` (Secret Manager; `.secret.local` in the emulator). */
 export const turnSharedSecret = defineSecret("TURN_SHARED_SECRET");
@@ -20,4 +20,34 @@ export const stunUris = defineString("STUN_URIS", {
 export const enforceAppCheck = defineBoolean("ENFORCE_APP_CHECK", {
   description: "Refuse getTurnCredentials calls that carry no valid App Check token",
   default: false,
+});
+
+/** Seconds a session may stay `pending` (waiting for the trigger) before the sweep ends it. */
+export const sessionPendingTimeout = defineInt("SESSION_PENDING_TIMEOUT_SECONDS", {
+  description: "Seconds a call may stay pending (the trigger has not run) before the sweep ends it with reason timeout (10-3600)",
+  default: 60,
+});
+
+/** Seconds a call rings (`offered`) before the sweep ends it with reason `timeout`. */
+export const sessionRingTimeout = defineInt("SESSION_RING_TIMEOUT_SECONDS", {
+  description: "Seconds a call may ring (offered) before the sweep ends it with reason timeout (10-600)",
+  default: 60,
+});
+
+/** Seconds an answered call may take to connect before the sweep ends it. */
+export const sessionAnswerTimeout = defineInt("SESSION_ANSWER_TIMEOUT_SECONDS", {
+  description: "Seconds an answered call may take to report ICE connected before the sweep ends it with reason timeout (10-600)",
+  default: 60,
+});
+
+/** Longest call (`connected`) in seconds before the sweep ends it. */
+export const sessionMaxCall = defineInt("SESSION_MAX_CALL_SECONDS", {
+  description: "Longest connected call in seconds before the sweep ends it with reason timeout (60-604800)",
+  default: 86_400,
+});
+
+/** Seconds an ended session stays readable before it is deleted with its ICE candidates. */
+export const sessionTtl = defineInt("SESSION_TTL_SECONDS", {
+  description: "Seconds an ended session is kept before the sweep (or the TTL policy) deletes it (60-2592000)",
+  default: 3_600,
 });

@@ -4,3 +4,5 @@ import { setGlobalOptions } from "firebase-functions/v2/options";
 setGlobalOptions({ region: "us-central1", maxInstances: 10 });
 
 export { getTurnCredentials } from "./credentials/callable";
+export { onSessionWritten } from "./sessions/trigger";
+export { sweepStaleSessions } from "./sessions/sweep";

@@ -19,3 +19,31 @@ export function logUnexpectedError(operation: string, error: unknown): void {
     error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
   });
 }
+
+/** The trigger or the sweep moved a session to a new state (one batch: session update, candidate writes/deletes). */
+export function logSessionTransition(
+  sessionId: string,
+  details: { by: "trigger" | "sweep"; event: string; from: string; to: string; writes: number; deletes: number },
+): void {
+  logger.info("session transition", { sessionId, ...details });
+}
+
+/** A participant's write did not fit the state machine; the server removed it and recorded why. */
+export function logSessionRefusal(sessionId: string, details: { status: string; code: string; reason: string; removed: string[] }): void {
+  logger.warn("session write refused", { sessionId, ...details });
+}
+
+/** The session changed after the snapshot a decision was based on; the newer write's event takes over. */
+export function logSessionSuperseded(sessionId: string, by: "trigger" | "sweep"): void {
+  logger.info("session write superseded", { sessionId, by });
+}
+
+/** One sweep run: stale calls ended and expired sessions deleted. */
+export function logSweepFinished(report: { ended: number; superseded: number; deleted: number }): void {
+  logger.info("session sweep finished", report);
+}
+
+/** A timeout param is out of range; its default is used until an operator fixes it. */
+export function logTimeoutsMisconfigured(problems: readonly string[]): void {
+  logger.error("session timeouts misconfigured", { problems });
+}

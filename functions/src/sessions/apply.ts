@@ -1,0 +1,75 @@
+import { FieldValue, Timestamp, type DocumentData, type DocumentReference, type Firestore, type UpdateData } from "firebase-admin/firestore";
+import { logSessionRefusal, logSessionSuperseded, logSessionTransition } from "../logs";
+import type { SessionPatch, SessionWrite } from "./decide";
+import { CANDIDATES_COLLECTION, ROLES } from "./model";
+
+// gRPC status FAILED_PRECONDITION: the document changed after the snapshot we decided on.
+const FAILED_PRECONDITION = 9;
+
+/** What became of a decided write. */
+export type ApplyOutcome = "written" | "superseded";
+
+/**
+ * Commits one decided write as a single batch: the session update guarded by a `lastUpdateTime`
+ * precondition (so a stale or redelivered decision never overwrites a newer state) and, in the
+ * same batch, the creation or deletion of both candidate documents.
+ */
+export async function applySessionWrite(
+  db: Firestore,
+  session: DocumentReference,
+  lastUpdateTime: Timestamp,
+  write: SessionWrite,
+  by: "trigger" | "sweep",
+): Promise<ApplyOutcome> {
+  const batch = db.batch();
+  batch.update(session, toUpdateData(write.patch), { lastUpdateTime });
+  const candidates = ROLES.map((role) => session.collection(CANDIDATES_COLLECTION).doc(role));
+  if (write.kind === "transition" && write.newCandidates) {
+    for (const document of write.newCandidates) {
+      batch.set(session.collection(CANDIDATES_COLLECTION).doc(document.sender), {
+        ...document,
+        created_at: Timestamp.fromMillis(document.created_at),
+        expire_at: Timestamp.fromMillis(document.expire_at),
+      });
+    }
+  }
+  if (write.kind === "transition" && write.candidates === "delete") {
+    for (const candidate of candidates) batch.delete(candidate);
+  }
+  try {
+    await batch.commit();
+  } catch (error) {
+    if ((error as { code?: unknown }).code === FAILED_PRECONDITION) {
+      logSessionSuperseded(session.id, by);
+      return "superseded";
+    }
+    throw error;
+  }
+  if (write.kind === "refusal") {
+    logSessionRefusal(session.id, { status: write.status, code: write.refused.code, reason: write.refused.message, removed: write.patch.remove ?? [] });
+  } else {
+    logSessionTransition(session.id, {
+      by,
+      event: write.event,
+      from: write.from,
+      to: write.to,
+      writes: 1 + (write.newCandidates?.length ?? 0),
+      deletes: write.candidates === "delete" ? candidates.length : 0,
+    });
+  }
+  return "written";
+}
+
+/** Turns a decision's patch (epoch milliseconds, fields to remove) into a Firestore update. */
+export function toUpdateData(patch: SessionPatch): UpdateData<DocumentData> {
+  const data: UpdateData<DocumentData> = {};
+  if (patch.status !== undefined) data.status = patch.status;
+  for (const field of ["updated_at", "ended_at", "expire_at"] as const) {
+    const millis = patch[field];
+    if (millis !== undefined) data[field] = Timestamp.fromMillis(millis);
+  }
+  if (patch.ended_reason !== undefined) data.ended_reason = patch.ended_reason;
+  if (patch.error !== undefined) data.error = patch.error;
+  for (const field of patch.remove ?? []) data[field] = FieldValue.delete();
+  return data;
+}

@@ -1,0 +1,64 @@
+import { Timestamp, type Firestore } from "firebase-admin/firestore";
+import { onSchedule } from "firebase-functions/v2/scheduler";
+import { adminFirestore } from "../admin";
+import { logSweepFinished } from "../logs";
+import { applySessionWrite } from "./apply";
+import { decideStale } from "./decide";
+import { SESSIONS_COLLECTION, type Timeouts } from "./model";
+import { configuredTimeouts } from "./settings";
+import { sweepCutoffs } from "./timeouts";
+
+/** Most sessions each of the sweep's queries handles per run; the next run takes the rest. */
+export const SWEEP_BATCH_LIMIT = 200;
+
+/** What one sweep run did. */
+export interface SweepReport {
+  ended: number;
+  superseded: number;
+  deleted: number;
+}
+
+/**
+ * One sweep: ends live sessions that outstayed their state's timeout (`timeout`), then deletes
+ * sessions whose `expire_at` has passed together with anything under them. TTL policies act
+ * only within about a day and never reach subcollections, hence this.
+ */
+export async function sweepSessions(db: Firestore, nowMillis: number, timeouts: Timeouts, limit = SWEEP_BATCH_LIMIT): Promise<SweepReport> {
+  const cutoffs = sweepCutoffs(nowMillis, timeouts);
+  const sessions = db.collection(SESSIONS_COLLECTION);
+  const [shortLived, connected, expired] = await Promise.all([
+    sessions
+      .where("status", "in", ["pending", "offered", "answered"])
+      .where("updated_at", "<=", Timestamp.fromMillis(cutoffs.shortLivedBefore))
+      .orderBy("updated_at")
+      .limit(limit)
+      .get(),
+    sessions
+      .where("status", "==", "connected")
+      .where("updated_at", "<=", Timestamp.fromMillis(cutoffs.connectedBefore))
+      .orderBy("updated_at")
+      .limit(limit)
+      .get(),
+    sessions.where("expire_at", "<=", Timestamp.fromMillis(cutoffs.expiredBefore)).orderBy("expire_at").limit(limit).get(),
+  ]);
+
+  const report: SweepReport = { ended: 0, superseded: 0, deleted: 0 };
+  for (const session of [...shortLived.docs, ...connected.docs]) {
+    const decision = decideStale(session.data(), nowMillis, timeouts);
+    if (decision.kind === "none") continue;
+    const outcome = await applySessionWrite(db, session.ref, session.updateTime, decision, "sweep");
+    report[outcome === "written" ? "ended" : "superseded"] += 1;
+  }
+
+  const writer = db.bulkWriter();
+  await Promise.all(expired.docs.map((session) => db.recursiveDelete(session.ref, writer)));
+  await writer.close();
+  report.deleted = expired.size;
+  logSweepFinished(report);
+  return report;
+}
+
+/** Scheduled sweep: every 10 minutes (three queries, i.e. three reads, when there is nothing to do). */
+export const sweepStaleSessions = onSchedule({ schedule: "every 10 minutes", timeoutSeconds: 300 }, async () => {
+  await sweepSessions(await adminFirestore(), Date.now(), configuredTimeouts());
+});

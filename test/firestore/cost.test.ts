@@ -1,0 +1,98 @@
+import { strict as assert } from "node:assert";
+import { codelabCallCost, signalingCallCost } from "../../functions/src/sessions/cost";
+import { sessionPath } from "../../functions/src/sessions/model";
+import { sweepSessions } from "../../functions/src/sessions/sweep";
+import { captureOutputAsync } from "../helpers/capture";
+import { sampleCandidates } from "../helpers/sdp";
+import { CostMeter, IncomingCalls, OutgoingCall, signIn } from "../helpers/signaling-client";
+import { SUITE_TIMEOUTS, useSignalingStack, waitForLogEntries } from "../helpers/signaling-stack";
+import { waitForSnapshot } from "../helpers/snapshots";
+
+type AdminSnapshot = import("../../functions/node_modules/firebase-admin/lib/firestore/index").DocumentSnapshot;
+
+describe("cost of one call (Functions, Firestore and Auth emulators)", function () {
+  this.timeout(180_000);
+  const suite = useSignalingStack(["auth", "functions", "firestore"]);
+
+
+  const waitForStatus = (sessionId: string, status: string) =>
+    waitForSnapshot<AdminSnapshot>(
+      `session ${sessionId} to be ${status}`,
+      (next, error) => suite.admin.db.doc(sessionPath(sessionId)).onSnapshot(next, error),
+      (snapshot) => snapshot.get("status") === status,
+    );
+
+  it("counts a 5+5-candidate call, cleanup included, within the codelab's writes and reads", async () => {
+    const callerMeter = new CostMeter();
+    const calleeMeter = new CostMeter();
+    const caller = await signIn(suite.stack.ports, callerMeter);
+    const callee = await signIn(suite.stack.ports, calleeMeter);
+    try {
+      // Q0 lives as long as the callee's app; its first snapshot is not a cost of this call.
+      const incoming = new IncomingCalls(callee);
+      await incoming.attached.wait();
+      const q0Attach = calleeMeter.listenerReads;
+
+      const call = await OutgoingCall.place(caller, callee.uid);
+      const id = call.sessionId;
+      await call.offered.wait();
+      const ringing = await incoming.waitForRinging(id);
+      await call.sendCandidates(sampleCandidates("caller"));
+      await ringing.accept();
+      await call.waitForAnswer();
+      await incoming.waitForGone(id);
+      await ringing.sendCandidates(sampleCandidates("callee"));
+      await Promise.all([call.candidates(6), ringing.candidates(6)]);
+      await call.reportConnected();
+      await waitForStatus(id, "connected");
+      await ringing.end("hangup");
+      await Promise.all([call.waitForEnd(), ringing.waitForEnd()]);
+      const ended = await waitForStatus(id, "ended");
+      incoming.stop();
+      call.stop();
+      ringing.stop();
+
+      // Cleanup: the sweep, run once expire_at has passed, finds only this session, whose
+      // candidates the trigger already deleted.
+      assert.equal((await suite.admin.db.collection(`${sessionPath(id)}/ice_candidates`).get()).size, 0);
+      const swept = await captureOutputAsync(() => sweepSessions(suite.admin.db, ended.get("expire_at").toMillis(), SUITE_TIMEOUTS));
+      if (swept.error) throw swept.error;
+      const sweep = swept.result;
+      assert.deepEqual(sweep, { ended: 0, superseded: 0, deleted: 1 });
+      assert.equal((await suite.admin.db.doc(sessionPath(id)).get()).exists, false);
+
+      const server = await waitForLogEntries(suite.stack, "session transition", id, 4);
+      const serverWrites = server.reduce((sum, entry) => sum + (entry.writes as number), 0);
+      const serverDeletes = server.reduce((sum, entry) => sum + (entry.deletes as number), 0);
+      const measured = {
+        writes: callerMeter.writes + calleeMeter.writes + serverWrites,
+        listenerReads: callerMeter.listenerReads + calleeMeter.listenerReads - q0Attach,
+        deletes: serverDeletes + sweep.deleted,
+      };
+      const model = signalingCallCost({ callerCandidates: 5, calleeCandidates: 5, callerBatches: 1, calleeBatches: 1 }).totals;
+      // When the trigger beat Q1's listen, Q1's first snapshot already held the ringing session
+      // and the "offered" read never happens: one read fewer than the model's bound.
+      const expectedReads = model.listenerReads - (call.ringingAtAttach ? 1 : 0);
+      const codelab = codelabCallCost(5, 5);
+
+      console.log(
+        [
+          "      measured Firestore operations for one 5+5-candidate call:",
+          ...callerMeter.entries.map((entry) => `        caller  ${entry}`),
+          ...calleeMeter.entries.map((entry) => `        callee  ${entry}`),
+          ...server.map((entry) => `        server  ${String(entry.by)}: ${String(entry.from)} → ${String(entry.to)}, ${String(entry.writes)} write(s), ${String(entry.deletes)} delete(s)`),
+          `        sweep   deleted ${sweep.deleted} session(s)`,
+          `      totals: ${measured.writes} writes, ${measured.listenerReads} listener reads, ${measured.deletes} deletes ` +
+            `(+ ${model.otherReads} sweep query reads by the model); codelab: ${codelab.writes} writes, ${codelab.listenerReads} listener reads`,
+        ].join("\n"),
+      );
+
+      assert.deepEqual(measured, { writes: model.writes, listenerReads: expectedReads, deletes: model.deletes });
+      assert.ok(measured.writes <= codelab.writes);
+      assert.ok(measured.listenerReads + model.otherReads <= codelab.listenerReads);
+    } finally {
+      await caller.close();
+      await callee.close();
+    }
+  });
+});

@@ -1,0 +1,119 @@
+import { strict as assert } from "node:assert";
+import { randomUUID } from "node:crypto";
+import { candidatesPath, sessionPath, type Role } from "../../functions/src/sessions/model";
+import { sweepSessions } from "../../functions/src/sessions/sweep";
+import { adminFirestoreModule } from "../helpers/admin";
+import { captureOutputAsync } from "../helpers/capture";
+import { sampleCandidates, sampleSdp } from "../helpers/sdp";
+import { SUITE_TIMEOUTS, useSignalingStack } from "../helpers/signaling-stack";
+
+const { Timestamp } = adminFirestoreModule;
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+
+// The sweep runs in this process against the Firestore emulator (scheduled functions need the
+// Pub/Sub emulator to fire, and the triggers would move the seeded sessions on), with a "now"
+// chosen so that seeded sessions are exactly as old as each case needs.
+describe("session sweep (Firestore emulator)", function () {
+  this.timeout(120_000);
+  const suite = useSignalingStack(["firestore"]);
+  const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
+
+  beforeEach(async () => {
+    await suite.admin.db.recursiveDelete(suite.admin.db.collection("webrtc_sessions"));
+  });
+
+  /** Seeds a session in `status` that entered it `ageMillis` before NOW, with its candidate documents. */
+  async function seed(status: string, ageMillis: number, extra: Record<string, unknown> = {}): Promise<string> {
+    const id = randomUUID();
+    const since = Timestamp.fromMillis(NOW - ageMillis);
+    await suite.admin.db.doc(sessionPath(id)).set({
+      caller_id: "alice",
+      callee_id: "bob",
+      status,
+      offer: { type: "offer", sdp: sampleSdp("offer") },
+      created_at: since,
+      updated_at: since,
+      expire_at: Timestamp.fromMillis(NOW + 10 * MINUTE),
+      ...extra,
+    });
+    if (status !== "pending") {
+      for (const sender of ["caller", "callee"] as const) {
+        await suite.admin.db.doc(candidatesPath(id, sender)).set({ sender, caller_id: "alice", callee_id: "bob", candidates: sampleCandidates(sender), created_at: since, expire_at: since });
+      }
+    }
+    return id;
+  }
+
+  const session = (id: string) => suite.admin.db.doc(sessionPath(id)).get();
+
+  /** Runs one sweep in this process, keeping its log lines out of the test report; checks its summary line. */
+  async function sweep(limit?: number) {
+    const { result, error, output } = await captureOutputAsync(() => sweepSessions(suite.admin.db, NOW, SUITE_TIMEOUTS, limit));
+    if (error) throw error;
+    const summary = output.split("\n").filter((line) => line.includes('"message":"session sweep finished"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(summary, [{ ...result, severity: "INFO", message: "session sweep finished" }]);
+    return result;
+  }
+  const candidateExists = async (id: string, sender: Role) => (await suite.admin.db.doc(candidatesPath(id, sender)).get()).exists;
+  const answer = { type: "answer", sdp: sampleSdp("answer") };
+
+  it("ends every live session that outstayed its state's timeout, with reason timeout, and deletes its candidates", async () => {
+    const stale = {
+      pending: await seed("pending", SUITE_TIMEOUTS.pendingSeconds * SECOND),
+      offered: await seed("offered", SUITE_TIMEOUTS.ringSeconds * SECOND),
+      answered: await seed("answered", SUITE_TIMEOUTS.answerSeconds * SECOND + 1, { answer }),
+      connected: await seed("connected", SUITE_TIMEOUTS.maxCallSeconds * SECOND, { answer }),
+    };
+    const fresh = {
+      offered: await seed("offered", SUITE_TIMEOUTS.ringSeconds * SECOND - 1),
+      connected: await seed("connected", SUITE_TIMEOUTS.maxCallSeconds * SECOND - 1, { answer }),
+    };
+
+    assert.deepEqual(await sweep(), { ended: 4, superseded: 0, deleted: 0 });
+
+    for (const [status, id] of Object.entries(stale)) {
+      const ended = await session(id);
+      assert.equal(ended.get("status"), "ended", status);
+      assert.equal(ended.get("ended_reason"), "timeout", status);
+      assert.equal(ended.get("ended_at").toMillis(), NOW, status);
+      assert.equal(ended.get("updated_at").toMillis(), NOW, status);
+      assert.equal(ended.get("expire_at").toMillis(), NOW + SUITE_TIMEOUTS.sessionTtlSeconds * SECOND, status);
+      assert.equal(await candidateExists(id, "caller"), false, status);
+      assert.equal(await candidateExists(id, "callee"), false, status);
+    }
+    for (const [status, id] of Object.entries(fresh)) {
+      assert.equal((await session(id)).get("status"), status);
+      assert.equal(await candidateExists(id, "caller"), true, status);
+    }
+
+    // Converges: a second run with the same clock finds nothing left to do.
+    assert.deepEqual(await sweep(), { ended: 0, superseded: 0, deleted: 0 });
+  });
+
+  it("deletes sessions whose expire_at has passed together with everything under them", async () => {
+    const expired = await seed("ended", 2 * 60 * MINUTE, { ended_at: Timestamp.fromMillis(NOW - 61 * MINUTE), ended_reason: "hangup", expire_at: Timestamp.fromMillis(NOW - MINUTE) });
+    // Something the trigger never writes, to show the delete is recursive.
+    await suite.admin.db.doc(`${sessionPath(expired)}/ice_candidates/leftover`).set({ note: "stray" });
+    const expiresNow = await seed("ended", 2 * 60 * MINUTE, { ended_at: Timestamp.fromMillis(NOW - 60 * MINUTE), ended_reason: "reject", expire_at: Timestamp.fromMillis(NOW) });
+    const kept = await seed("ended", 30 * MINUTE, { ended_at: Timestamp.fromMillis(NOW - 30 * MINUTE), ended_reason: "hangup", expire_at: Timestamp.fromMillis(NOW + 30 * MINUTE) });
+
+    assert.deepEqual(await sweep(), { ended: 0, superseded: 0, deleted: 2 });
+
+    for (const id of [expired, expiresNow]) {
+      assert.equal((await session(id)).exists, false);
+      const leftovers = await suite.admin.db.collection(`${sessionPath(id)}/ice_candidates`).get();
+      assert.equal(leftovers.size, 0);
+    }
+    assert.equal((await session(kept)).get("status"), "ended");
+    assert.equal(await candidateExists(kept, "caller"), true);
+  });
+
+  it("works through a backlog a page at a time", async () => {
+    for (let index = 0; index < 3; index += 1) await seed("offered", 10 * MINUTE);
+    assert.deepEqual(await sweep(2), { ended: 2, superseded: 0, deleted: 0 });
+    assert.deepEqual(await sweep(2), { ended: 1, superseded: 0, deleted: 0 });
+    const statuses = (await suite.admin.db.collection("webrtc_sessions").get()).docs.map((document) => document.get("status"));
+    assert.deepEqual(statuses, ["ended", "ended", "ended"]);
+  });
+});

@@ -1,0 +1,169 @@
+// The trigger's and the sweep's write path against a recording stand-in for Firestore: which
+// operations one decision becomes, in one batch, with which precondition.
+import { strict as assert } from "node:assert";
+import { applySessionWrite, toUpdateData } from "../../../functions/src/sessions/apply";
+import type { SessionWrite } from "../../../functions/src/sessions/decide";
+import { handleSessionWritten } from "../../../functions/src/sessions/trigger";
+import { adminFirestoreModule, type AdminFirestore } from "../../helpers/admin";
+import { captureOutputAsync } from "../../helpers/capture";
+import { sampleSdp } from "../../helpers/sdp";
+
+const { FieldValue, Timestamp } = adminFirestoreModule;
+const T = { pendingSeconds: 60, ringSeconds: 60, answerSeconds: 60, maxCallSeconds: 86_400, sessionTtlSeconds: 3_600 };
+const NOW = Date.UTC(2026, 10, 24, 8, 0, 0);
+
+interface Operation {
+  kind: "update" | "set" | "delete";
+  path: string;
+  data?: Record<string, unknown>;
+  precondition?: { lastUpdateTime: InstanceType<typeof Timestamp> };
+}
+
+/** A Firestore stand-in whose batches record their operations; `commitError` makes commits fail. */
+function recordingFirestore(commitError?: unknown) {
+  const commits: Operation[][] = [];
+  const reference = (path: string): unknown => ({
+    id: path.split("/").pop(),
+    path,
+    collection: (name: string) => ({ doc: (id: string) => reference(`${path}/${name}/${id}`) }),
+  });
+  const db = {
+    batch() {
+      const operations: Operation[] = [];
+      const batch = {
+        update(ref: { path: string }, data: Record<string, unknown>, precondition: Operation["precondition"]) {
+          operations.push({ kind: "update", path: ref.path, data, precondition });
+          return batch;
+        },
+        set(ref: { path: string }, data: Record<string, unknown>) {
+          operations.push({ kind: "set", path: ref.path, data });
+          return batch;
+        },
+        delete(ref: { path: string }) {
+          operations.push({ kind: "delete", path: ref.path });
+          return batch;
+        },
+        async commit() {
+          if (commitError) throw commitError;
+          commits.push(operations);
+          return [];
+        },
+      };
+      return batch;
+    },
+  };
+  return { db: db as unknown as AdminFirestore, commits, reference };
+}
+
+const lastUpdateTime = Timestamp.fromMillis(NOW - 5);
+const ended: SessionWrite = {
+  kind: "transition",
+  event: "end requested by the callee (hangup)",
+  from: "connected",
+  to: "ended",
+  patch: { status: "ended", updated_at: NOW, expire_at: NOW + 3_600_000, ended_at: NOW, ended_reason: "hangup" },
+  candidates: "delete",
+};
+
+describe("applying a decision", () => {
+  it("turns a patch into Firestore values: timestamps, and deletes for removed fields", () => {
+    const data = toUpdateData({ status: "ended", updated_at: NOW, ended_at: NOW, expire_at: NOW + 1, ended_reason: "timeout", error: { code: "c", message: "m" }, remove: ["answer", "end_request"] });
+    assert.deepEqual(Object.keys(data).sort(), ["answer", "end_request", "ended_at", "ended_reason", "error", "expire_at", "status", "updated_at"]);
+    assert.ok((data.updated_at as InstanceType<typeof Timestamp>).isEqual(Timestamp.fromMillis(NOW)));
+    assert.ok((data.expire_at as InstanceType<typeof Timestamp>).isEqual(Timestamp.fromMillis(NOW + 1)));
+    assert.ok((data.answer as ReturnType<typeof FieldValue.delete>).isEqual(FieldValue.delete()));
+    assert.deepEqual(toUpdateData({ error: { code: "c", message: "m" } }), { error: { code: "c", message: "m" } });
+  });
+
+  it("ends a call in one batch: the guarded session update and both candidate deletions", async () => {
+    const { db, commits, reference } = recordingFirestore();
+    const { result, output } = await captureOutputAsync(() => applySessionWrite(db, reference("webrtc_sessions/s1") as never, lastUpdateTime, ended, "trigger"));
+    assert.equal(result, "written");
+    assert.equal(commits.length, 1);
+    assert.deepEqual(
+      commits[0]!.map((operation) => [operation.kind, operation.path]),
+      [
+        ["update", "webrtc_sessions/s1"],
+        ["delete", "webrtc_sessions/s1/ice_candidates/caller"],
+        ["delete", "webrtc_sessions/s1/ice_candidates/callee"],
+      ],
+    );
+    assert.ok(commits[0]![0]!.precondition!.lastUpdateTime.isEqual(lastUpdateTime));
+    const logged = JSON.parse(output.trim()) as Record<string, unknown>;
+    assert.deepEqual(logged, {
+      sessionId: "s1",
+      by: "trigger",
+      event: "end requested by the callee (hangup)",
+      from: "connected",
+      to: "ended",
+      writes: 1,
+      deletes: 2,
+      severity: "INFO",
+      message: "session transition",
+    });
+  });
+
+  it("creates both candidate documents with the offered transition, with server timestamps", async () => {
+    const { db, commits, reference } = recordingFirestore();
+    const offered: SessionWrite = {
+      kind: "transition",
+      event: "offer",
+      from: "pending",
+      to: "offered",
+      patch: { status: "offered", updated_at: NOW, expire_at: NOW + 10 },
+      candidates: "create",
+      newCandidates: (["caller", "callee"] as const).map((sender) => ({ sender, caller_id: "a", callee_id: "b", candidates: [], created_at: NOW, expire_at: NOW + 20 })),
+    };
+    const { result } = await captureOutputAsync(() => applySessionWrite(db, reference("webrtc_sessions/s2") as never, lastUpdateTime, offered, "trigger"));
+    assert.equal(result, "written");
+    const [update, callerSet, calleeSet] = commits[0]!;
+    assert.deepEqual([update!.kind, callerSet!.path, calleeSet!.path], ["update", "webrtc_sessions/s2/ice_candidates/caller", "webrtc_sessions/s2/ice_candidates/callee"]);
+    assert.equal(callerSet!.data!.sender, "caller");
+    assert.ok((callerSet!.data!.expire_at as InstanceType<typeof Timestamp>).isEqual(Timestamp.fromMillis(NOW + 20)));
+  });
+
+  it("logs a refusal with the removed fields and touches no candidate document", async () => {
+    const { db, commits, reference } = recordingFirestore();
+    const refusal: SessionWrite = { kind: "refusal", status: "offered", refused: { code: "x", message: "y" }, patch: { error: { code: "x", message: "y" }, remove: ["connectivity"] } };
+    const { result, output } = await captureOutputAsync(() => applySessionWrite(db, reference("webrtc_sessions/s3") as never, lastUpdateTime, refusal, "trigger"));
+    assert.equal(result, "written");
+    assert.equal(commits[0]!.length, 1);
+    assert.deepEqual(JSON.parse(output.trim()), { sessionId: "s3", status: "offered", code: "x", reason: "y", removed: ["connectivity"], severity: "WARNING", message: "session write refused" });
+  });
+
+  it("reports a lost precondition as superseded, and lets any other failure through", async () => {
+    const lost = recordingFirestore(Object.assign(new Error("9 FAILED_PRECONDITION"), { code: 9 }));
+    const superseded = await captureOutputAsync(() => applySessionWrite(lost.db, lost.reference("webrtc_sessions/s4") as never, lastUpdateTime, ended, "sweep"));
+    assert.equal(superseded.result, "superseded");
+    assert.deepEqual(JSON.parse(superseded.output.trim()), { sessionId: "s4", by: "sweep", severity: "INFO", message: "session write superseded" });
+
+    const broken = recordingFirestore(Object.assign(new Error("14 UNAVAILABLE"), { code: 14 }));
+    const failure = await captureOutputAsync(() => applySessionWrite(broken.db, broken.reference("webrtc_sessions/s5") as never, lastUpdateTime, ended, "sweep"));
+    assert.equal((failure.error as Error).message, "14 UNAVAILABLE");
+  });
+});
+
+describe("handleSessionWritten", () => {
+  const snapshot = (data: Record<string, unknown> | undefined, ref: unknown) =>
+    ({ exists: data !== undefined, updateTime: data ? lastUpdateTime : undefined, data: () => data, ref }) as never;
+
+  it("does nothing for a deletion", async () => {
+    const { db, commits } = recordingFirestore();
+    assert.deepEqual(await handleSessionWritten(db, undefined, T, NOW), { decision: { kind: "none", why: "the session was deleted" } });
+    assert.deepEqual(await handleSessionWritten(db, snapshot(undefined, {}), T, NOW), { decision: { kind: "none", why: "the session was deleted" } });
+    assert.equal(commits.length, 0);
+  });
+
+  it("writes nothing when the decision is none, and commits the decided write otherwise", async () => {
+    const { db, commits, reference } = recordingFirestore();
+    const at = Timestamp.fromMillis(NOW - 1_000);
+    const base = { caller_id: "a", callee_id: "b", offer: { type: "offer", sdp: sampleSdp("offer") }, created_at: at, updated_at: at };
+    const waiting = await handleSessionWritten(db, snapshot({ ...base, status: "offered" }, reference("webrtc_sessions/s6")), T, NOW);
+    assert.deepEqual(waiting, { decision: { kind: "none", why: "offered: waiting for the callee's answer" } });
+    assert.equal(commits.length, 0);
+    const { result } = await captureOutputAsync(() => handleSessionWritten(db, snapshot({ ...base, status: "pending" }, reference("webrtc_sessions/s6")), T, NOW));
+    assert.equal(result?.outcome, "written");
+    assert.equal(result?.decision.kind === "transition" && result.decision.to, "offered");
+    assert.equal(commits.length, 1);
+  });
+});

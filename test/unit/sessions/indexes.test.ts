@@ -1,0 +1,58 @@
+import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { REPO_ROOT } from "../../helpers/emulators";
+
+interface FirestoreApiLike {
+  upgradeOldSpec(spec: unknown): unknown;
+  validateSpec(spec: unknown): void;
+}
+
+// firebase-tools' own validator, the one `firebase deploy --only firestore:indexes` runs first.
+const { FirestoreApi } = createRequire(join(REPO_ROOT, "package.json"))("firebase-tools/lib/firestore/api.js") as {
+  FirestoreApi: new () => FirestoreApiLike;
+};
+const spec = JSON.parse(readFileSync(join(REPO_ROOT, "firestore.indexes.json"), "utf8")) as {
+  indexes: Array<{ collectionGroup: string; queryScope: string; fields: Array<{ fieldPath: string; order: string }> }>;
+  fieldOverrides: Array<{ collectionGroup: string; fieldPath: string; ttl: unknown; indexes: unknown[] }>;
+};
+
+describe("firestore.indexes.json", () => {
+  it("passes firebase-tools' validation", () => {
+    const api = new FirestoreApi();
+    assert.doesNotThrow(() => api.validateSpec(api.upgradeOldSpec(spec)));
+    assert.throws(() => api.validateSpec(api.upgradeOldSpec({ indexes: [], fieldOverrides: [{ ...spec.fieldOverrides[0], ttl: "true" }] })), /ttl/);
+  });
+
+  it("has the composite index for the incoming-calls query", () => {
+    const incoming = spec.indexes.find((index) => index.fields.map((field) => field.fieldPath).join(",") === "callee_id,status,created_at");
+    assert.deepEqual(incoming, {
+      collectionGroup: "webrtc_sessions",
+      queryScope: "COLLECTION",
+      fields: [
+        { fieldPath: "callee_id", order: "ASCENDING" },
+        { fieldPath: "status", order: "ASCENDING" },
+        { fieldPath: "created_at", order: "DESCENDING" },
+      ],
+    });
+  });
+
+  it("has the indexes for 'my calls' and for the sweep", () => {
+    const shapes = spec.indexes.map((index) => index.fields.map((field) => `${field.fieldPath} ${field.order}`).join(", "));
+    assert.ok(shapes.includes("caller_id ASCENDING, created_at DESCENDING"));
+    assert.ok(shapes.includes("callee_id ASCENDING, created_at DESCENDING"));
+    assert.ok(shapes.includes("status ASCENDING, updated_at ASCENDING"));
+  });
+
+  it("turns on TTL, as a real boolean, on expire_at of sessions and of the ice_candidates collection group", () => {
+    const ttl = spec.fieldOverrides.filter((override) => override.fieldPath === "expire_at").map((override) => [override.collectionGroup, override.ttl]);
+    assert.deepEqual(ttl, [
+      ["webrtc_sessions", true],
+      ["ice_candidates", true],
+    ]);
+    // The sweep queries sessions by expire_at (ascending); candidates are never queried.
+    assert.deepEqual(spec.fieldOverrides[0]!.indexes, [{ order: "ASCENDING", queryScope: "COLLECTION" }]);
+    assert.deepEqual(spec.fieldOverrides[1]!.indexes, []);
+  });
+});
