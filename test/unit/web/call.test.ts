@@ -76,6 +76,16 @@ describe("web client: placing a call", () => {
     assert.equal(store.candidates.size, 0, "listeners must stop when the call ends");
   });
 
+  it("keeps the candidates gathered while the session is being created and sends them once it rings", async () => {
+    // A real browser gathers from setLocalDescription on: before startCall has a session id.
+    pc.gatherOnSetLocal = [entry(1), entry(2), null];
+    await startCall(store, pc, { callerId: "alice", calleeId: "bob" }, FAST);
+    assert.deepEqual(store.appended.caller, []);
+    store.outgoing!(sessionDocument("offered"));
+    await until("the caller's batch", () => store.appended.caller.length === 1);
+    assert.deepEqual(store.appended.caller[0], [entry(1), entry(2), { candidate: "", sdpMid: null, sdpMLineIndex: null }]);
+  });
+
   it("splits a long burst of candidates into writes of at most 8, in order", async () => {
     await startCall(store, pc, { callerId: "alice", calleeId: "bob" }, FAST);
     store.outgoing!(sessionDocument("offered"));

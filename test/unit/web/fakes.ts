@@ -134,8 +134,11 @@ export class FakePeerConnection implements PeerConnection {
   async createAnswer(): Promise<RTCSessionDescriptionInit> {
     return { type: "answer", sdp: sdp("answer") };
   }
+  /** Candidates a browser fires as soon as the local description is set (played then). */
+  gatherOnSetLocal: Array<IceCandidateFields | null> = [];
   async setLocalDescription(description: RTCSessionDescriptionInit): Promise<void> {
     this.local = description;
+    this.gatherOnSetLocal.splice(0).forEach((candidate) => this.gather(candidate));
   }
   async setRemoteDescription(description: RTCSessionDescriptionInit): Promise<void> {
     this.remote = description;

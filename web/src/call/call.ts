@@ -23,6 +23,23 @@ export interface IceCandidateFields {
   sdpMLineIndex: number | null;
 }
 
+/** Hands every `icecandidate` of a peer connection, including those fired before it was called, to one sink. */
+type GatheredCandidates = (sink: (candidate: IceCandidateFields | null) => void) => void;
+
+/**
+ * Starts listening for gathered candidates now and keeps those that arrive before a sink is
+ * given: the caller's browser gathers while the session is still being created.
+ */
+function collectGatheredCandidates(pc: PeerConnection): GatheredCandidates {
+  const early: Array<IceCandidateFields | null> = [];
+  let sink: ((candidate: IceCandidateFields | null) => void) | undefined;
+  pc.addEventListener("icecandidate", (event) => (sink ? sink(event.candidate) : early.push(event.candidate)));
+  return (deliver) => {
+    sink = deliver;
+    early.splice(0).forEach(deliver);
+  };
+}
+
 /** The part of `RTCPeerConnection` a call uses; pass the app's own, with its tracks added. */
 export interface PeerConnection {
   readonly connectionState: RTCPeerConnectionState;
@@ -109,9 +126,10 @@ class CallSession implements Call {
     readonly peerId: string,
     initial: CallState,
     private readonly options: CallOptions,
+    candidates: GatheredCandidates,
   ) {
     this.current = initial;
-    pc.addEventListener("icecandidate", (event) => this.gathered(event.candidate));
+    candidates((candidate) => this.gathered(candidate));
     pc.addEventListener("connectionstatechange", () => this.connectionChanged());
   }
 
@@ -347,6 +365,8 @@ export async function startCall(
   participants: Participants,
   options: CallOptions = {},
 ): Promise<Call> {
+  // Gathering starts with setLocalDescription, long before the session exists.
+  const candidates = collectGatheredCandidates(pc);
   let offer: RTCSessionDescriptionInit;
   try {
     offer = await pc.createOffer();
@@ -367,7 +387,7 @@ export async function startCall(
     throw callErrorFrom(error, "create the call session");
   }
 
-  const call = new CallSession(store, pc, "caller", sessionId, participants.calleeId, { phase: "starting" }, options);
+  const call = new CallSession(store, pc, "caller", sessionId, participants.calleeId, { phase: "starting" }, options, candidates);
   let answerApplied = false;
   const stopOutgoing = store.watchOutgoing(
     sessionId,
@@ -458,7 +478,7 @@ function incomingCall(store: SignalingStore, sessionId: string, session: Session
     sessionId,
     callerId: session.caller_id,
     async answer(pc) {
-      const call = new CallSession(store, pc, "callee", sessionId, session.caller_id, { phase: "ringing" }, options);
+      const call = new CallSession(store, pc, "callee", sessionId, session.caller_id, { phase: "ringing" }, options, collectGatheredCandidates(pc));
       call.watchPeerCandidates();
       try {
         await pc.setRemoteDescription(offer);
