@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pickPorts } from "./ports";
@@ -94,8 +94,7 @@ export async function startEmulatorStack(options: EmulatorStackOptions): Promise
       await emulators.waitForOutput(/function initialized/, 30_000);
     }
   } catch (error) {
-    await emulators.stop();
-    await rm(dir, { recursive: true, force: true });
+    await stopStack(emulators, dir, ports.firestore);
     throw error;
   }
 
@@ -103,11 +102,33 @@ export async function startEmulatorStack(options: EmulatorStackOptions): Promise
     ports,
     functionUrl: (name) => `http://${host}:${ports.functions}/${PROJECT_ID}/${REGION}/${name}`,
     output: () => emulators.output(),
-    async stop() {
-      await emulators.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
+    stop: () => stopStack(emulators, dir, ports.firestore),
   };
+}
+
+async function stopStack(emulators: RunningProcess, dir: string, firestorePort: number): Promise<void> {
+  await emulators.stop();
+  await killFirestoreEmulator(firestorePort);
+  await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * firebase-tools starts the Firestore emulator (Java) detached, in a process group of its own,
+ * and an interrupted CLI does not always stop it: left running, it would outlive the suite and
+ * keep CI's output open. Kills the process serving this stack's Firestore port, if any.
+ */
+async function killFirestoreEmulator(port: number): Promise<void> {
+  const marker = `\0--port\0${port}\0`;
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    if (!(cmdline.split("\0")[0] ?? "").endsWith("java") || !cmdline.includes(marker)) continue;
+    try {
+      process.kill(Number(entry), "SIGKILL");
+    } catch {
+      // It exited on its own meanwhile.
+    }
+  }
 }
 
 /**
