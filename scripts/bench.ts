@@ -108,30 +108,35 @@ async function throughEmulator(): Promise<void> {
 
 function coldImports(): void {
   const functionsDir = join(REPO_ROOT, "functions");
-  const measure = (target: string): { ms: number; modules: number; adminModules: number; adminApps: number } => {
+  // The entry point is measured as a platform instance uses it: load the file, read the export.
+  const measure = (target: string, exportName?: string): { ms: number; modules: number; adminModules: number; firestoreModules: number; adminApps: number } => {
     const script = `
       const t = process.hrtime.bigint();
-      require(${JSON.stringify(target)});
+      const loaded = require(${JSON.stringify(target)});
+      ${exportName ? `if (typeof loaded[${JSON.stringify(exportName)}] !== "function") throw new Error("no export");` : ""}
       const ms = Number(process.hrtime.bigint() - t) / 1e6;
       const keys = Object.keys(require.cache);
       const adminModules = keys.filter((k) => k.includes("/node_modules/firebase-admin/")).length;
+      const firestoreModules = keys.filter((k) => k.includes("/node_modules/@google-cloud/firestore/")).length;
       const adminApps = adminModules > 0 ? require("firebase-admin/app").getApps().length : 0;
-      console.log(JSON.stringify({ ms, modules: keys.length, adminModules, adminApps }));`;
-    const run = spawnSync(process.execPath, ["-e", script], { cwd: functionsDir, encoding: "utf8", env: { ...process.env, FUNCTIONS_CONTROL_API: "false" } });
+      console.log(JSON.stringify({ ms, modules: keys.length, adminModules, firestoreModules, adminApps }));`;
+    const run = spawnSync(process.execPath, ["-e", script], { cwd: functionsDir, encoding: "utf8" });
     if (run.status !== 0) throw new Error(run.stderr);
     return JSON.parse(run.stdout.trim().split("\n").pop() ?? "{}");
   };
-  const sample = (target: string) => {
-    const runs = Array.from({ length: 9 }, () => measure(target));
+  const sample = (target: string, exportName?: string) => {
+    const runs = Array.from({ length: 9 }, () => measure(target, exportName));
     return { ...runs[0]!, ms: median(runs.map((r) => r.ms)) };
   };
   const sdk = sample("firebase-functions/v2/https");
-  const entry = sample("./lib/index.js");
+  const entry = sample("./lib/index.js", "getTurnCredentials");
+  const trigger = sample("./lib/index.js", "onSessionWritten");
   console.log("\n2. Cold import in a fresh Node process (median of 9)");
   console.log(`   firebase-functions/v2/https alone : ${fmt(sdk.ms, 1)} ms, ${sdk.modules} modules`);
-  console.log(`   functions entry point (lib/index) : ${fmt(entry.ms, 1)} ms, ${entry.modules} modules`);
+  console.log(`   entry point → getTurnCredentials  : ${fmt(entry.ms, 1)} ms, ${entry.modules} modules`);
   console.log(`   entry point / SDK alone           : ${fmt(entry.ms / sdk.ms, 2)}x`);
-  console.log(`   firebase-admin modules loaded     : ${entry.adminModules}; initialised apps: ${entry.adminApps}`);
+  console.log(`   on that path: firebase-admin modules ${entry.adminModules} (loaded by firebase-functions' https), Firestore SDK modules ${entry.firestoreModules}, initialised apps ${entry.adminApps}`);
+  console.log(`   for comparison, → onSessionWritten: ${fmt(trigger.ms, 1)} ms, ${trigger.modules} modules (Firestore SDK modules ${trigger.firestoreModules})`);
 }
 
 async function main(): Promise<void> {

@@ -1,0 +1,32 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { REPO_ROOT } from "../../helpers/emulators";
+
+/** Loads the functions entry point in a fresh process, reads `access` in order, reports what got loaded. */
+function loadEntryPoint(access: string[]): { exports: string[]; types: string[]; firestoreModules: number } {
+  const script = `
+    const entry = require("./functions/src/index.ts");
+    const types = ${JSON.stringify(access)}.map((name) => typeof entry[name]);
+    const firestoreModules = Object.keys(require.cache).filter((path) => path.includes("/@google-cloud/firestore/")).length;
+    console.log(JSON.stringify({ exports: Object.keys(entry), types, firestoreModules }));`;
+  const run = spawnSync(process.execPath, ["--import", "tsx", "-e", script], { cwd: REPO_ROOT, encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
+  return JSON.parse(run.stdout.trim().split("\n").pop() ?? "{}");
+}
+
+describe("the functions entry point", function () {
+  this.timeout(30_000);
+
+  it("exports every function, so deploy discovery and the emulator find them all", () => {
+    const loaded = loadEntryPoint(["getTurnCredentials", "onSessionWritten", "sweepStaleSessions"]);
+    assert.deepEqual(loaded.exports, ["getTurnCredentials", "onSessionWritten", "sweepStaleSessions"]);
+    assert.deepEqual(loaded.types, ["function", "function", "function"]);
+    assert.ok(loaded.firestoreModules > 0, "the triggers need the Firestore SDK");
+  });
+
+  it("serves getTurnCredentials without loading the Firestore SDK", () => {
+    const loaded = loadEntryPoint(["getTurnCredentials"]);
+    assert.deepEqual(loaded.types, ["function"]);
+    assert.equal(loaded.firestoreModules, 0);
+  });
+});
