@@ -109,7 +109,8 @@ async function throughEmulator(): Promise<void> {
 function coldImports(): void {
   const functionsDir = join(REPO_ROOT, "functions");
   // The entry point is measured as a platform instance uses it: load the file, read the export.
-  const measure = (target: string, exportName?: string): { ms: number; modules: number; adminModules: number; firestoreModules: number; adminApps: number } => {
+  type ImportCost = { ms: number; modules: number; adminModules: number; firestoreModules: number; adminApps: number };
+  const measure = (target: string, exportName?: string): ImportCost => {
     const script = `
       const t = process.hrtime.bigint();
       const loaded = require(${JSON.stringify(target)});
@@ -122,11 +123,11 @@ function coldImports(): void {
       console.log(JSON.stringify({ ms, modules: keys.length, adminModules, firestoreModules, adminApps }));`;
     const run = spawnSync(process.execPath, ["-e", script], { cwd: functionsDir, encoding: "utf8" });
     if (run.status !== 0) throw new Error(run.stderr);
-    return JSON.parse(run.stdout.trim().split("\n").pop() ?? "{}");
+    return JSON.parse(run.stdout.trim().split("\n").pop() ?? "{}") as ImportCost;
   };
   const sample = (target: string, exportName?: string) => {
     const runs = Array.from({ length: 9 }, () => measure(target, exportName));
-    return { ...runs[0]!, ms: median(runs.map((r) => r.ms)) };
+    return { ...runs[0], ms: median(runs.map((r) => r.ms)) };
   };
   const sdk = sample("firebase-functions/v2/https");
   const entry = sample("./lib/index.js", "getTurnCredentials");

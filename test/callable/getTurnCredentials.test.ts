@@ -189,13 +189,13 @@ describe("getTurnCredentials through the Functions and Auth emulators", function
       const users = await Promise.all(Array.from({ length: 4 }, () => signUpUser(stack.ports.auth, "anonymous")));
       const answers = await Promise.all(
         Array.from({ length: 16 }, (_, index) =>
-          callRaw(stack.functionUrl("getTurnCredentials"), { idToken: users[index % 4]!.idToken, data: { ttl: 300 } }),
+          callRaw(stack.functionUrl("getTurnCredentials"), { idToken: users[index % 4].idToken, data: { ttl: 300 } }),
         ),
       );
       assert.deepEqual(answers.map((answer) => answer.status), Array(16).fill(200));
       for (const [index, answer] of answers.entries()) {
         const result = answer.body.result as CredentialsResult;
-        assert.ok(result.username.endsWith(`:${users[index % 4]!.uid}`));
+        assert.ok(result.username.endsWith(`:${users[index % 4].uid}`));
         assert.equal(result.credential, createHmac("sha1", secret).update(result.username).digest("base64"));
       }
     });

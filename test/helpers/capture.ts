@@ -30,8 +30,8 @@ function redirectOutput(): { output: () => string; restore: () => void } {
     output += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
     return true;
   };
-  process.stdout.write = collect as typeof process.stdout.write;
-  process.stderr.write = collect as typeof process.stderr.write;
+  process.stdout.write = collect;
+  process.stderr.write = collect;
   return {
     output: () => output,
     restore() {

@@ -8,7 +8,7 @@ export type Subscribe<S> = (next: (snapshot: S) => void, error: (error: Error) =
 export function waitForSnapshot<S>(what: string, subscribe: Subscribe<S>, predicate: (snapshot: S) => boolean, timeoutMs = 20_000): Promise<S> {
   return new Promise<S>((resolve, reject) => {
     let settled = false;
-    let unsubscribe: (() => void) | undefined;
+    let unsubscribe: (() => void) | undefined = undefined;
     const settle = (finish: () => void): void => {
       if (settled) return;
       settled = true;

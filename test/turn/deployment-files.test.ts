@@ -15,7 +15,7 @@ interface Compose {
 
 describe("the kit's deployment files", () => {
   const compose = parse(read("docker-compose.yml")) as Compose;
-  const coturn = compose.services.coturn!;
+  const coturn = compose.services.coturn;
   const cloudInit = read("cloud-init.yaml");
   const jail = read("fail2ban/jail.d/webrtc-lite-coturn.conf");
 
@@ -48,7 +48,7 @@ describe("the kit's deployment files", () => {
     for (const name of ["coturn", "fail2ban", "python3-systemd", "certbot", "nodejs", "npm"]) assert.ok(config.packages.includes(name), name);
     const allowed = config.runcmd.filter((command) => command.startsWith("ufw allow ")).map((command) => command.slice("ufw allow ".length));
     assert.deepEqual(allowed, ["22/tcp", "80/tcp", "3478:3479/udp", "3478:3479/tcp", "5349:5350/tcp", "49152:65535/udp"]);
-    const repoPaths = [...cloudInit.matchAll(/\/opt\/webrtc-lite\/(turn\/[\w./-]+)/g)].map((match) => match[1]!.replace(/\/\*$/, ""));
+    const repoPaths = [...cloudInit.matchAll(/\/opt\/webrtc-lite\/(turn\/[\w./-]+)/g)].map((match) => match[1].replace(/\/\*$/, ""));
     assert.ok(repoPaths.length >= 4);
     for (const path of repoPaths) assert.ok(existsSync(join(TURN, "..", path)), `${path} does not exist`);
   });

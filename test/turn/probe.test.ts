@@ -54,7 +54,7 @@ describe("npm run turn:probe against a real coturn", function () {
 
   it("fails with a clear line and exit code 1 when the secret is wrong", async () => {
     const wrong = newSecret();
-    const run = await runTurnCommand("probe", [uris[0]!], { TURN_SHARED_SECRET: wrong });
+    const run = await runTurnCommand("probe", [uris[0]], { TURN_SHARED_SECRET: wrong });
     assert.equal(run.code, 1);
     assert.equal(
       run.stdout,
@@ -82,9 +82,9 @@ describe("npm run turn:probe against a real coturn", function () {
   });
 
   it("fails the TLS URI when the certificate is not trusted", async () => {
-    const run = await runTurnCommand("probe", [uris[2]!], { TURN_SHARED_SECRET: secret });
+    const run = await runTurnCommand("probe", [uris[2]], { TURN_SHARED_SECRET: secret });
     assert.equal(run.code, 1);
-    assert.match(run.stdout, new RegExp(`^FAIL  ${escape(uris[2]!)}  TLS handshake with 127\\.0\\.0\\.1:${coturn.tlsPort} failed: self-signed certificate\n`));
+    assert.match(run.stdout, new RegExp(`^FAIL  ${escape(uris[2])}  TLS handshake with 127\\.0\\.0\\.1:${coturn.tlsPort} failed: self-signed certificate\n`));
   });
 
   it("refuses to run without URIs or with a malformed one (exit code 2)", async () => {

@@ -81,14 +81,14 @@ describe("applying a decision", () => {
     assert.equal(result, "written");
     assert.equal(commits.length, 1);
     assert.deepEqual(
-      commits[0]!.map((operation) => [operation.kind, operation.path]),
+      commits[0].map((operation) => [operation.kind, operation.path]),
       [
         ["update", "webrtc_sessions/s1"],
         ["delete", "webrtc_sessions/s1/ice_candidates/caller"],
         ["delete", "webrtc_sessions/s1/ice_candidates/callee"],
       ],
     );
-    assert.ok(commits[0]![0]!.precondition!.lastUpdateTime.isEqual(lastUpdateTime));
+    assert.ok(commits[0][0].precondition!.lastUpdateTime.isEqual(lastUpdateTime));
     const logged = JSON.parse(output.trim()) as Record<string, unknown>;
     assert.deepEqual(logged, {
       sessionId: "s1",
@@ -116,10 +116,10 @@ describe("applying a decision", () => {
     };
     const { result } = await captureOutputAsync(() => applySessionWrite(db, reference("webrtc_sessions/s2") as never, lastUpdateTime, offered, "trigger"));
     assert.equal(result, "written");
-    const [update, callerSet, calleeSet] = commits[0]!;
-    assert.deepEqual([update!.kind, callerSet!.path, calleeSet!.path], ["update", "webrtc_sessions/s2/ice_candidates/caller", "webrtc_sessions/s2/ice_candidates/callee"]);
-    assert.equal(callerSet!.data!.sender, "caller");
-    assert.ok((callerSet!.data!.expire_at as InstanceType<typeof Timestamp>).isEqual(Timestamp.fromMillis(NOW + 20)));
+    const [update, callerSet, calleeSet] = commits[0];
+    assert.deepEqual([update.kind, callerSet.path, calleeSet.path], ["update", "webrtc_sessions/s2/ice_candidates/caller", "webrtc_sessions/s2/ice_candidates/callee"]);
+    assert.equal(callerSet.data!.sender, "caller");
+    assert.ok((callerSet.data!.expire_at as InstanceType<typeof Timestamp>).isEqual(Timestamp.fromMillis(NOW + 20)));
   });
 
   it("logs a refusal with the removed fields and touches no candidate document", async () => {
@@ -127,7 +127,7 @@ describe("applying a decision", () => {
     const refusal: SessionWrite = { kind: "refusal", status: "offered", refused: { code: "x", message: "y" }, patch: { error: { code: "x", message: "y" }, remove: ["connectivity"] } };
     const { result, output } = await captureOutputAsync(() => applySessionWrite(db, reference("webrtc_sessions/s3") as never, lastUpdateTime, refusal, "trigger"));
     assert.equal(result, "written");
-    assert.equal(commits[0]!.length, 1);
+    assert.equal(commits[0].length, 1);
     assert.deepEqual(JSON.parse(output.trim()), { sessionId: "s3", status: "offered", code: "x", reason: "y", removed: ["connectivity"], severity: "WARNING", message: "session write refused" });
   });
 

@@ -50,7 +50,7 @@ describe("cost model", () => {
         [0, 0, 2, 1],
       ],
     );
-    assert.match(steps[2]!.step, /caller appends its 5 candidates and end-of-candidates in 1 batch/);
+    assert.match(steps[2].step, /caller appends its 5 candidates and end-of-candidates in 1 batch/);
   });
 
   it("refuses impossible call shapes with a sentence", () => {

@@ -52,7 +52,7 @@ describe("firestore.indexes.json", () => {
       ["ice_candidates", true],
     ]);
     // The sweep queries sessions by expire_at (ascending); candidates are never queried.
-    assert.deepEqual(spec.fieldOverrides[0]!.indexes, [{ order: "ASCENDING", queryScope: "COLLECTION" }]);
-    assert.deepEqual(spec.fieldOverrides[1]!.indexes, []);
+    assert.deepEqual(spec.fieldOverrides[0].indexes, [{ order: "ASCENDING", queryScope: "COLLECTION" }]);
+    assert.deepEqual(spec.fieldOverrides[1].indexes, []);
   });
 });

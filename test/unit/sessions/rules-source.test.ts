@@ -26,7 +26,7 @@ function rulesRegex(pattern: string): RegExp {
 }
 
 function quotedPatterns(body: string): string[] {
-  return [...body.matchAll(/matches\('([^']*)'\)/g)].map((match) => match[1]!);
+  return [...body.matchAll(/matches\('([^']*)'\)/g)].map((match) => match[1]);
 }
 
 describe("firestore.rules agrees with the signaling modules", () => {
@@ -51,10 +51,10 @@ describe("firestore.rules agrees with the signaling modules", () => {
     const clauses = ruleFunction("mayEnd").split("||");
     const table: Record<string, { by: Role[]; from: string[] }> = {};
     for (const clause of clauses) {
-      const list = (text: string | undefined) => [...(text ?? "").matchAll(/'(\w+)'/g)].map((match) => match[1]!);
-      const reasons = /reason == '(\w+)'/.exec(clause)?.[1] ? [/reason == '(\w+)'/.exec(clause)![1]!] : list(/reason in \[([^\]]*)\]/.exec(clause)?.[1]);
+      const list = (text: string | undefined) => [...(text ?? "").matchAll(/'(\w+)'/g)].map((match) => match[1]);
+      const reasons = /reason == '(\w+)'/.exec(clause)?.[1] ? [/reason == '(\w+)'/.exec(clause)![1]] : list(/reason in \[([^\]]*)\]/.exec(clause)?.[1]);
       const role = /role == '(\w+)'/.exec(clause)?.[1] as Role | undefined;
-      const from = /status == '(\w+)'/.exec(clause)?.[1] ? [/status == '(\w+)'/.exec(clause)![1]!] : list(/status in \[([^\]]*)\]/.exec(clause)?.[1]);
+      const from = /status == '(\w+)'/.exec(clause)?.[1] ? [/status == '(\w+)'/.exec(clause)![1]] : list(/status in \[([^\]]*)\]/.exec(clause)?.[1]);
       for (const reason of reasons) table[reason] = { by: role ? [role] : [...ROLES], from };
     }
     const expected = Object.fromEntries(Object.entries(END_RULES).map(([reason, rule]) => [reason, { by: [...rule.by], from: [...rule.from] }]));
@@ -81,7 +81,7 @@ describe("firestore.rules agrees with the signaling modules", () => {
     const edges = ["candidate:1 256 udp 1 192.0.2.10 65535 typ host", "candidate:1 1 udp 1 192.0.2.10 0 typ host"];
     for (const candidate of [...sampleCandidates("caller").filter((entry) => entry.candidate !== "").map((entry) => entry.candidate), ...edges]) {
       assert.equal(candidateLineProblem(candidate), undefined);
-      assert.equal(pattern!.test(candidate), true, candidate);
+      assert.equal(pattern.test(candidate), true, candidate);
     }
     for (const line of [
       "a=candidate:1 1 udp 1 192.0.2.10 9 typ host",
@@ -93,7 +93,7 @@ describe("firestore.rules agrees with the signaling modules", () => {
       "candidate:1 1 udp 1 192.0.2.10 65536 typ host",
     ]) {
       assert.notEqual(candidateLineProblem(line), undefined);
-      assert.equal(pattern!.test(line), false, line);
+      assert.equal(pattern.test(line), false, line);
     }
   });
 });

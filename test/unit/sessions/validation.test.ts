@@ -60,7 +60,7 @@ describe("candidateLineProblem", () => {
   const [host, hostTcp, srflx, relay, relayTcp, end] = sampleCandidates("caller").map((entry) => entry.candidate);
 
   it("accepts host (mDNS and TCP), srflx and relay candidates and the end-of-candidates marker", () => {
-    for (const line of [host, hostTcp, srflx, relay, relayTcp, end]) assert.equal(candidateLineProblem(line!), undefined, line);
+    for (const line of [host, hostTcp, srflx, relay, relayTcp, end]) assert.equal(candidateLineProblem(line), undefined, line);
   });
 
   it("accepts Firefox's style (uppercase transport, no extensions) and IPv6 addresses", () => {

@@ -59,7 +59,7 @@ describe("STUN codec (RFC 5389) against the RFC 5769 test vectors", () => {
 
   it("rejects a FINGERPRINT or MESSAGE-INTEGRITY after one flipped bit", () => {
     const tampered = Buffer.from(IPV4_RESPONSE);
-    tampered[30] = tampered[30]! ^ 0x01; // inside SOFTWARE
+    tampered[30] = tampered[30] ^ 0x01; // inside SOFTWARE
     assert.equal(hasValidFingerprint(tampered), false);
     assert.equal(hasValidIntegrity(tampered, Buffer.from(SHORT_TERM_PASSWORD)), false);
   });
