@@ -19,7 +19,7 @@ const MAIN_CLASS = "com.google.cloud.datastore.emulator.firestore.CloudFirestore
 const CACHE = resolve(dirname(fileURLToPath(import.meta.url)), "..", "node_modules", ".cache", "webrtc-lite");
 
 /** The major version `java -version` reports for `javaBinary`, or undefined. */
-export function javaMajorVersion(javaBinary = "java") {
+function javaMajorVersion(javaBinary = "java") {
   const probe = spawnSync(javaBinary, ["-version"], { encoding: "utf8" });
   if (probe.error) return undefined;
   const match = /version "(\d+)(?:\.(\d+))?/.exec(probe.stderr + probe.stdout);

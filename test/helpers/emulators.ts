@@ -137,7 +137,7 @@ async function killFirestoreEmulator(port: number): Promise<void> {
  * google-auth-library probing the cloud metadata address, and `npm_config_offline` keeps the
  * Functions emulator's `npm show firebase-functions` version check off the registry.
  */
-export function emulatorEnvironment(): NodeJS.ProcessEnv {
+function emulatorEnvironment(): NodeJS.ProcessEnv {
   return {
     ...process.env,
     CI: "1",

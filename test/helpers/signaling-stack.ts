@@ -8,7 +8,7 @@ import { functionParams, newSecret } from "./turn-config";
 export const SUITE_TIMEOUTS = { ...DEFAULT_TIMEOUTS };
 
 /** Starts the emulators a signaling suite needs, with every param of every function given. */
-export function startSignalingStack(emulators: EmulatorName[]): Promise<EmulatorStack> {
+function startSignalingStack(emulators: EmulatorName[]): Promise<EmulatorStack> {
   return startEmulatorStack({
     emulators,
     params: functionParams(["turn:127.0.0.1:3478?transport=udp"], {
@@ -23,10 +23,10 @@ export function startSignalingStack(emulators: EmulatorName[]): Promise<Emulator
 }
 
 /** One structured log entry a function wrote (firebase-functions/logger), as the emulator prints it. */
-export type LogEntry = Record<string, unknown> & { message: string };
+type LogEntry = Record<string, unknown> & { message: string };
 
 /** The structured log entries in the emulator's output with the given message. */
-export function logEntries(output: string, message: string): LogEntry[] {
+function logEntries(output: string, message: string): LogEntry[] {
   return output
     .split("\n")
     .filter((line) => line.startsWith(">  {") && line.includes(`"message":${JSON.stringify(message)}`))
