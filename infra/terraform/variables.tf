@@ -1,6 +1,8 @@
 # Every input is checked before Terraform talks to Oracle Cloud: a wrong value fails the plan
 # with a sentence that says what to write instead. The patterns use only syntax that RE2
-# (Terraform's regex engine) and JavaScript read alike, so test/unit/infra can run them.
+# (Terraform's regex engine) and JavaScript read alike, so test/unit/infra can run them. CIDR
+# checks start with cidrnetmask(), which accepts IPv4 only, inside one try(): an IPv6 or
+# malformed value is refused before anything else is asked of it.
 
 # --- Where ---------------------------------------------------------------------------------------
 
@@ -103,7 +105,7 @@ variable "operator_ssh_cidr" {
   description = "The only IPv4 network that may reach SSH (22/tcp), e.g. your address as 198.51.100.7/32."
 
   validation {
-    condition     = can(cidrnetmask(var.operator_ssh_cidr)) && try(cidrhost(var.operator_ssh_cidr, 0) == split("/", var.operator_ssh_cidr)[0], false)
+    condition     = try(cidrnetmask(var.operator_ssh_cidr) != "" && cidrhost(var.operator_ssh_cidr, 0) == split("/", var.operator_ssh_cidr)[0], false)
     error_message = "operator_ssh_cidr must be an IPv4 network in CIDR form written with its network address, such as 198.51.100.7/32 (one address) or 198.51.100.0/24."
   }
 
@@ -187,7 +189,7 @@ variable "vcn_cidr" {
   default     = "10.0.0.0/16"
 
   validation {
-    condition     = can(cidrnetmask(var.vcn_cidr)) && try(cidrhost(var.vcn_cidr, 0) == split("/", var.vcn_cidr)[0] && tonumber(split("/", var.vcn_cidr)[1]) >= 16 && tonumber(split("/", var.vcn_cidr)[1]) <= 28, false)
+    condition     = try(cidrnetmask(var.vcn_cidr) != "" && cidrhost(var.vcn_cidr, 0) == split("/", var.vcn_cidr)[0] && tonumber(split("/", var.vcn_cidr)[1]) >= 16 && tonumber(split("/", var.vcn_cidr)[1]) <= 28, false)
     error_message = "vcn_cidr must be an IPv4 network from /16 to /28 written with its network address, such as 10.0.0.0/16."
   }
 }
@@ -198,7 +200,7 @@ variable "subnet_cidr" {
   default     = "10.0.0.0/24"
 
   validation {
-    condition     = can(cidrnetmask(var.subnet_cidr)) && try(cidrhost(var.subnet_cidr, 0) == split("/", var.subnet_cidr)[0] && tonumber(split("/", var.subnet_cidr)[1]) >= 16 && tonumber(split("/", var.subnet_cidr)[1]) <= 28, false)
+    condition     = try(cidrnetmask(var.subnet_cidr) != "" && cidrhost(var.subnet_cidr, 0) == split("/", var.subnet_cidr)[0] && tonumber(split("/", var.subnet_cidr)[1]) >= 16 && tonumber(split("/", var.subnet_cidr)[1]) <= 28, false)
     error_message = "subnet_cidr must be an IPv4 network from /16 to /28 written with its network address, such as 10.0.0.0/24."
   }
 }

@@ -6,7 +6,7 @@ export class Unsupported extends Error {
 }
 
 function parseCidr(prefix: string): { network: number; bits: number } {
-  if (prefix.includes(":")) throw new Unsupported(`IPv6 prefix ${prefix}`);
+  if (prefix.includes(":")) throw new Unsupported(`IPv6 prefix ${prefix} (cidrhost() takes it; this evaluator does not)`);
   const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(prefix);
   if (!match) throw new Error(`invalid CIDR address: ${prefix}`);
   const [octets, bits] = [match.slice(1, 5), Number(match[5])];
@@ -24,6 +24,8 @@ function dotted(address: number): string {
 
 /** cidrnetmask("10.0.0.0/16") = "255.255.0.0"; an invalid prefix throws. */
 export function cidrnetmask(prefix: string): string {
+  // Terraform's cidrnetmask() refuses IPv6 prefixes itself.
+  if (prefix.includes(":")) throw new Error(`only IPv4 networks have a netmask: ${prefix}`);
   const { bits } = parseCidr(prefix);
   return dotted(2 ** 32 - 2 ** (32 - bits));
 }

@@ -20,7 +20,7 @@ export function terraformModule(): Promise<TerraformModule> {
 export const RESERVED_IP = "192.0.2.44";
 
 /** Values an operator would put in terraform.tfvars (unlike the kit's examples, so a missed swap shows). */
-export const SAMPLE_VARIABLES: Record<string, Value> = {
+export const SAMPLE_VARIABLES = {
   region: "eu-frankfurt-1",
   compartment_ocid: "ocid1.compartment.oc1..aaaaaaaa4u5ew7kq3a",
   domain: "turn.acme.test",
@@ -30,7 +30,7 @@ export const SAMPLE_VARIABLES: Record<string, Value> = {
   ssh_public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq7 ops@acme",
   image_ocid: "ocid1.image.oc1.eu-frankfurt-1.aaaaaaaa5debian12arm",
   launch_instance: true,
-};
+} as const satisfies Record<string, Value>;
 
 /** What the data sources and resources would say during a plan with SAMPLE_VARIABLES. */
 export const SAMPLE_OBJECTS: Record<string, Value> = {

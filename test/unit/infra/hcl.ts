@@ -275,3 +275,9 @@ function rootLength(parts: Part[], symbols: ReadonlyMap<string, Value>): number 
   return first === "data" ? 3 : 2;
 }
 
+
+/** The value as a string, or an error saying it is none. */
+export function stringValue(value: Value): string {
+  if (typeof value !== "string") throw new Error(`expected a string, got ${JSON.stringify(value)}`);
+  return value;
+}

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "@cdktf/hcl2json";
-import { Evaluator, loadModule, type Body } from "./hcl";
+import { Evaluator, loadModule, stringValue, type Body } from "./hcl";
 import { TERRAFORM_DIR, terraformModule, sampleEvaluator } from "./fixture";
 
 // Every `var.x`, `local.x`, `data.t.n` and `resource_type.n` the files mention, as text.
@@ -114,7 +114,7 @@ describe("infra/terraform: the module", () => {
     const [reserved] = lifecycle.precondition as { condition: string; error_message: string }[];
     const before = new Evaluator(module, { variables: { name_prefix: "webrtc-lite-turn", domain: "turn.acme.test" }, objects: { "data.oci_core_public_ips.reserved": { public_ips: [] } } });
     assert.equal(await before.value(reserved.condition), false);
-    assert.match(String(await before.value(reserved.error_message)), /named webrtc-lite-turn-ip .* launch_instance = false first, point the DNS A record of turn\.acme\.test/);
+    assert.match(stringValue(await before.value(reserved.error_message)), /named webrtc-lite-turn-ip .* launch_instance = false first, point the DNS A record of turn\.acme\.test/);
     assert.equal(await (await sampleEvaluator()).value(reserved.condition), true);
   });
 
