@@ -32,11 +32,13 @@ function installExitHooks(): void {
   if (exitHooksInstalled) return;
   exitHooksInstalled = true;
   process.once("exit", killLiveGroups);
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(signal, () => {
+  // `on`, not `once`: a Ctrl-C reaches mocha's parent process too, which forwards SIGINT and then
+  // SIGTERM; with the listener gone a second signal would kill this process before the cleanup.
+  for (const [signal, number] of [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]] as const) {
+    process.on(signal, () => {
       killLiveGroups();
       // The default action (exit) is gone once a listener exists: exit as it would have.
-      process.exit(128 + (signal === "SIGINT" ? 2 : signal === "SIGTERM" ? 15 : 1));
+      process.exit(128 + number);
     });
   }
 }
