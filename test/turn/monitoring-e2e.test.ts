@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -72,6 +73,14 @@ describe("monitoring end to end: probe → node_exporter → Prometheus alerts, 
 
   const failing = (alerts: ActiveAlert[]): ActiveAlert[] =>
     alerts.filter((alert) => alert.labels.alertname === "TurnProbeFailing" && alert.state === "firing");
+  const runProbeOnce = (args: string[], probeSecret: string): Promise<void> =>
+    new Promise((resolve) => {
+      execFile(join(ROOT, "node_modules", ".bin", "tsx"), ["turn/src/probe-cli.ts", "--timeout-ms", "1000", ...args], {
+        cwd: ROOT,
+        timeout: 30_000,
+        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", TURN_SHARED_SECRET: probeSecret },
+      }, () => resolve());
+    });
   const diagnostics = (): string =>
     `probe loop:\n${tail(probeLoop?.output() ?? "", 12)}\nprometheus:\n${tail(prometheus?.process.output() ?? "", 12)}`;
 
@@ -138,6 +147,28 @@ describe("monitoring end to end: probe → node_exporter → Prometheus alerts, 
     assert.ok(Array.isArray(passing) && passing.length === 3, JSON.stringify(passing));
   });
 
+  it("fires TurnCredentialRefused when coturn refuses a probe's secret (401), and resolves it when that probe's file is gone", async () => {
+    // A second probe file, as a probe left on the old secret after a rotation would write; its
+    // URI is spelled without ?transport so its series differ from the main loop's.
+    const uri = `turn:127.0.0.1:${coturn?.port ?? 0}`;
+    const file = join(dir, "textfile", "rotated_secret.prom");
+    await runProbeOnce(["--prometheus-file", file, uri], newSecret());
+    try {
+      const alert = await waitFor("TurnCredentialRefused to fire", async () =>
+        (await api.alerts()).find((candidate) => candidate.labels.alertname === "TurnCredentialRefused" && candidate.state === "firing"),
+      60_000, 250).catch((error: Error) => assert.fail(`${error.message}\n${diagnostics()}`));
+      assert.deepEqual([alert.labels.uri, alert.labels.reason, alert.labels.severity], [uri, "unauthorized", "page"]);
+      assert.equal(alert.annotations.summary, "127.0.0.1 refuses credentials signed with the current secret (401)");
+    } finally {
+      await rm(file, { force: true });
+    }
+    // The file is gone: its series go stale and the alert resolves.
+    await waitFor("TurnCredentialRefused to resolve", async () =>
+      (await api.alerts()).some((alert) => alert.labels.alertname === "TurnCredentialRefused") ? undefined : true,
+    60_000, 250);
+  });
+
+  // Last: by now every series the probe can write (failures included) has been stored.
   it("the Grafana dashboard's queries run on this Prometheus and read only metrics it has", async () => {
     const dashboard = JSON.parse(await readFile(join(MONITORING_DIR, "grafana", "webrtc-lite-turn.json"), "utf8")) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
     const exprs = dashboard.panels.flatMap((panel) => panel.targets ?? []).map((target) => target.expr);
