@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debian_packages=(coturn chromium fail2ban openssl systemd)
+# prometheus brings promtool; prometheus-alertmanager brings amtool (turn/monitoring tests).
+debian_packages=(coturn chromium fail2ban openssl systemd prometheus prometheus-node-exporter prometheus-alertmanager)
 missing=()
 for package in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -7,7 +7,7 @@ import { connect } from "node:net";
 import { renderTurnConfig } from "../../turn/src/render";
 import { DEFAULT_MAX_BPS, type TurnSettings } from "../../turn/src/settings";
 import { freePorts } from "./ports";
-import { startProcess } from "./processes";
+import { startProcess, type RunningProcess } from "./processes";
 import { waitFor } from "./wait";
 
 const run = promisify(execFile);
@@ -28,6 +28,10 @@ export interface TestCoturn {
   /** `turn:127.0.0.1:<port>?transport=udp`, `…tcp`. */
   uris(): string[];
   output(): string;
+  /** Stops the server but keeps its config, certificate and ports, so `restart()` can bring it back. */
+  halt(): Promise<void>;
+  /** Starts the server again after `halt()`, on the same ports with the same config. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -75,8 +79,12 @@ export async function startCoturn(secrets: string[], options: CoturnOptions = {}
   const config = `${shipped.join("\n")}\n# test-only\n${testOnly.join("\n")}\n`;
   const configPath = join(dir, "turnserver.conf");
   await writeFile(configPath, config, { mode: 0o600 });
-  const server = startProcess("turnserver", ["-c", configPath]);
-  await waitFor("coturn to listen on TCP", () => tcpAccepts(listening), 15_000);
+  const launch = async (): Promise<RunningProcess> => {
+    const started = startProcess("turnserver", ["-c", configPath]);
+    await waitFor("coturn to listen on TCP", () => tcpAccepts(listening), 15_000);
+    return started;
+  };
+  let server = await launch();
   return {
     port: listening,
     tlsPort: tls,
@@ -84,6 +92,10 @@ export async function startCoturn(secrets: string[], options: CoturnOptions = {}
     config,
     uris: () => [`turn:127.0.0.1:${listening}?transport=udp`, `turn:127.0.0.1:${listening}?transport=tcp`],
     output: () => server.output(),
+    halt: () => server.stop(3_000),
+    async restart() {
+      server = await launch();
+    },
     async stop() {
       await server.stop(3_000);
       await rm(dir, { recursive: true, force: true });

@@ -11,9 +11,44 @@ export interface RunningProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+// Each child runs in a process group of its own, so a Ctrl-C in the terminal (sent to the
+// foreground group only) or an exit before the `after` hooks ran would leave it running. These
+// hooks kill every group still alive when the test process exits or is interrupted.
+const liveGroups = new Set<number>();
+let exitHooksInstalled = false;
+
+function killLiveGroups(): void {
+  for (const pid of liveGroups) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+  liveGroups.clear();
+}
+
+function installExitHooks(): void {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  process.once("exit", killLiveGroups);
+  // `on`, not `once`: a Ctrl-C reaches mocha's parent process too, which forwards SIGINT and then
+  // SIGTERM; with the listener gone a second signal would kill this process before the cleanup.
+  for (const [signal, number] of [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]] as const) {
+    process.on(signal, () => {
+      killLiveGroups();
+      // The default action (exit) is gone once a listener exists: exit as it would have.
+      process.exit(128 + number);
+    });
+  }
+}
+
 /** Starts `command` in its own process group so that stopping it also stops what it spawned. */
 export function startProcess(command: string, args: string[], options: SpawnOptions = {}): RunningProcess {
+  installExitHooks();
   const child = spawn(command, args, { ...options, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const group = child.pid;
+  if (group !== undefined) liveGroups.add(group);
   let output = "";
   const listeners = new Set<() => void>();
   const append = (chunk: Buffer): void => {
@@ -66,7 +101,14 @@ export function startProcess(command: string, args: string[], options: SpawnOpti
       await exited;
       clearTimeout(killer);
       // Children of the group may outlive the leader (e.g. the functions runtime).
-      signalGroup("SIGKILL");
+      if (group !== undefined) {
+        try {
+          process.kill(-group, "SIGKILL");
+        } catch {
+          // The whole group is gone.
+        }
+        liveGroups.delete(group);
+      }
     },
   };
 }

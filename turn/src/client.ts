@@ -1,6 +1,6 @@
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { connect as connectTcp, isIP, isIPv6, type Socket as TcpSocket } from "node:net";
-import { connect as connectTls, type ConnectionOptions } from "node:tls";
+import { connect as connectTls, TLSSocket, type ConnectionOptions } from "node:tls";
 import {
   channelNumber,
   decodeMessage,
@@ -69,6 +69,8 @@ const INITIAL_RTO_MS = 500;
 
 interface Transport {
   send(bytes: Buffer): void;
+  /** TLS only: when the server's certificate stops being valid (unix milliseconds). */
+  readonly certificateNotAfterMs?: number;
   /** UDP is unreliable: requests are retransmitted; TCP and TLS deliver or fail. */
   readonly reliable: boolean;
   close(): void;
@@ -138,6 +140,14 @@ export class TurnClient {
   /** Deletes the allocation (Refresh with LIFETIME 0), so a probe does not hold quota. */
   async release(): Promise<void> {
     await this.authenticated(StunMethod.Refresh, [uint32Attribute(StunAttribute.Lifetime, 0)]);
+  }
+
+  /**
+   * TLS only: when the certificate the server presented stops being valid (unix milliseconds),
+   * so a probe can warn before it expires; `undefined` over UDP/TCP.
+   */
+  get certificateNotAfterMs(): number | undefined {
+    return this.transport.certificateNotAfterMs;
   }
 
   /** Closes the socket or connection. */
@@ -300,8 +310,10 @@ async function openStream(
       buffered = buffered.subarray(length);
     }
   });
+  const notAfter = socket instanceof TLSSocket ? Date.parse(socket.getPeerCertificate().valid_to) : Number.NaN;
   return {
     reliable: true,
+    ...(Number.isFinite(notAfter) ? { certificateNotAfterMs: notAfter } : {}),
     send: (bytes) => socket.write(bytes),
     close: () => socket.destroy(),
   };

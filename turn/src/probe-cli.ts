@@ -3,13 +3,26 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { z } from "zod";
 import { mintTurnCredential } from "../../functions/src/credentials/mint";
 import { sharedSecretProblem } from "../../functions/src/credentials/secret";
 import { loadSecrets, writeAtomically } from "./cli-support";
 import { TurnClient, type TurnCredential } from "./client";
-import { failureReason, formatResult, probeTargets, prometheusText, type ProbeResult, type ProbeTarget } from "./probe";
+import { describeFailure, formatResult, formatSummary, probeTargets, prometheusText, type ProbeResult, type ProbeTarget } from "./probe";
 
 const PROBE_TTL_SECONDS = 300;
+
+const TIMEOUT_MESSAGE = "--timeout-ms must be a whole number from 100 to 60000";
+
+const optionsSchema = z.object({
+  "timeout-ms": z.coerce.number({ message: TIMEOUT_MESSAGE }).int({ message: TIMEOUT_MESSAGE }).min(100, { message: TIMEOUT_MESSAGE }).max(60_000, { message: TIMEOUT_MESSAGE }),
+  // node_exporter's textfile collector reads only *.prom files and ignores the rest silently.
+  "prometheus-file": z
+    .string()
+    .regex(/\.prom$/, { message: "--prometheus-file must end in .prom: node_exporter's textfile collector reads only *.prom files" })
+    .optional(),
+  ca: z.string().optional(),
+});
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -21,11 +34,12 @@ async function main(): Promise<number> {
     },
     strict: true,
   });
-  const timeoutMs = Number(values["timeout-ms"]);
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 60_000) {
-    console.error("turn:probe: --timeout-ms must be a whole number from 100 to 60000");
+  const options = optionsSchema.safeParse(values);
+  if (!options.success) {
+    console.error(`turn:probe: ${[...new Set(options.error.issues.map((issue) => issue.message))].join("; ")}`);
     return 2;
   }
+  const { "timeout-ms": timeoutMs, "prometheus-file": prometheusFile } = options.data;
   const parsed = probeTargets(positionals);
   if (!parsed.ok) {
     console.error(`turn:probe: ${parsed.problems.join("; ")}`);
@@ -38,7 +52,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const { username, credential } = mintTurnCredential(secret, "turn-probe", PROBE_TTL_SECONDS, Date.now());
-  const ca = values.ca === undefined ? undefined : readFileSync(values.ca);
+  const ca = options.data.ca === undefined ? undefined : readFileSync(options.data.ca);
   const results: ProbeResult[] = [];
   for (const target of parsed.targets) {
     const result = await probe(target, { username, credential }, timeoutMs, ca);
@@ -46,27 +60,33 @@ async function main(): Promise<number> {
     results.push(result);
   }
   // node_exporter may read the file at any moment, hence the atomic replace.
-  if (values["prometheus-file"]) {
-    await writeAtomically(resolve(values["prometheus-file"]), prometheusText(results, Date.now()), { mode: 0o644 });
+  if (prometheusFile) {
+    await writeAtomically(resolve(prometheusFile), prometheusText(results, Date.now()), { mode: 0o644 });
   }
-  const passed = results.filter((result) => result.ok).length;
-  console.log(`turn:probe: ${passed} of ${results.length} URI${results.length === 1 ? "" : "s"} passed`);
-  return passed === results.length ? 0 : 1;
+  for (const line of formatSummary(results)) console.log(line);
+  return results.every((result) => result.ok) ? 0 : 1;
 }
 
 async function probe(target: ProbeTarget, credential: TurnCredential, timeoutMs: number, ca?: Buffer): Promise<ProbeResult> {
+  const place = { uri: target.uri, host: target.server.host, transport: target.server.transport };
   let client: TurnClient | undefined;
   try {
     client = await TurnClient.connect({ ...target.server, ...(ca ? { tls: { ca } } : {}) }, credential, timeoutMs);
     const allocation = await client.allocate();
     // Give the allocation back at once so probes never eat into the user quota.
     await client.release();
-    return { uri: target.uri, ok: true, relayed: allocation.relayed, rttMs: allocation.rttMs };
+    return { ...place, ...certificate(client), ok: true, relayed: allocation.relayed, rttMs: allocation.rttMs };
   } catch (error) {
-    return { uri: target.uri, ok: false, reason: failureReason(error, target, timeoutMs) };
+    // A 401 after a good handshake still tells when the certificate expires.
+    return { ...place, ...certificate(client), ok: false, ...describeFailure(error, target, timeoutMs) };
   } finally {
     client?.close();
   }
+}
+
+function certificate(client: TurnClient | undefined): { certificateNotAfterMs?: number } {
+  const notAfter = client?.certificateNotAfterMs;
+  return notAfter === undefined ? {} : { certificateNotAfterMs: notAfter };
 }
 
 main().then(
