@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { handleGetTurnCredentials } from "../../functions/src/credentials/handler";
-import { groupTurnUrisByHost, pickTurnHost } from "../../functions/src/credentials/hosts";
+import { parseTurnHosts, pickTurnHost } from "../../functions/src/credentials/hosts";
 import { resolveSecrets } from "../../turn/src/secrets";
 import { callRaw, signUpUser, type SignedInUser } from "../helpers/callable";
 import { relayThroughCoturn, startCoturn, type TestCoturn } from "../helpers/coturn";
@@ -24,6 +24,11 @@ function startFleet(secrets: string[]): Promise<TestCoturn[]> {
   return Promise.all(ADDRESSES.map((address) => startCoturn(secrets, { relayBetweenLocalClients: true, address })));
 }
 
+/** `TURN_URIS` for the fleet: each host's URIs comma-separated, hosts separated by `;`. */
+function fleetTurnUris(fleet: readonly TestCoturn[]): string {
+  return fleet.map((coturn) => coturn.uris().join(",")).join(";");
+}
+
 async function stopFleet(fleet: readonly TestCoturn[]): Promise<void> {
   await Promise.all(fleet.map((coturn) => coturn.stop()));
 }
@@ -40,16 +45,20 @@ describe("a fleet of two coturn hosts behind one TURN_URIS", function () {
     const secret = newSecret();
     let fleet: TestCoturn[] = [];
     let stack: EmulatorStack | undefined;
+    /** Every URI of both hosts (the probe's arguments). */
     let turnUris: string[];
+    /** The TURN_URIS param: one host's URIs, `;`, the other's. */
+    let turnUrisParam: string;
     /** One credential per host, minted by the callable for a user the host was picked for. */
     const mintedFor = new Map<string, Minted>();
 
     before(async () => {
       fleet = await startFleet([secret]);
       turnUris = fleet.flatMap((coturn) => coturn.uris());
+      turnUrisParam = fleetTurnUris(fleet);
       stack = await startEmulatorStack({
         emulators: ["auth", "functions"],
-        params: functionParams(turnUris),
+        params: functionParams([], { TURN_URIS: turnUrisParam }),
         secrets: { TURN_SHARED_SECRET: secret },
       });
     });
@@ -66,7 +75,9 @@ describe("a fleet of two coturn hosts behind one TURN_URIS", function () {
     };
 
     it("names one host per credential, the host the uid hashes to, on every call of that uid", async () => {
-      const hosts = groupTurnUrisByHost(turnUris);
+      const parsed = parseTurnHosts(turnUrisParam);
+      assert.ok(parsed.ok);
+      const hosts = parsed.hosts;
       assert.deepEqual(hosts.map((host) => host.host), [...ADDRESSES]);
       // Sign up users until each host is some user's pick (uids are random; 40 users leave a
       // 2^-39 chance of never meeting one of two hosts).
@@ -164,7 +175,7 @@ describe("a fleet of two coturn hosts behind one TURN_URIS", function () {
     const mintWith = (secret: string, uid: string): Minted =>
       handleGetTurnCredentials(
         { auth: { uid, token: {} } as never, app: undefined, data: { ttl: 300 } },
-        { secret, turnUris: fleet.flatMap((coturn) => coturn.uris()).join(","), stunUris: "", enforceAppCheck: false },
+        { secret, turnUris: fleetTurnUris(fleet), stunUris: "", enforceAppCheck: false },
       );
     const assertEveryHost = async (minted: Minted, accepted: boolean): Promise<void> => {
       for (const coturn of fleet) {

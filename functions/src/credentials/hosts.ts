@@ -1,28 +1,53 @@
-// Several coturn hosts behind one TURN_URIS: which of them a credential names. Pure: no SDK.
-import { turnUriHost } from "./uris";
+// Several coturn hosts behind one TURN_URIS: how they are listed, and which one a credential
+// names. Pure: no SDK import.
+import { parseTurnUris, turnUriHost } from "./uris";
 
 /** The URIs of `TURN_URIS` that point at one coturn host. */
 export interface TurnHostUris {
-  /** The host part shared by these URIs, lower-cased: an IPv4 address, a bracketed IPv6 literal or a DNS name. */
+  /** What the hash knows the host by: the distinct host parts of its URIs, lower-cased, sorted. */
   host: string;
   /** Its URIs, in the order `TURN_URIS` lists them. */
   turnUris: string[];
 }
 
+/** The hosts of `TURN_URIS`, or every problem found (without the `TURN_URIS` prefix). */
+export type TurnHostsCheck = { ok: true; hosts: TurnHostUris[] } | { ok: false; problems: string[] };
+
 /**
- * Groups checked `turn:`/`turns:` URIs by host, in the order each host first appears. URIs that
- * differ only in scheme, port or transport (3478 udp/tcp, 5349 TLS) are one coturn process;
- * another host name is another process, even where two names resolve to the same machine.
+ * Parses `TURN_URIS` into hosts: `;` separates hosts, `,` the URIs of one host. Without a `;`
+ * the whole list is one host and is handed out whole, exactly as before hosts existed (one
+ * server, possibly named by its IP in one URI and by its DNS name in another). Grouping is
+ * explicit because the function cannot tell two names of one server from two servers.
  */
-export function groupTurnUrisByHost(uris: readonly string[]): TurnHostUris[] {
-  const byHost = new Map<string, string[]>();
-  for (const uri of uris) {
-    const host = turnUriHost(uri);
-    const group = byHost.get(host);
-    if (group) group.push(uri);
-    else byHost.set(host, [uri]);
+export function parseTurnHosts(raw: string): TurnHostsCheck {
+  if (!raw.includes(";")) {
+    const single = parseTurnUris(raw);
+    return single.ok ? { ok: true, hosts: [{ host: hostKey(single.uris), turnUris: single.uris }] } : single;
   }
-  return [...byHost].map(([host, turnUris]) => ({ host, turnUris }));
+  // Empty groups (a trailing `;`) are ignored; an entirely empty list is reported as such.
+  const groups = raw.split(";").filter((group) => group.trim().length > 0);
+  if (groups.length === 0) return parseTurnHosts("");
+  const problems: string[] = [];
+  const hosts: TurnHostUris[] = [];
+  groups.forEach((group, index) => {
+    const check = parseTurnUris(group);
+    if (!check.ok) {
+      problems.push(...check.problems.map((problem) => `host ${index + 1} ${problem}`));
+      return;
+    }
+    const host = hostKey(check.uris);
+    const twin = hosts.findIndex((other) => other.host === host);
+    if (twin >= 0) {
+      problems.push(`hosts ${twin + 1} and ${index + 1} both name ${host}: list each server once, all its URIs between the same semicolons`);
+    }
+    hosts.push({ host, turnUris: check.uris });
+  });
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, hosts };
+}
+
+// Independent of the order of a host's URIs, so reordering them moves no user.
+function hostKey(uris: readonly string[]): string {
+  return [...new Set(uris.map(turnUriHost))].sort().join(" ");
 }
 
 /**

@@ -1,5 +1,5 @@
-import { groupTurnUrisByHost } from "./hosts";
-import { resolveStunUris, parseTurnUris } from "./uris";
+import { parseTurnHosts } from "./hosts";
+import { resolveStunUris } from "./uris";
 import { sharedSecretProblem } from "./secret";
 
 /** The raw configuration values, as the params hold them. */
@@ -62,17 +62,17 @@ function checkTurnSettings(raw: RawTurnSettings): TurnSettingsCheck {
   const secretProblem = sharedSecretProblem(raw.secret);
   if (secretProblem) problems.push(secretProblem);
 
-  const turn = parseTurnUris(raw.turnUris);
+  const turn = parseTurnHosts(raw.turnUris);
   if (!turn.ok) problems.push(...turn.problems.map((p) => (p.startsWith("TURN_URIS") ? p : `TURN_URIS ${p}`)));
 
-  const stun = resolveStunUris(raw.stunUris, turn.ok ? turn.uris : []);
+  const stun = resolveStunUris(raw.stunUris, turn.ok ? turn.hosts.flatMap((host) => host.turnUris) : []);
   if (!stun.ok) problems.push(...stun.problems.map((p) => `STUN_URIS ${p}`));
 
   if (problems.length > 0 || !turn.ok || !stun.ok) return { ok: false, problems };
   // STUN is resolved per host as well: derived entries name only the host the credential is
   // for (a single host gets exactly the list it always got); an explicit STUN_URIS or `none`
   // is the same for every host.
-  const hosts = groupTurnUrisByHost(turn.uris).map(({ host, turnUris }): TurnHostSettings => {
+  const hosts = turn.hosts.map(({ host, turnUris }): TurnHostSettings => {
     const hostStun = resolveStunUris(raw.stunUris, turnUris);
     const stunUrls = hostStun.ok ? hostStun.uris : [];
     return Object.freeze({

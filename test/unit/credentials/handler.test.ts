@@ -59,7 +59,7 @@ describe("handleGetTurnCredentials", () => {
     const fleet: CredentialHandlerConfig = {
       ...CONFIG,
       turnUris:
-        "turn:turn-1.example.com:3478?transport=udp,turns:turn-1.example.com:5349?transport=tcp," +
+        "turn:turn-1.example.com:3478?transport=udp,turns:turn-1.example.com:5349?transport=tcp;" +
         "turn:turn-2.example.com:3478?transport=udp,turns:turn-2.example.com:5349?transport=tcp",
     };
     // carol hashes to turn-1 and alice to turn-2 (pinned in hosts.test.ts).

@@ -1,38 +1,59 @@
 import { strict as assert } from "node:assert";
 import { randomUUID } from "node:crypto";
-import { groupTurnUrisByHost, pickTurnHost } from "../../../functions/src/credentials/hosts";
+import { parseTurnHosts, pickTurnHost } from "../../../functions/src/credentials/hosts";
 
 const hosts = (...names: string[]) => names.map((host) => ({ host }));
 const uids = (count: number) => Array.from({ length: count }, () => randomUUID());
 
-describe("groupTurnUrisByHost", () => {
-  it("puts the udp, tcp and TLS URIs of one host together, hosts in order of first appearance", () => {
-    assert.deepEqual(
-      groupTurnUrisByHost([
-        "turn:b.example.com:3478?transport=udp",
-        "turn:a.example.com:3478?transport=udp",
-        "turn:b.example.com:3478?transport=tcp",
-        "turns:a.example.com:5349?transport=tcp",
-      ]),
-      [
-        { host: "b.example.com", turnUris: ["turn:b.example.com:3478?transport=udp", "turn:b.example.com:3478?transport=tcp"] },
-        { host: "a.example.com", turnUris: ["turn:a.example.com:3478?transport=udp", "turns:a.example.com:5349?transport=tcp"] },
-      ],
-    );
+describe("parseTurnHosts", () => {
+  it("keeps a list without ';' as one host, handed out whole as before, even with an IP and a name for it", () => {
+    assert.deepEqual(parseTurnHosts("turn:127.0.0.1:3478?transport=udp, turns:localhost:5349?transport=tcp"), {
+      ok: true,
+      hosts: [{ host: "127.0.0.1 localhost", turnUris: ["turn:127.0.0.1:3478?transport=udp", "turns:localhost:5349?transport=tcp"] }],
+    });
   });
 
-  it("treats host names case-insensitively and keeps IPv4 and IPv6 literals apart", () => {
+  it("splits hosts at ';' and keeps each host's URIs and the hosts in the order given", () => {
     assert.deepEqual(
-      groupTurnUrisByHost(["turn:TURN.example.com", "turns:turn.example.com:5349", "turn:127.0.0.1:3478", "turn:127.0.0.2:3478", "turn:[::1]:3478"]).map(
-        (group) => [group.host, group.turnUris.length],
+      parseTurnHosts(
+        "turn:b.example.com:3478?transport=udp,turns:b.example.com:5349?transport=tcp; turn:A.example.com:3478?transport=udp;",
       ),
-      [["turn.example.com", 2], ["127.0.0.1", 1], ["127.0.0.2", 1], ["[::1]", 1]],
+      {
+        ok: true,
+        hosts: [
+          { host: "b.example.com", turnUris: ["turn:b.example.com:3478?transport=udp", "turns:b.example.com:5349?transport=tcp"] },
+          { host: "a.example.com", turnUris: ["turn:A.example.com:3478?transport=udp"] },
+        ],
+      },
     );
   });
 
-  it("keeps one host as one group: a single-host TURN_URIS answers as before", () => {
-    const uris = ["turn:t.example.com:3478?transport=udp", "turn:t.example.com:3478?transport=tcp", "turns:t.example.com:5349?transport=tcp"];
-    assert.deepEqual(groupTurnUrisByHost(uris), [{ host: "t.example.com", turnUris: uris }]);
+  it("knows a host by its names whatever the order of its URIs", () => {
+    const forward = parseTurnHosts("turn:203.0.113.10:3478,turns:t1.example.com:5349;turn:t2.example.com");
+    const reordered = parseTurnHosts("turns:t1.example.com:5349,turn:203.0.113.10:3478;turn:t2.example.com");
+    assert.deepEqual(forward.ok && forward.hosts.map((host) => host.host), ["203.0.113.10 t1.example.com", "t2.example.com"]);
+    assert.deepEqual(reordered.ok && reordered.hosts.map((host) => host.host), forward.ok && forward.hosts.map((host) => host.host));
+  });
+
+  it("numbers the host and the entry in a problem", () => {
+    assert.deepEqual(parseTurnHosts("turn:a.example.com;turn:b.example.com:0"), {
+      ok: false,
+      problems: ['host 2 entry 1 ("turn:b.example.com:0") has port "0"; use a number from 1 to 65535'],
+    });
+  });
+
+  it("refuses the same server in two hosts, which would send its users there twice as often", () => {
+    assert.deepEqual(parseTurnHosts("turn:a.example.com:3478;turns:A.example.com:5349"), {
+      ok: false,
+      problems: ["hosts 1 and 2 both name a.example.com: list each server once, all its URIs between the same semicolons"],
+    });
+  });
+
+  it("reports a list of nothing but semicolons as empty", () => {
+    assert.deepEqual(parseTurnHosts(" ; ;"), {
+      ok: false,
+      problems: ["TURN_URIS is empty: set it to e.g. turn:turn.example.com:3478?transport=udp"],
+    });
   });
 });
 

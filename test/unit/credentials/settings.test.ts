@@ -30,12 +30,12 @@ describe("resolveTurnSettings", () => {
     assert.equal(check.ok && check.settings.hosts[0]?.stunServer, undefined);
   });
 
-  it("groups TURN_URIS by host, each with the STUN entry derived from its own URIs", () => {
+  it("splits TURN_URIS into hosts at ';', each with the STUN entry derived from its own URIs", () => {
     const check = resolveTurnSettings({
       secret: SECRET,
       turnUris:
-        "turn:a.example.com:3478?transport=udp,turn:B.example.com:3478?transport=udp," +
-        "turns:a.example.com:5349?transport=tcp,turn:b.example.com:3479?transport=tcp,turn:[2001:db8::1]",
+        "turn:a.example.com:3478?transport=udp,turns:a.example.com:5349?transport=tcp;" +
+        "turn:B.example.com:3478?transport=udp,turn:b.example.com:3479?transport=tcp;turn:[2001:db8::1]",
       stunUris: "",
     });
     assert.deepEqual(check.ok && check.settings.hosts, [
@@ -53,10 +53,18 @@ describe("resolveTurnSettings", () => {
     ]);
   });
 
+  it("prefixes a host's problem with TURN_URIS", () => {
+    const check = resolveTurnSettings({ secret: SECRET, turnUris: "turn:a.example.com;http://b", stunUris: "" });
+    assert.deepEqual(check, {
+      ok: false,
+      problems: ['TURN_URIS host 2 entry 1 ("http://b") is not a turn: or turns: URI such as turn:host:3478?transport=udp'],
+    });
+  });
+
   it("gives every host the same explicit STUN_URIS", () => {
     const check = resolveTurnSettings({
       secret: SECRET,
-      turnUris: "turn:a.example.com,turn:b.example.com",
+      turnUris: "turn:a.example.com;turn:b.example.com",
       stunUris: "stun:stun.example.com:3478",
     });
     assert.deepEqual(
