@@ -3,10 +3,11 @@ import { defineBoolean, defineInt, defineSecret, defineString } from "firebase-f
 /** The secret shared with coturn's `static-auth-secret` (Secret Manager; `.secret.local` in the emulator). */
 export const turnSharedSecret = defineSecret("TURN_SHARED_SECRET");
 
-/** Comma-separated `turn:`/`turns:` URIs of every TURN server (region) the credentials are for. */
+/** Comma-separated `turn:`/`turns:` URIs; `;` between the URI groups of several coturn hosts, one host per credential. */
 export const turnUris = defineString("TURN_URIS", {
   description:
-    "Comma-separated TURN URIs, e.g. turn:turn.example.com:3478?transport=udp,turn:turn.example.com:3478?transport=tcp,turns:turn.example.com:5349?transport=tcp",
+    "Comma-separated TURN URIs, e.g. turn:turn.example.com:3478?transport=udp,turn:turn.example.com:3478?transport=tcp,turns:turn.example.com:5349?transport=tcp; " +
+    "for several coturn hosts put ; between hosts (each credential then names one host)",
   input: { text: { example: "turn:turn.example.com:3478?transport=udp" } },
 });
 

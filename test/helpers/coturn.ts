@@ -17,6 +17,8 @@ export const TEMPLATE_PATH = join(__dirname, "..", "..", "turn", "turnserver.con
 
 /** A coturn server started by a test on loopback from the kit's rendered config. */
 export interface TestCoturn {
+  /** The loopback address it listens and relays on (127.0.0.1 unless `address` was given). */
+  readonly address: string;
   /** Plain UDP/TCP listening port (the kit's 3478). */
   readonly port: number;
   /** TLS listening port (the kit's 5349). */
@@ -25,7 +27,7 @@ export interface TestCoturn {
   readonly certificate: Buffer;
   /** The rendered config as coturn read it. */
   readonly config: string;
-  /** `turn:127.0.0.1:<port>?transport=udp`, `…tcp`. */
+  /** `turn:<address>:<port>?transport=udp`, `…tcp`. */
   uris(): string[];
   output(): string;
   /** Stops the server but keeps its config, certificate and ports, so `restart()` can bring it back. */
@@ -44,6 +46,11 @@ export interface CoturnOptions {
   relayBetweenLocalClients?: boolean;
   /** Shipped lines to leave out, to show what a line protects against (each must exist). */
   withoutLines?: string[];
+  /**
+   * Another loopback address (e.g. 127.0.0.2) to listen and relay on instead of 127.0.0.1 and
+   * ::1, so that two test servers are two hosts, as in a fleet, and not two ports of one.
+   */
+  address?: string;
 }
 
 /**
@@ -53,14 +60,16 @@ export interface CoturnOptions {
  */
 export async function startCoturn(secrets: string[], options: CoturnOptions = {}): Promise<TestCoturn> {
   const dir = await mkdtemp(join(tmpdir(), "webrtc-lite-coturn-"));
+  const address = options.address ?? "127.0.0.1";
+  const addresses = address === "127.0.0.1" ? ["127.0.0.1", "::1"] : [address];
   const [listening = 0, altListening = 0, tls = 0, altTls = 0] = await freePorts(4);
   // Disjoint relay ranges per instance, so parallel test servers never share a relay port.
   const minRelay = 20_000 + (listening % 800) * 50;
-  const certificate = await makeSelfSignedCertificate(dir);
+  const certificate = await makeSelfSignedCertificate(dir, addresses);
   const settings: TurnSettings = {
     realm: "webrtc-lite.test",
-    listeningIps: ["127.0.0.1", "::1"],
-    relayIps: ["127.0.0.1", "::1"],
+    listeningIps: addresses,
+    relayIps: addresses,
     ports: { listening, altListening, tls, altTls, minRelay, maxRelay: minRelay + 49 },
     tls: certificate.paths,
     userQuota: 12,
@@ -70,7 +79,7 @@ export async function startCoturn(secrets: string[], options: CoturnOptions = {}
     pidfile: join(dir, "turnserver.pid"),
   };
   const testOnly = [`userdb=${join(dir, "turndb")}`];
-  if (options.relayBetweenLocalClients) testOnly.push("allow-loopback-peers", "allowed-peer-ip=127.0.0.1");
+  if (options.relayBetweenLocalClients) testOnly.push("allow-loopback-peers", `allowed-peer-ip=${address}`);
   let shipped = renderTurnConfig(await readFile(TEMPLATE_PATH, "utf8"), settings, secrets).split("\n");
   for (const line of options.withoutLines ?? []) {
     if (!shipped.includes(line)) throw new Error(`the rendered config has no line ${JSON.stringify(line)} to leave out`);
@@ -81,16 +90,17 @@ export async function startCoturn(secrets: string[], options: CoturnOptions = {}
   await writeFile(configPath, config, { mode: 0o600 });
   const launch = async (): Promise<RunningProcess> => {
     const started = startProcess("turnserver", ["-c", configPath]);
-    await waitFor("coturn to listen on TCP", () => tcpAccepts(listening), 15_000);
+    await waitFor("coturn to listen on TCP", () => tcpAccepts(address, listening), 15_000);
     return started;
   };
   let server = await launch();
   return {
+    address,
     port: listening,
     tlsPort: tls,
     certificate: certificate.pem,
     config,
-    uris: () => [`turn:127.0.0.1:${listening}?transport=udp`, `turn:127.0.0.1:${listening}?transport=tcp`],
+    uris: () => [`turn:${address}:${listening}?transport=udp`, `turn:${address}:${listening}?transport=tcp`],
     output: () => server.output(),
     halt: () => server.stop(3_000),
     async restart() {
@@ -121,21 +131,21 @@ export function useCoturn(secrets: string[], options: CoturnOptions = {}): () =>
   };
 }
 
-/** An EC key and a one-day self-signed certificate for 127.0.0.1 and ::1, made with openssl. */
-async function makeSelfSignedCertificate(dir: string): Promise<{ pem: Buffer; paths: { cert: string; key: string } }> {
+/** An EC key and a one-day self-signed certificate for the given addresses, made with openssl. */
+async function makeSelfSignedCertificate(dir: string, addresses: string[]): Promise<{ pem: Buffer; paths: { cert: string; key: string } }> {
   const cert = join(dir, "fullchain.pem");
   const key = join(dir, "privkey.pem");
   await run("openssl", [
     "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-    "-subj", "/CN=webrtc-lite.test", "-addext", "subjectAltName=IP:127.0.0.1,IP:::1",
+    "-subj", "/CN=webrtc-lite.test", "-addext", `subjectAltName=${addresses.map((ip) => `IP:${ip}`).join(",")}`,
     "-keyout", key, "-out", cert,
   ]);
   return { pem: await readFile(cert), paths: { cert, key } };
 }
 
-function tcpAccepts(port: number): Promise<true | undefined> {
+function tcpAccepts(host: string, port: number): Promise<true | undefined> {
   return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
+    const socket = connect(port, host);
     socket.once("connect", () => {
       socket.destroy();
       resolve(true);
@@ -153,17 +163,19 @@ export interface RelayResult {
 
 /**
  * Allocates two relays with `turnutils_uclient` (coturn's own client, client-to-client mode)
- * and sends one message between them through the server, using the given credential.
+ * and sends one message between them through the server at `address:port`, using the given
+ * credential.
  */
 export async function relayThroughCoturn(
   port: number,
   username: string,
   credential: string,
   transport: "udp" | "tcp" = "udp",
+  address = "127.0.0.1",
 ): Promise<RelayResult> {
   const args = ["-y", "-c", "-n", "1", "-m", "1", "-z", "1", "-p", String(port), "-u", username, "-w", credential];
   if (transport === "tcp") args.unshift("-t");
-  args.push("127.0.0.1");
+  args.push(address);
   try {
     const { stdout, stderr } = await run("turnutils_uclient", args, { timeout: 20_000 });
     const output = stdout + stderr;

@@ -1,5 +1,6 @@
 import { HttpsError, type CallableRequest } from "firebase-functions/v2/https";
 import { logCredentialRequestRefused, logTurnConfigUnusable, logUnexpectedError } from "../logs";
+import { pickTurnHost } from "./hosts";
 import { mintTurnCredential } from "./mint";
 import { parseCredentialRequest } from "./request";
 import { buildCredentialsResponse, type TurnCredentialsResponse } from "./response";
@@ -15,7 +16,7 @@ export interface CredentialHandlerConfig extends RawTurnSettings {
 
 /**
  * Answers one `getTurnCredentials` call: signed-in caller, valid `data`, usable configuration,
- * then a credential for `now + ttl`. Errors are `HttpsError`s whose messages never carry the secret.
+ * then a credential for `now + ttl` naming one TURN host. Errors are `HttpsError`s whose messages never carry the secret.
  */
 export function handleGetTurnCredentials(
   call: CredentialCall,
@@ -52,7 +53,10 @@ export function handleGetTurnCredentials(
 
   try {
     const minted = mintTurnCredential(checked.settings.secret, uid, parsed.request.ttl, nowMillis);
-    return buildCredentialsResponse(minted, parsed.request.ttl, checked.settings);
+    // One host per credential, the same for every call of this uid: a client allocates on one
+    // coturn, not on each host of TURN_URIS, and its retries land where its last relay was.
+    const host = pickTurnHost(checked.settings.hosts, uid);
+    return buildCredentialsResponse(minted, parsed.request.ttl, host);
   } catch (error) {
     logUnexpectedError("mint turn credential", error);
     throw new HttpsError("internal", "Could not mint TURN credentials; try again later.");

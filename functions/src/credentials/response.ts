@@ -1,5 +1,5 @@
 import type { MintedCredential } from "./mint";
-import type { IceServer, TurnSettings } from "./settings";
+import type { IceServer, TurnHostSettings } from "./settings";
 
 /** What `getTurnCredentials` returns (DESIGN.md). */
 export interface TurnCredentialsResponse {
@@ -9,17 +9,17 @@ export interface TurnCredentialsResponse {
   ttl: number;
   /** Unix seconds after which coturn refuses the credential. */
   expiresAt: number;
-  /** The TURN URIs the credential is valid for. */
+  /** The TURN URIs of the one host the credential names (it is valid on every host sharing the secret). */
   uris: string[];
   /** Ready for `new RTCPeerConnection({ iceServers })`. */
   iceServers: IceServer[];
 }
 
-/** Assembles the response from a minted credential and the checked settings. */
+/** Assembles the response from a minted credential and the one host it names. */
 export function buildCredentialsResponse(
   minted: MintedCredential,
   ttl: number,
-  settings: TurnSettings,
+  settings: TurnHostSettings,
 ): TurnCredentialsResponse {
   const uris = [...settings.turnUris];
   const turnServer: IceServer = { urls: uris, username: minted.username, credential: minted.credential };

@@ -1,4 +1,5 @@
-import { resolveStunUris, parseTurnUris } from "./uris";
+import { parseTurnHosts } from "./hosts";
+import { resolveStunUris } from "./uris";
 import { sharedSecretProblem } from "./secret";
 
 /** The raw configuration values, as the params hold them. */
@@ -15,12 +16,20 @@ export interface IceServer {
   credential?: string;
 }
 
-/** Configuration checked and ready to sign with. */
-export interface TurnSettings {
-  secret: string;
+/** One coturn host of `TURN_URIS` and what a credential naming it hands out. */
+export interface TurnHostSettings {
+  /** The host part of its URIs, lower-cased. */
+  host: string;
   turnUris: readonly string[];
   /** The credential-free STUN entry, or `undefined` when there is no STUN URI. */
   stunServer: Readonly<IceServer> | undefined;
+}
+
+/** Configuration checked and ready to sign with. */
+export interface TurnSettings {
+  secret: string;
+  /** Every host of `TURN_URIS`, in the order each first appears (at least one). */
+  hosts: readonly TurnHostSettings[];
 }
 
 /** Checked settings, or every problem found (secret-free sentences, safe to log). */
@@ -53,19 +62,24 @@ function checkTurnSettings(raw: RawTurnSettings): TurnSettingsCheck {
   const secretProblem = sharedSecretProblem(raw.secret);
   if (secretProblem) problems.push(secretProblem);
 
-  const turn = parseTurnUris(raw.turnUris);
+  const turn = parseTurnHosts(raw.turnUris);
   if (!turn.ok) problems.push(...turn.problems.map((p) => (p.startsWith("TURN_URIS") ? p : `TURN_URIS ${p}`)));
 
-  const stun = resolveStunUris(raw.stunUris, turn.ok ? turn.uris : []);
+  const stun = resolveStunUris(raw.stunUris, turn.ok ? turn.hosts.flatMap((host) => host.turnUris) : []);
   if (!stun.ok) problems.push(...stun.problems.map((p) => `STUN_URIS ${p}`));
 
   if (problems.length > 0 || !turn.ok || !stun.ok) return { ok: false, problems };
-  return {
-    ok: true,
-    settings: {
-      secret: raw.secret,
-      turnUris: Object.freeze([...turn.uris]),
-      stunServer: stun.uris.length > 0 ? Object.freeze({ urls: stun.uris }) : undefined,
-    },
-  };
+  // STUN is resolved per host as well: derived entries name only the host the credential is
+  // for (a single host gets exactly the list it always got); an explicit STUN_URIS or `none`
+  // is the same for every host.
+  const hosts = turn.hosts.map(({ host, turnUris }): TurnHostSettings => {
+    const hostStun = resolveStunUris(raw.stunUris, turnUris);
+    const stunUrls = hostStun.ok ? hostStun.uris : [];
+    return Object.freeze({
+      host,
+      turnUris: Object.freeze(turnUris),
+      stunServer: stunUrls.length > 0 ? Object.freeze({ urls: stunUrls }) : undefined,
+    });
+  });
+  return { ok: true, settings: { secret: raw.secret, hosts: Object.freeze(hosts) } };
 }

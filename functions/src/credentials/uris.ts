@@ -49,6 +49,11 @@ export function resolveStunUris(raw: string, turnUris: readonly string[]): UriLi
   return { ok: true, uris: [...derived] };
 }
 
+/** The host part of a checked `turn:`/`turns:` URI, lower-cased (DNS names are case-insensitive). */
+export function turnUriHost(uri: string): string {
+  return (TURN_URI.exec(uri)?.[2] ?? "").toLowerCase();
+}
+
 function collect(entries: string[], check: (entry: string) => string | undefined): UriListCheck {
   const problems: string[] = [];
   entries.forEach((entry, index) => {

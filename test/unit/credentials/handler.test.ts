@@ -55,6 +55,26 @@ describe("handleGetTurnCredentials", () => {
     assert.equal(output, "", "a successful mint writes no log line");
   });
 
+  it("names one host of a fleet per credential: its URIs and its STUN entry, the same for each call of a uid", () => {
+    const fleet: CredentialHandlerConfig = {
+      ...CONFIG,
+      turnUris:
+        "turn:turn-1.example.com:3478?transport=udp,turns:turn-1.example.com:5349?transport=tcp;" +
+        "turn:turn-2.example.com:3478?transport=udp,turns:turn-2.example.com:5349?transport=tcp",
+    };
+    // carol hashes to turn-1 and alice to turn-2 (pinned in hosts.test.ts).
+    for (const [uid, host] of [["carol", "turn-1.example.com"], ["alice", "turn-2.example.com"]] as const) {
+      const result = handleGetTurnCredentials(call(null, uid), fleet, NOW);
+      const uris = [`turn:${host}:3478?transport=udp`, `turns:${host}:5349?transport=tcp`];
+      assert.deepEqual(result.uris, uris);
+      assert.deepEqual(result.iceServers, [
+        { urls: [`stun:${host}:3478`] },
+        { urls: uris, username: result.username, credential: mintTurnCredential(SECRET, uid, 3600, NOW).credential },
+      ]);
+      assert.deepEqual(handleGetTurnCredentials(call({ ttl: 60 }, uid), fleet, NOW + 5_000).uris, uris);
+    }
+  });
+
   it("honours a requested ttl", () => {
     const result = handleGetTurnCredentials(call({ ttl: 60 }), CONFIG, NOW);
     assert.equal(result.ttl, 60);

@@ -14,15 +14,63 @@ describe("resolveTurnSettings", () => {
       ok: true,
       settings: {
         secret: SECRET,
-        turnUris: ["turn:t.example.com:3478?transport=udp", "turns:t.example.com:5349?transport=tcp"],
-        stunServer: { urls: ["stun:t.example.com:3478"] },
+        hosts: [
+          {
+            host: "t.example.com",
+            turnUris: ["turn:t.example.com:3478?transport=udp", "turns:t.example.com:5349?transport=tcp"],
+            stunServer: { urls: ["stun:t.example.com:3478"] },
+          },
+        ],
       },
     });
   });
 
   it("has no STUN entry when STUN_URIS is none", () => {
     const check = resolveTurnSettings({ secret: SECRET, turnUris: "turn:t.example.com", stunUris: "none" });
-    assert.equal(check.ok && check.settings.stunServer, undefined);
+    assert.equal(check.ok && check.settings.hosts[0]?.stunServer, undefined);
+  });
+
+  it("splits TURN_URIS into hosts at ';', each with the STUN entry derived from its own URIs", () => {
+    const check = resolveTurnSettings({
+      secret: SECRET,
+      turnUris:
+        "turn:a.example.com:3478?transport=udp,turns:a.example.com:5349?transport=tcp;" +
+        "turn:B.example.com:3478?transport=udp,turn:b.example.com:3479?transport=tcp;turn:[2001:db8::1]",
+      stunUris: "",
+    });
+    assert.deepEqual(check.ok && check.settings.hosts, [
+      {
+        host: "a.example.com",
+        turnUris: ["turn:a.example.com:3478?transport=udp", "turns:a.example.com:5349?transport=tcp"],
+        stunServer: { urls: ["stun:a.example.com:3478"] },
+      },
+      {
+        host: "b.example.com",
+        turnUris: ["turn:B.example.com:3478?transport=udp", "turn:b.example.com:3479?transport=tcp"],
+        stunServer: { urls: ["stun:B.example.com:3478", "stun:b.example.com:3479"] },
+      },
+      { host: "[2001:db8::1]", turnUris: ["turn:[2001:db8::1]"], stunServer: { urls: ["stun:[2001:db8::1]"] } },
+    ]);
+  });
+
+  it("prefixes a host's problem with TURN_URIS", () => {
+    const check = resolveTurnSettings({ secret: SECRET, turnUris: "turn:a.example.com;http://b", stunUris: "" });
+    assert.deepEqual(check, {
+      ok: false,
+      problems: ['TURN_URIS host 2 entry 1 ("http://b") is not a turn: or turns: URI such as turn:host:3478?transport=udp'],
+    });
+  });
+
+  it("gives every host the same explicit STUN_URIS", () => {
+    const check = resolveTurnSettings({
+      secret: SECRET,
+      turnUris: "turn:a.example.com;turn:b.example.com",
+      stunUris: "stun:stun.example.com:3478",
+    });
+    assert.deepEqual(
+      check.ok && check.settings.hosts.map((host) => host.stunServer),
+      [{ urls: ["stun:stun.example.com:3478"] }, { urls: ["stun:stun.example.com:3478"] }],
+    );
   });
 
   it("collects every problem, prefixed with the param's name, and never the secret", () => {

@@ -5,33 +5,13 @@ import {
   secretSourceFromEnvironment,
   SecretSourceError,
   versionsInWindow,
-  type SecretManagerPort,
-  type SecretVersionRecord,
 } from "../../../turn/src/secrets";
+import { FakeSecretManager } from "../../helpers/secret-manager";
 
 const SECRET_NAME = "projects/demo-webrtc-lite/secrets/TURN_SHARED_SECRET";
 const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
 const HOUR = 3_600;
 const secondsAgo = (seconds: number) => ({ seconds: String(Math.floor(NOW / 1000) - seconds) });
-
-/** A fake of the two SecretManagerServiceClient calls the kit makes; records every request. */
-class FakeSecretManager implements SecretManagerPort {
-  readonly requests: Array<{ call: string; request: unknown }> = [];
-  constructor(
-    private readonly versions: Array<SecretVersionRecord & { data: string }>,
-    private readonly failure?: Error,
-  ) {}
-  async listSecretVersions(request: { parent: string; filter: string }): Promise<[SecretVersionRecord[]]> {
-    this.requests.push({ call: "list", request });
-    if (this.failure) throw this.failure;
-    return [this.versions.map(({ name, createTime }) => ({ name, createTime }))];
-  }
-  async accessSecretVersion(request: { name: string }): Promise<[{ payload: { data: Uint8Array } }]> {
-    this.requests.push({ call: "access", request });
-    const version = this.versions.find((candidate) => candidate.name === request.name);
-    return [{ payload: { data: new TextEncoder().encode(version?.data ?? "") } }];
-  }
-}
 
 describe("secretSourceFromEnvironment", () => {
   it("reads the current and previous secret from the environment", () => {
