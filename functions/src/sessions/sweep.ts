@@ -19,9 +19,10 @@ export interface SweepReport {
 }
 
 /**
- * One sweep: ends live sessions that outstayed their state's timeout (`timeout`), then deletes
- * sessions whose `expire_at` has passed together with anything under them. TTL policies act
- * only within about a day and never reach subcollections, hence this.
+ * One sweep: records what the trigger has not (a late or failed trigger), ends live sessions
+ * that rang past their deadline or outstayed their state's timeout (`timeout`), then deletes
+ * sessions whose `expire_at` has passed. TTL policies act only within about a day and never
+ * reach subcollections, hence this.
  */
 export async function sweepSessions(db: Firestore, nowMillis: number, timeouts: Timeouts, limit = SWEEP_BATCH_LIMIT): Promise<SweepReport> {
   const cutoffs = sweepCutoffs(nowMillis, timeouts);
@@ -50,8 +51,14 @@ export async function sweepSessions(db: Firestore, nowMillis: number, timeouts: 
     report[outcome === "written" ? "ended" : "superseded"] += 1;
   }
 
+  // The server deletes the candidate documents in the same batch that ends a call, and the rules
+  // let nobody create one under an ended session, so an ended session is deleted alone (no
+  // listing of its subcollection, which would cost a read). A live one past its expire_at (no
+  // function ever recorded it) takes whatever its participants left under it.
   const writer = db.bulkWriter();
-  await Promise.all(expired.docs.map((session) => db.recursiveDelete(session.ref, writer)));
+  await Promise.all(
+    expired.docs.map((session) => (session.get("status") === "ended" ? writer.delete(session.ref) : db.recursiveDelete(session.ref, writer))),
+  );
   await writer.close();
   report.deleted = expired.size;
   logSweepFinished(report);
