@@ -11,9 +11,64 @@ export interface RunningProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+// Each child runs in a process group of its own, so a Ctrl-C in the terminal (sent to the
+// foreground group only) or an exit before the `after` hooks ran would leave it running. These
+// hooks kill every group still alive when the test process exits or is interrupted.
+const liveGroups = new Set<number>();
+const exitKillers = new Set<() => void>();
+let exitHooksInstalled = false;
+
+function killLiveGroups(): void {
+  for (const pid of liveGroups) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+  liveGroups.clear();
+  for (const kill of exitKillers) {
+    try {
+      kill();
+    } catch {
+      // Best effort: the others must still run.
+    }
+  }
+  exitKillers.clear();
+}
+
+/**
+ * Runs `kill` (synchronous) if the test process exits or is interrupted before the returned
+ * function is called: for what a child starts outside its own process group (firebase-tools
+ * detaches the Firestore emulator's Java into a group of its own).
+ */
+export function killOnExit(kill: () => void): () => void {
+  installExitHooks();
+  exitKillers.add(kill);
+  return () => exitKillers.delete(kill);
+}
+
+function installExitHooks(): void {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  process.once("exit", killLiveGroups);
+  // `on`, not `once`: a Ctrl-C reaches mocha's parent process too, which forwards SIGINT and then
+  // SIGTERM; with the listener gone a second signal would kill this process before the cleanup.
+  for (const [signal, number] of [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]] as const) {
+    process.on(signal, () => {
+      killLiveGroups();
+      // The default action (exit) is gone once a listener exists: exit as it would have.
+      process.exit(128 + number);
+    });
+  }
+}
+
 /** Starts `command` in its own process group so that stopping it also stops what it spawned. */
 export function startProcess(command: string, args: string[], options: SpawnOptions = {}): RunningProcess {
+  installExitHooks();
   const child = spawn(command, args, { ...options, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const group = child.pid;
+  if (group !== undefined) liveGroups.add(group);
   let output = "";
   const listeners = new Set<() => void>();
   const append = (chunk: Buffer): void => {
@@ -66,7 +121,14 @@ export function startProcess(command: string, args: string[], options: SpawnOpti
       await exited;
       clearTimeout(killer);
       // Children of the group may outlive the leader (e.g. the functions runtime).
-      signalGroup("SIGKILL");
+      if (group !== undefined) {
+        try {
+          process.kill(-group, "SIGKILL");
+        } catch {
+          // The whole group is gone.
+        }
+        liveGroups.delete(group);
+      }
     },
   };
 }

@@ -13,6 +13,8 @@ export const SWEEP_BATCH_LIMIT = 200;
 
 /** What one sweep run did. */
 export interface SweepReport {
+  /** Steps the trigger had not recorded yet (a late or failed trigger), recorded by the sweep. */
+  recorded: number;
   ended: number;
   superseded: number;
   deleted: number;
@@ -43,12 +45,13 @@ export async function sweepSessions(db: Firestore, nowMillis: number, timeouts: 
     sessions.where("expire_at", "<=", Timestamp.fromMillis(cutoffs.expiredBefore)).orderBy("expire_at").limit(limit).get(),
   ]);
 
-  const report: SweepReport = { ended: 0, superseded: 0, deleted: 0 };
+  const report: SweepReport = { recorded: 0, ended: 0, superseded: 0, deleted: 0 };
   for (const session of [...shortLived.docs, ...connected.docs]) {
     const decision = decideStale(session.data(), nowMillis, timeouts);
     if (decision.kind === "none") continue;
     const outcome = await applySessionWrite(db, session.ref, session.updateTime, decision, "sweep");
-    report[outcome === "written" ? "ended" : "superseded"] += 1;
+    const ends = decision.kind === "transition" && decision.to === "ended";
+    report[outcome === "superseded" ? "superseded" : ends ? "ended" : "recorded"] += 1;
   }
 
   // The server deletes the candidate documents in the same batch that ends a call, and the rules
