@@ -84,6 +84,8 @@ export async function stamp(call: CallPage, selector: string, name: string): Pro
 /** Timings of one call, in ms, from the pages' own stamps. */
 export interface CallTimings {
   dialToRing: number;
+  /** From the caller's create batch committing (its page shows `ringing`) to the callee's page showing the call. */
+  createToRing: number;
   ringToConnected: number;
   hangUpToOtherSide: number;
 }
@@ -124,6 +126,7 @@ export async function placeCall(
   await hooks.ringing?.(sessionId);
   const dialedAt = await stamp(caller, "#call", "clicked-at");
   await step("the caller's page showing the session", pages, () => phase(caller, "ringing"), extraTrouble);
+  const createdAt = await stamp(caller, "#state", "ringing-at");
   assert.equal(await caller.page.textContent("#session"), sessionId);
 
   await ringing.locator("button.answer").click();
@@ -144,10 +147,10 @@ export async function placeCall(
   const hungUpAt = await stamp(caller, "#hangup", "clicked-at");
   const otherEndedAt = await stamp(callee, "#state", "ended-at");
   for (const { name, page } of pages) assert.equal(await page.textContent("#warnings"), "", `${name}'s page warned`);
-  return { sessionId, timings: { dialToRing: rangAt - dialedAt, ringToConnected: connectedAt - rangAt, hangUpToOtherSide: otherEndedAt - hungUpAt } };
+  return { sessionId, timings: { dialToRing: rangAt - dialedAt, createToRing: rangAt - createdAt, ringToConnected: connectedAt - rangAt, hangUpToOtherSide: otherEndedAt - hungUpAt } };
 }
 
 /** The line a browser test prints with its timings. */
 export function describeTimings(label: string, timings: CallTimings): string {
-  return `      benchmark ${label}: dial→ring ${timings.dialToRing} ms, ring→both connected (incl. answer click) ${timings.ringToConnected} ms, hang-up→other side ended ${timings.hangUpToOtherSide} ms`;
+  return `      benchmark ${label}: dial→ring ${timings.dialToRing} ms (create committed→ring ${timings.createToRing} ms), ring→both connected (incl. answer click) ${timings.ringToConnected} ms, hang-up→other side ended ${timings.hangUpToOtherSide} ms`;
 }
