@@ -4,7 +4,7 @@ import { mintTurnCredential } from "../../functions/src/credentials/mint";
 import { CREATE_EXPIRY, SESSIONS_COLLECTION, candidatesPath, sessionPath } from "../../functions/src/sessions/model";
 import { handleSessionWritten } from "../../functions/src/sessions/trigger";
 import { emulatorAdmin, type EmulatorAdmin } from "../helpers/admin";
-import { describeTimings, openCallPage, placeCall, type CallPage } from "../helpers/call-pages";
+import { describeStreamTrouble, describeTimings, openCallPage, placeCall, type CallPage } from "../helpers/call-pages";
 import { startSelfTestSite, type SelfTestSite } from "../helpers/selftest-site";
 import { SUITE_TIMEOUTS } from "../helpers/signaling-stack";
 import { newSecret } from "../helpers/turn-config";
@@ -75,6 +75,7 @@ describe("two browsers call each other with no Functions emulator (client writes
     // Converged: the event of its own write (or a redelivery) changes nothing.
     assert.equal((await handleSessionWritten(admin.db, after, SUITE_TIMEOUTS)).decision.kind, "none");
     console.log(describeTimings("call (no Functions emulator)", timings));
+    console.log(describeStreamTrouble([alice, bob]));
   });
 
   it(`rings within one Firestore round trip and connects while a trigger handles each write ${TRIGGER_DELAY_MS / 1_000} s late`, async () => {
@@ -140,6 +141,7 @@ describe("two browsers call each other with no Functions emulator (client writes
         assert.equal(ended.expire_at.toMillis() - ended.ended_at.toMillis(), SUITE_TIMEOUTS.sessionTtlSeconds * 1_000);
       });
       assert.deepEqual(trouble, []);
+      console.log(describeStreamTrouble([alice, bob]));
       console.log(
         `${describeTimings("call (trigger 5 s late)", timings)}; status when both connected: ${statusAtConnect}; trigger runs: ${runs.map((run) => run.status).join(", ")}`,
       );

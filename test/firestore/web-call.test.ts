@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { candidatesPath, sessionPath } from "../../functions/src/sessions/model";
 import { emulatorAdmin, type EmulatorAdmin } from "../helpers/admin";
-import { describeTimings, openCallPage, placeCall } from "../helpers/call-pages";
+import { describeStreamTrouble, describeTimings, openCallPage, placeCall } from "../helpers/call-pages";
 import { startSelfTestSite, type SelfTestSite } from "../helpers/selftest-site";
 import { newSecret } from "../helpers/turn-config";
 import { waitFor } from "../helpers/wait";
@@ -43,8 +43,6 @@ describe("two browsers call each other through Firestore signaling and the TURN 
       await waitFor(`ice_candidates/${sender} to be deleted`, async () => ((await admin.db.doc(candidatesPath(sessionId, sender)).get()).exists ? undefined : true), 30_000);
     }
     console.log(describeTimings("call (trigger running)", timings));
-    for (const page of [alice, bob]) {
-      if (page.streamTrouble.length > 0) console.log(`      note: ${page.name}'s Firestore streams broke ${page.streamTrouble.length} time(s) and recovered: ${page.streamTrouble[0]}`);
-    }
+    console.log(describeStreamTrouble([alice, bob]));
   });
 });

@@ -84,6 +84,8 @@ export async function stamp(call: CallPage, selector: string, name: string): Pro
 /** Timings of one call, in ms, from the pages' own stamps. */
 export interface CallTimings {
   dialToRing: number;
+  /** From the click to the create batch leaving the caller's page (credentials, peer connection, offer). */
+  dialToCreate: number;
   /** From the caller's create batch committing (its page shows `ringing`) to the callee's page showing the call. */
   createToRing: number;
   ringToConnected: number;
@@ -127,6 +129,7 @@ export async function placeCall(
   const dialedAt = await stamp(caller, "#call", "clicked-at");
   await step("the caller's page showing the session", pages, () => phase(caller, "ringing"), extraTrouble);
   const createdAt = await stamp(caller, "#state", "ringing-at");
+  const createSentAt = await stamp(caller, "#call", "create-sent-at");
   assert.equal(await caller.page.textContent("#session"), sessionId);
 
   await ringing.locator("button.answer").click();
@@ -147,10 +150,17 @@ export async function placeCall(
   const hungUpAt = await stamp(caller, "#hangup", "clicked-at");
   const otherEndedAt = await stamp(callee, "#state", "ended-at");
   for (const { name, page } of pages) assert.equal(await page.textContent("#warnings"), "", `${name}'s page warned`);
-  return { sessionId, timings: { dialToRing: rangAt - dialedAt, createToRing: rangAt - createdAt, ringToConnected: connectedAt - rangAt, hangUpToOtherSide: otherEndedAt - hungUpAt } };
+  return { sessionId, timings: { dialToRing: rangAt - dialedAt, dialToCreate: createSentAt - dialedAt, createToRing: rangAt - createdAt, ringToConnected: connectedAt - rangAt, hangUpToOtherSide: otherEndedAt - hungUpAt } };
 }
 
 /** The line a browser test prints with its timings. */
 export function describeTimings(label: string, timings: CallTimings): string {
-  return `      benchmark ${label}: dial→ring ${timings.dialToRing} ms (create committed→ring ${timings.createToRing} ms), ring→both connected (incl. answer click) ${timings.ringToConnected} ms, hang-up→other side ended ${timings.hangUpToOtherSide} ms`;
+  return `      benchmark ${label}: dial→ring ${timings.dialToRing} ms (dial→create sent ${timings.dialToCreate} ms, create committed→ring ${timings.createToRing} ms), ring→both connected (incl. answer click) ${timings.ringToConnected} ms, hang-up→other side ended ${timings.hangUpToOtherSide} ms`;
+}
+
+/** A line saying how often the pages' Firestore streams broke and recovered during a passing call (the emulator flake of issue 8). */
+export function describeStreamTrouble(pages: CallPage[]): string {
+  const counts = pages.map((call) => `${call.name} ${call.streamTrouble.length}`).join(", ");
+  const first = pages.flatMap((call) => call.streamTrouble)[0];
+  return `      Firestore stream breaks seen by the pages: ${counts}${first ? ` (first: ${first})` : ""}`;
 }

@@ -3,6 +3,7 @@ import { connectFirestoreEmulator, getFirestore, setLogLevel } from "firebase/fi
 import { listenForCalls, startCall, type Call, type IncomingCall } from "../src/call/call";
 import { firestoreSignaling } from "../src/call/firestore";
 import type { CallState } from "../src/call/state";
+import type { SignalingStore } from "../src/call/store";
 import { createTurnClient } from "../src/turn";
 import { connectPageFirebase } from "./firebase";
 import { selectedCandidatePair } from "./stats";
@@ -118,7 +119,16 @@ async function main(): Promise<void> {
   }
   const { user } = await signInAnonymously(auth);
   me.textContent = user.uid;
-  const store = firestoreSignaling(firestore);
+  const signaling = firestoreSignaling(firestore);
+  // Stamps when the create batch leaves, so that a slow dial can be told apart: WebRTC and
+  // credentials before it, Firestore after it.
+  const store: SignalingStore = {
+    ...signaling,
+    createCall: (...args) => {
+      stamp(callButton, "createSentAt");
+      return signaling.createCall(...args);
+    },
+  };
   const turn = createTurnClient(functions);
   // Relay only: this page checks the TURN path, so a direct path must not hide a broken relay.
   const newPeerConnection = async (): Promise<RTCPeerConnection> =>
