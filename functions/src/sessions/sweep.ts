@@ -59,10 +59,17 @@ export async function sweepSessions(db: Firestore, nowMillis: number, timeouts: 
   // listing of its subcollection, which would cost a read). A live one past its expire_at (no
   // function ever recorded it) takes whatever its participants left under it.
   const writer = db.bulkWriter();
-  await Promise.all(
-    expired.docs.map((session) => (session.get("status") === "ended" ? writer.delete(session.ref) : db.recursiveDelete(session.ref, writer))),
-  );
+  const alone: Array<Promise<unknown>> = [];
+  const recursive: Array<Promise<void>> = [];
+  for (const session of expired.docs) {
+    if (session.get("status") === "ended") alone.push(writer.delete(session.ref));
+    else recursive.push(db.recursiveDelete(session.ref, writer));
+  }
+  // recursiveDelete flushes the writer itself; a plain delete settles only once the writer is
+  // flushed, so close() comes before awaiting those.
+  await Promise.all(recursive);
   await writer.close();
+  await Promise.all(alone);
   report.deleted = expired.size;
   logSweepFinished(report);
   return report;

@@ -1,6 +1,6 @@
 // Timeouts and `expire_at` arithmetic. Everything in milliseconds since the epoch, so the
 // trigger, the sweep and the tests agree to the millisecond.
-import { DEFAULT_TIMEOUTS, type LiveStatus, type SessionStatus, type Timeouts } from "./model";
+import { DEFAULT_TIMEOUTS, RING_SECONDS, type LiveStatus, type SessionStatus, type Timeouts } from "./model";
 
 const SECOND = 1_000;
 
@@ -48,7 +48,8 @@ export function isStale(status: LiveStatus, sinceMillis: number, nowMillis: numb
  * connected calls at or before `connectedBefore` are; `expiredBefore` bounds `expire_at`.
  */
 export function sweepCutoffs(nowMillis: number, timeouts: Timeouts) {
-  const shortest = Math.min(timeouts.pendingSeconds, timeouts.ringSeconds, timeouts.answerSeconds);
+  // A caller may ring for as little as RING_SECONDS.min, shorter than any server timeout.
+  const shortest = Math.min(timeouts.pendingSeconds, timeouts.ringSeconds, timeouts.answerSeconds, RING_SECONDS.min);
   return {
     shortLivedBefore: nowMillis - shortest * SECOND,
     connectedBefore: nowMillis - timeouts.maxCallSeconds * SECOND,
