@@ -96,26 +96,27 @@ describe("firestore.rules: candidates documents (Firestore emulator)", function 
       });
     }
 
-    const refused: Array<[string, string | undefined, DocumentData]> = [
-      ["by the callee", CALLEE, candidateFields("caller")],
-      ["by a stranger naming the caller", STRANGER, candidateFields("caller")],
-      ["by a stranger naming itself", STRANGER, candidateFields("caller", [], { caller_id: STRANGER })],
-      ["signed out", undefined, candidateFields("caller")],
-      ["with the wrong callee id", CALLER, candidateFields("caller", [], { callee_id: STRANGER })],
-      ["with the wrong caller id", CALLER, candidateFields("caller", [], { caller_id: CALLEE, callee_id: CALLER })],
-      ["with a sender other than its id", CALLER, candidateFields("caller", [], { sender: "callee" })],
-      ["at client time", CALLER, candidateFields("caller", [], { created_at: Timestamp.now() })],
-      ["with expire_at just before request.time + 1 h", CALLER, candidateFields("caller", [], { expire_at: secondsFromNow(HOUR - MARGIN) })],
-      ["with expire_at just after request.time + 2 d", CALLER, candidateFields("caller", [], { expire_at: secondsFromNow(TWO_DAYS + MARGIN) })],
-      ["without expire_at", CALLER, without(candidateFields("caller"), "expire_at")],
-      ["without candidates", CALLER, without(candidateFields("caller"), "candidates")],
-      ["with candidates that are not a list", CALLER, candidateFields("caller", [], { candidates: "none" })],
-      ["with an unknown key", CALLER, candidateFields("caller", [], { note: "x" })],
+    // Built when each test runs: candidateFields() stamps expire_at from the clock.
+    const refused: Array<[string, string | undefined, () => DocumentData]> = [
+      ["by the callee", CALLEE, () => candidateFields("caller")],
+      ["by a stranger naming the caller", STRANGER, () => candidateFields("caller")],
+      ["by a stranger naming itself", STRANGER, () => candidateFields("caller", [], { caller_id: STRANGER })],
+      ["signed out", undefined, () => candidateFields("caller")],
+      ["with the wrong callee id", CALLER, () => candidateFields("caller", [], { callee_id: STRANGER })],
+      ["with the wrong caller id", CALLER, () => candidateFields("caller", [], { caller_id: CALLEE, callee_id: CALLER })],
+      ["with a sender other than its id", CALLER, () => candidateFields("caller", [], { sender: "callee" })],
+      ["at client time", CALLER, () => candidateFields("caller", [], { created_at: Timestamp.now() })],
+      ["with expire_at just before request.time + 1 h", CALLER, () => candidateFields("caller", [], { expire_at: secondsFromNow(HOUR - MARGIN) })],
+      ["with expire_at just after request.time + 2 d", CALLER, () => candidateFields("caller", [], { expire_at: secondsFromNow(TWO_DAYS + MARGIN) })],
+      ["without expire_at", CALLER, () => without(candidateFields("caller"), "expire_at")],
+      ["without candidates", CALLER, () => without(candidateFields("caller"), "candidates")],
+      ["with candidates that are not a list", CALLER, () => candidateFields("caller", [], { candidates: "none" })],
+      ["with an unknown key", CALLER, () => candidateFields("caller", [], { note: "x" })],
     ];
     for (const [what, uid, fields] of refused) {
       it(`is refused ${what}`, async () => {
         const call = await f.seedCall("offered", { status: "pending", candidates: [] });
-        await denied(create(call, uid, "caller", fields));
+        await denied(create(call, uid, "caller", fields()));
       });
     }
 
@@ -345,6 +346,11 @@ describe("firestore.rules: candidates documents (Firestore emulator)", function 
   });
 
   describe("the 1000-expression limit", () => {
+    it(`admits a dial with ${LIMITS.maxCandidatesPerWrite} entries as a browser's toJSON() gives them (usernameFragment set)`, async () => {
+      const entries = numberedEntries(0, LIMITS.maxCandidatesPerWrite).map((entry) => ({ ...entry, usernameFragment: "Gq2b" }));
+      await allowed(f.newCall().dial(CALLER, createFields(), candidateFields("caller", entries)));
+    });
+
     it(`admits a dial whose candidates document holds ${LIMITS.maxCandidatesPerWrite} entries of the largest size, with the largest offer`, async () => {
       const call = f.newCall();
       const offer = { type: "offer", sdp: sdpOfLength("offer", LIMITS.maxSdpLength) };

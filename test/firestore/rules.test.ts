@@ -58,41 +58,42 @@ describe("firestore.rules: sessions (Firestore emulator)", function () {
       await denied(f.newCall().dial(CALLER, createFields({ expire_at: secondsFromNow(TWO_DAYS + MARGIN) })));
     });
 
-    const refused: Array<[string, DocumentData]> = [
-      ["as someone else", createFields({ caller_id: CALLEE, callee_id: CALLER })],
-      ["to the caller itself", createFields({ callee_id: CALLER })],
-      ["to an empty callee", createFields({ callee_id: "" })],
-      ["to a callee id longer than 128", createFields({ callee_id: "b".repeat(129) })],
-      ["to a callee id that is not a string", createFields({ callee_id: 42 })],
-      ["in a state other than pending", createFields({ status: "offered" })],
-      ["without a status", without(createFields(), "status")],
-      ["without an offer", without(createFields(), "offer")],
-      ["with a null offer", createFields({ offer: null })],
-      ["with an offer typed as an answer", createFields({ offer: { type: "answer", sdp: sampleSdp("offer") } })],
-      ["with an oversized offer (32769 characters)", createFields({ offer: { type: "offer", sdp: sdpOfLength("offer", 32_769) } })],
-      ["with an implausible offer (no DTLS fingerprint)", createFields({ offer: { type: "offer", sdp: sampleSdp("offer").replaceAll("a=fingerprint:", "a=x-fp:") } })],
-      ["with an offer that is not SDP", createFields({ offer: { type: "offer", sdp: "hello" } })],
-      ["with extra keys in the offer", createFields({ offer: { type: "offer", sdp: sampleSdp("offer"), note: "x" } })],
-      ["with an answer already", createFields({ answer })],
-      ["without the explicit null answer", without(createFields(), "answer")],
-      ["with an end request already", createFields({ end_request: { by: "caller", reason: "cancel", at: serverTimestamp() } })],
-      ["without the explicit null end request", without(createFields(), "end_request")],
-      ["with a connectivity key", createFields({ connectivity: null })],
-      ["with a server-owned field (ended_at)", createFields({ ended_at: serverTimestamp() })],
-      ["with a server-owned field (error)", createFields({ error: null })],
-      ["with an unknown key", createFields({ priority: "high" })],
-      ["with a client-chosen created_at", createFields({ created_at: Timestamp.now() })],
-      ["without created_at", without(createFields(), "created_at")],
-      ["with a client-chosen updated_at", createFields({ updated_at: Timestamp.now() })],
-      ["without updated_at", without(createFields(), "updated_at")],
-      ["with expire_at at server time", createFields({ expire_at: serverTimestamp() })],
-      ["with expire_at as a number", createFields({ expire_at: Date.now() + 25 * HOUR * 1_000 })],
-      ["with a null expire_at", createFields({ expire_at: null })],
-      ["without expire_at", without(createFields(), "expire_at")],
+    // Built when each test runs: createFields() stamps expire_at from the clock.
+    const refused: Array<[string, () => DocumentData]> = [
+      ["as someone else", () => createFields({ caller_id: CALLEE, callee_id: CALLER })],
+      ["to the caller itself", () => createFields({ callee_id: CALLER })],
+      ["to an empty callee", () => createFields({ callee_id: "" })],
+      ["to a callee id longer than 128", () => createFields({ callee_id: "b".repeat(129) })],
+      ["to a callee id that is not a string", () => createFields({ callee_id: 42 })],
+      ["in a state other than pending", () => createFields({ status: "offered" })],
+      ["without a status", () => without(createFields(), "status")],
+      ["without an offer", () => without(createFields(), "offer")],
+      ["with a null offer", () => createFields({ offer: null })],
+      ["with an offer typed as an answer", () => createFields({ offer: { type: "answer", sdp: sampleSdp("offer") } })],
+      ["with an oversized offer (32769 characters)", () => createFields({ offer: { type: "offer", sdp: sdpOfLength("offer", 32_769) } })],
+      ["with an implausible offer (no DTLS fingerprint)", () => createFields({ offer: { type: "offer", sdp: sampleSdp("offer").replaceAll("a=fingerprint:", "a=x-fp:") } })],
+      ["with an offer that is not SDP", () => createFields({ offer: { type: "offer", sdp: "hello" } })],
+      ["with extra keys in the offer", () => createFields({ offer: { type: "offer", sdp: sampleSdp("offer"), note: "x" } })],
+      ["with an answer already", () => createFields({ answer })],
+      ["without the explicit null answer", () => without(createFields(), "answer")],
+      ["with an end request already", () => createFields({ end_request: { by: "caller", reason: "cancel", at: serverTimestamp() } })],
+      ["without the explicit null end request", () => without(createFields(), "end_request")],
+      ["with a connectivity key", () => createFields({ connectivity: null })],
+      ["with a server-owned field (ended_at)", () => createFields({ ended_at: serverTimestamp() })],
+      ["with a server-owned field (error)", () => createFields({ error: null })],
+      ["with an unknown key", () => createFields({ priority: "high" })],
+      ["with a client-chosen created_at", () => createFields({ created_at: Timestamp.now() })],
+      ["without created_at", () => without(createFields(), "created_at")],
+      ["with a client-chosen updated_at", () => createFields({ updated_at: Timestamp.now() })],
+      ["without updated_at", () => without(createFields(), "updated_at")],
+      ["with expire_at at server time", () => createFields({ expire_at: serverTimestamp() })],
+      ["with expire_at as a number", () => createFields({ expire_at: Date.now() + 25 * HOUR * 1_000 })],
+      ["with a null expire_at", () => createFields({ expire_at: null })],
+      ["without expire_at", () => without(createFields(), "expire_at")],
     ];
     for (const [what, fields] of refused) {
       it(`refuses a create ${what}`, async () => {
-        await denied(f.newCall().dial(CALLER, fields));
+        await denied(f.newCall().dial(CALLER, fields()));
       });
     }
 

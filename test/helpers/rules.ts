@@ -200,7 +200,8 @@ export function useRulesFixture(): RulesFixture {
     return env;
   }
 
-  const db = (uid?: string): Firestore => (uid ? environment().authenticatedContext(uid).firestore() : environment().unauthenticatedContext().firestore());
+  // The contexts hand out the compat type; the modular functions take the same object.
+  const db = (uid?: string): Firestore => (uid ? environment().authenticatedContext(uid) : environment().unauthenticatedContext()).firestore() as unknown as Firestore;
 
   async function seed(path: string, data: DocumentData): Promise<void> {
     await environment().withSecurityRulesDisabled(async (context) => {
@@ -241,6 +242,7 @@ export function useRulesFixture(): RulesFixture {
     const call = newCall();
     const status = options.status ?? phase;
     const now = Timestamp.now();
+    const expireAt = secondsFromNow(25 * 3_600);
     const session: DocumentData = {
       caller_id: CALLER,
       callee_id: CALLEE,
@@ -251,14 +253,14 @@ export function useRulesFixture(): RulesFixture {
       ring_seconds: RING_SECONDS.default,
       created_at: now,
       updated_at: now,
-      expire_at: secondsFromNow(25 * 3_600),
+      expire_at: expireAt,
       ...(phase === "connected" ? { connectivity: { by: "caller", at: now } } : {}),
       ...options.fields,
     };
     await seed(sessionPath(call.id), session);
     const existing = options.candidates ?? (status === "ended" ? [] : phase === "offered" ? ["caller" as const] : ["caller" as const, "callee" as const]);
     for (const sender of existing) {
-      await seed(candidatesPath(call.id, sender), { sender, caller_id: CALLER, callee_id: CALLEE, candidates: [], created_at: now, expire_at: session.expire_at });
+      await seed(candidatesPath(call.id, sender), { sender, caller_id: CALLER, callee_id: CALLEE, candidates: [], created_at: now, expire_at: expireAt });
     }
     return call;
   }
