@@ -1,0 +1,138 @@
+import { strict as assert } from "node:assert";
+import { candidatesPath, sessionPath, type CandidateEntry } from "../../functions/src/sessions/model";
+import { handleSessionWritten } from "../../functions/src/sessions/trigger";
+import { captureOutputAsync } from "../helpers/capture";
+import { useCoturn } from "../helpers/coturn";
+import { NativeApp, type NativeAppConfig, type NativeCall } from "../helpers/native-client";
+import { SUITE_TIMEOUTS, useSignalingStack } from "../helpers/signaling-stack";
+import { Signal } from "../helpers/snapshots";
+import { newSecret } from "../helpers/turn-config";
+
+describe("a libwebrtc client that follows docs/signaling.md literally (Auth + Firestore emulators, no Functions)", function () {
+  this.timeout(120_000);
+  const secret = newSecret();
+  const coturn = useCoturn([secret], { relayBetweenLocalClients: true });
+  const suite = useSignalingStack(["auth", "firestore"]);
+  const apps: NativeApp[] = [];
+
+  const config = (): NativeAppConfig => ({ ports: suite.stack.ports, turn: { secret, uris: coturn().uris() } });
+  const start = async (): Promise<NativeApp> => {
+    const app = await NativeApp.start(config());
+    apps.push(app);
+    return app;
+  };
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+  });
+
+  const entries = async (sessionId: string, sender: "caller" | "callee"): Promise<CandidateEntry[]> =>
+    ((await suite.admin.db.doc(candidatesPath(sessionId, sender)).get()).get("candidates") as CandidateEntry[] | undefined) ?? [];
+
+  async function talk(caller: NativeCall, callee: NativeCall): Promise<void> {
+    await Promise.all([caller.connected.wait(), callee.connected.wait(), caller.channelOpen.wait(), callee.channelOpen.wait()]);
+    caller.send("hello callee");
+    callee.send("hello caller");
+    await Promise.all([callee.waitForMessage("hello callee"), caller.waitForMessage("hello caller")]);
+  }
+
+  it("calls another such client: rings, connects relay to relay, talks, hangs up; the record converges afterwards", async () => {
+    const [alice, bob] = [await start(), await start()];
+    const incoming = bob.listenForCalls();
+    try {
+      await incoming.attached.wait();
+      const dialedAt = Date.now();
+      const outgoing = await alice.call(bob.uid);
+      const ring = await incoming.waitForRinging(alice.uid);
+      const rangAt = Date.now();
+      assert.equal(ring.sessionId, outgoing.sessionId);
+      const answered = await bob.accept(ring);
+      await talk(outgoing, answered);
+      const connectedAt = Date.now();
+      await Promise.all([outgoing.outbox.flushed.wait(), answered.outbox.flushed.wait()]);
+
+      // What the docs say to write went through the rules as is: toJSON() with usernameFragment,
+      // and one end-of-candidates entry with the last candidate's mid and index (libwebrtc may
+      // still report a candidate after gathering completed; it follows the marker).
+      for (const sender of ["caller", "callee"] as const) {
+        const written = await entries(ring.sessionId, sender);
+        const ends = written.filter((entry) => entry.candidate === "");
+        assert.deepEqual(ends, [{ candidate: "", sdpMid: "0", sdpMLineIndex: 0 }], `${sender}: ${JSON.stringify(written)}`);
+        const candidates = written.filter((entry) => entry.candidate !== "");
+        assert.ok(candidates.length >= 1, `${sender}: at least one candidate`);
+        for (const entry of candidates) {
+          assert.match(entry.candidate, / typ relay /);
+          assert.equal(typeof entry.usernameFragment, "string", `${sender}: toJSON() written as is, usernameFragment included`);
+        }
+      }
+      const live = await suite.admin.db.doc(sessionPath(ring.sessionId)).get();
+      assert.equal(live.get("status"), "pending", "no function ran: the server's record has not moved");
+      assert.deepEqual(Object.keys(live.get("connectivity") as object).sort(), ["at", "by"]);
+      assert.equal(live.get("connectivity.by"), "caller");
+
+      const hangingUpAt = Date.now();
+      await answered.hangUp("hangup");
+      assert.equal(await outgoing.ended.wait(), "the peer's candidates document is gone");
+      const otherSideEndedAt = Date.now();
+
+      // The trigger, run late on the final document, records every step in one write.
+      const final = await suite.admin.db.doc(sessionPath(ring.sessionId)).get();
+      const handled = await captureOutputAsync(() => handleSessionWritten(suite.admin.db, final, SUITE_TIMEOUTS));
+      if (handled.error) throw handled.error;
+      assert.equal(handled.result?.outcome, "written");
+      assert.match(handled.output, /"from":"pending","to":"ended"/);
+      const ended = await suite.admin.db.doc(sessionPath(ring.sessionId)).get();
+      assert.equal(ended.get("status"), "ended");
+      assert.equal(ended.get("ended_reason"), "hangup");
+      assert.ok(ended.get("expire_at"), "expire_at set");
+      for (const sender of ["caller", "callee"] as const) {
+        assert.equal((await suite.admin.db.doc(candidatesPath(ring.sessionId, sender)).get()).exists, false);
+      }
+      console.log(
+        `      libwebrtc ↔ libwebrtc: dial to ring ${rangAt - dialedAt} ms (create committed to ring ${rangAt - outgoing.committedAt} ms), ` +
+          `ring to both connected with data ${connectedAt - rangAt} ms, hang-up to other side ended ${otherSideEndedAt - hangingUpAt} ms; ` +
+          `caller states ${outgoing.states.join(" ")}`,
+      );
+    } finally {
+      incoming.stop();
+    }
+  });
+
+  it("handles an answer that is already there when the caller's L1 attaches", async () => {
+    const [alice, bob] = [await start(), await start()];
+    const incoming = bob.listenForCalls();
+    try {
+      const answerWritten = new Signal("the callee's answer batch to commit");
+      const placing = alice.call(bob.uid, { beforeL1: answerWritten.wait() });
+      const answered = await bob.accept(await incoming.waitForRinging(alice.uid));
+      answerWritten.resolve();
+      const outgoing = await placing;
+      await talk(outgoing, answered);
+      assert.equal(outgoing.answerInFirstSnapshot, true);
+      await outgoing.hangUp("hangup");
+      assert.equal(await answered.ended.wait(), "the peer's candidates document is gone");
+    } finally {
+      incoming.stop();
+    }
+  });
+
+  it("stops ringing on cancel, and an accept that comes too late finds the caller's document gone and writes no answer", async () => {
+    const [alice, bob] = [await start(), await start()];
+    const incoming = bob.listenForCalls();
+    try {
+      const outgoing = await alice.call(bob.uid);
+      const ring = await incoming.waitForRinging(alice.uid);
+      await outgoing.hangUp("cancel");
+      // L1 may see the end request in the local cache before the batch's commit resolves.
+      assert.match(await outgoing.ended.wait(), /^(hung up \(cancel\)|session: cancel)$/);
+      await incoming.waitForSilence(ring.sessionId);
+      const late = await bob.accept(ring);
+      assert.equal(await late.ended.wait(), "the peer's candidates document is gone");
+      const session = await suite.admin.db.doc(sessionPath(ring.sessionId)).get();
+      assert.equal(session.get("answer"), null);
+      assert.equal(session.get("end_request.reason"), "cancel");
+      assert.equal((await suite.admin.db.doc(candidatesPath(ring.sessionId, "callee")).get()).exists, false);
+    } finally {
+      incoming.stop();
+    }
+  });
+});
