@@ -1,32 +1,53 @@
 import { strict as assert } from "node:assert";
+import { buildCredentialsResponse } from "../../functions/src/credentials/response";
+import { mintTurnCredential } from "../../functions/src/credentials/mint";
 import { candidatesPath, sessionPath, type CandidateEntry } from "../../functions/src/sessions/model";
 import { handleSessionWritten } from "../../functions/src/sessions/trigger";
+import { emulatorAdmin, type EmulatorAdmin } from "../helpers/admin";
+import { openCallPage, phase, step, type CallPage } from "../helpers/call-pages";
 import { captureOutputAsync } from "../helpers/capture";
-import { useCoturn } from "../helpers/coturn";
-import { NativeApp, type NativeAppConfig, type NativeCall } from "../helpers/native-client";
-import { SUITE_TIMEOUTS, useSignalingStack } from "../helpers/signaling-stack";
+import { NativeApp, type NativeCall } from "../helpers/native-client";
+import { startSelfTestSite, type SelfTestSite } from "../helpers/selftest-site";
+import { SUITE_TIMEOUTS } from "../helpers/signaling-stack";
 import { Signal } from "../helpers/snapshots";
 import { newSecret } from "../helpers/turn-config";
 
-describe("a libwebrtc client that follows docs/signaling.md literally (Auth + Firestore emulators, no Functions)", function () {
-  this.timeout(120_000);
+/**
+ * The docs stay true for native apps: a client on Google's libwebrtc (@roamhq/wrtc) written the
+ * way docs/signaling.md tells an Android or iOS app to work calls another such client and the
+ * web client in Chromium, both ways. Auth, Firestore and Hosting emulators and a loopback
+ * coturn run; no Functions emulator (credentials are minted by the test).
+ */
+describe("a libwebrtc client that follows docs/signaling.md literally (no Functions emulator)", function () {
+  this.timeout(180_000);
   const secret = newSecret();
-  const coturn = useCoturn([secret], { relayBetweenLocalClients: true });
-  const suite = useSignalingStack(["auth", "firestore"]);
+  let site: SelfTestSite;
+  let admin: EmulatorAdmin;
+  let credentials: Parameters<typeof openCallPage>[3];
   const apps: NativeApp[] = [];
 
-  const config = (): NativeAppConfig => ({ ports: suite.stack.ports, turn: { secret, uris: coturn().uris() } });
-  const start = async (): Promise<NativeApp> => {
-    const app = await NativeApp.start(config());
-    apps.push(app);
-    return app;
-  };
+  before(async () => {
+    site = await startSelfTestSite({ coturnSecret: secret, functionsSecret: secret, firestore: true, functions: false });
+    admin = emulatorAdmin(site.stack.ports.firestore);
+    const minted = mintTurnCredential(secret, "native-call-test", 3_600, Date.now());
+    const response = buildCredentialsResponse(minted, 3_600, { secret, turnUris: site.coturn.uris(), stunServer: undefined });
+    credentials = { callableUrl: site.stack.functionUrl("getTurnCredentials"), response };
+  });
   afterEach(async () => {
     await Promise.all(apps.splice(0).map((app) => app.close()));
   });
+  after(async () => {
+    await admin?.close();
+    await site?.stop();
+  });
 
+  const start = async (): Promise<NativeApp> => {
+    const app = await NativeApp.start({ ports: site.stack.ports, turn: { secret, uris: site.coturn.uris() } });
+    apps.push(app);
+    return app;
+  };
   const entries = async (sessionId: string, sender: "caller" | "callee"): Promise<CandidateEntry[]> =>
-    ((await suite.admin.db.doc(candidatesPath(sessionId, sender)).get()).get("candidates") as CandidateEntry[] | undefined) ?? [];
+    ((await admin.db.doc(candidatesPath(sessionId, sender)).get()).get("candidates") as CandidateEntry[] | undefined) ?? [];
 
   async function talk(caller: NativeCall, callee: NativeCall): Promise<void> {
     await Promise.all([caller.connected.wait(), callee.connected.wait(), caller.channelOpen.wait(), callee.channelOpen.wait()]);
@@ -64,7 +85,7 @@ describe("a libwebrtc client that follows docs/signaling.md literally (Auth + Fi
           assert.equal(typeof entry.usernameFragment, "string", `${sender}: toJSON() written as is, usernameFragment included`);
         }
       }
-      const live = await suite.admin.db.doc(sessionPath(ring.sessionId)).get();
+      const live = await admin.db.doc(sessionPath(ring.sessionId)).get();
       assert.equal(live.get("status"), "pending", "no function ran: the server's record has not moved");
       assert.deepEqual(Object.keys(live.get("connectivity") as object).sort(), ["at", "by"]);
       assert.equal(live.get("connectivity.by"), "caller");
@@ -75,17 +96,17 @@ describe("a libwebrtc client that follows docs/signaling.md literally (Auth + Fi
       const otherSideEndedAt = Date.now();
 
       // The trigger, run late on the final document, records every step in one write.
-      const final = await suite.admin.db.doc(sessionPath(ring.sessionId)).get();
-      const handled = await captureOutputAsync(() => handleSessionWritten(suite.admin.db, final, SUITE_TIMEOUTS));
+      const final = await admin.db.doc(sessionPath(ring.sessionId)).get();
+      const handled = await captureOutputAsync(() => handleSessionWritten(admin.db, final, SUITE_TIMEOUTS));
       if (handled.error) throw handled.error;
       assert.equal(handled.result?.outcome, "written");
       assert.match(handled.output, /"from":"pending","to":"ended"/);
-      const ended = await suite.admin.db.doc(sessionPath(ring.sessionId)).get();
+      const ended = await admin.db.doc(sessionPath(ring.sessionId)).get();
       assert.equal(ended.get("status"), "ended");
       assert.equal(ended.get("ended_reason"), "hangup");
       assert.ok(ended.get("expire_at"), "expire_at set");
       for (const sender of ["caller", "callee"] as const) {
-        assert.equal((await suite.admin.db.doc(candidatesPath(ring.sessionId, sender)).get()).exists, false);
+        assert.equal((await admin.db.doc(candidatesPath(ring.sessionId, sender)).get()).exists, false);
       }
       console.log(
         `      libwebrtc ↔ libwebrtc: dial to ring ${rangAt - dialedAt} ms (create committed to ring ${rangAt - outgoing.committedAt} ms), ` +
@@ -127,10 +148,62 @@ describe("a libwebrtc client that follows docs/signaling.md literally (Auth + Fi
       await incoming.waitForSilence(ring.sessionId);
       const late = await bob.accept(ring);
       assert.equal(await late.ended.wait(), "the peer's candidates document is gone");
-      const session = await suite.admin.db.doc(sessionPath(ring.sessionId)).get();
+      const session = await admin.db.doc(sessionPath(ring.sessionId)).get();
       assert.equal(session.get("answer"), null);
       assert.equal(session.get("end_request.reason"), "cancel");
-      assert.equal((await suite.admin.db.doc(candidatesPath(ring.sessionId, "callee")).get()).exists, false);
+      assert.equal((await admin.db.doc(candidatesPath(ring.sessionId, "callee")).get()).exists, false);
+    } finally {
+      incoming.stop();
+    }
+  });
+  async function openWebPage(name: string): Promise<CallPage> {
+    return openCallPage(site.browser, `${site.url}call.html`, name, credentials);
+  }
+
+  it("calls the web client in Chromium: the page rings, answers, connects, talks, and hangs up", async () => {
+    const app = await start();
+    const web = await openWebPage("web callee");
+    const outgoing = await app.call(web.uid);
+    const ringing = web.page.locator(`#incoming li[data-caller="${app.uid}"]`);
+    await step("the page to ring", [web], () => ringing.waitFor({ timeout: 30_000 }));
+    assert.equal(await ringing.getAttribute("data-session"), outgoing.sessionId);
+    await ringing.locator("button.answer").click();
+    await step("both sides to connect", [web], () => Promise.all([phase(web, "connected"), outgoing.connected.wait(30_000), outgoing.channelOpen.wait(30_000)]));
+    outgoing.send("hello web");
+    await step("libwebrtc → web data", [web], () => web.page.locator("#messages li", { hasText: "hello web" }).waitFor({ timeout: 10_000 }));
+    await web.page.fill("#message", "hello libwebrtc");
+    await web.page.click("#send:enabled");
+    await outgoing.waitForMessage("hello libwebrtc");
+    await web.page.click("#hangup");
+    assert.match(await outgoing.ended.wait(), /^the peer's candidates document is gone$/);
+    await phase(web, "ended");
+    assert.equal(await web.page.textContent("#state"), "ended (hangup)");
+    assert.equal((await admin.db.doc(sessionPath(outgoing.sessionId)).get()).get("end_request.by"), "callee");
+    await web.page.context().close();
+  });
+
+  it("is called by the web client in Chromium: rings here, answers, connects, talks, and hangs up", async () => {
+    const app = await start();
+    const incoming = app.listenForCalls();
+    try {
+      await incoming.attached.wait();
+      const web = await openWebPage("web caller");
+      await web.page.fill("#callee", app.uid);
+      await web.page.click("#call");
+      const ring = await step("the libwebrtc client to ring", [web], () => incoming.waitForRinging(web.uid));
+      const answered = await app.accept(ring);
+      await step("both sides to connect", [web], () => Promise.all([phase(web, "connected"), answered.connected.wait(30_000), answered.channelOpen.wait(30_000)]));
+      answered.send("hello web");
+      await step("libwebrtc → web data", [web], () => web.page.locator("#messages li", { hasText: "hello web" }).waitFor({ timeout: 10_000 }));
+      await web.page.fill("#message", "hello libwebrtc");
+      await web.page.click("#send:enabled");
+      await answered.waitForMessage("hello libwebrtc");
+      // The page's caller reported connectivity; this callee did not (only the caller reports).
+      assert.equal((await admin.db.doc(sessionPath(ring.sessionId)).get()).get("connectivity.by"), "caller");
+      await answered.hangUp("hangup");
+      await step("the page to see the hang-up", [web], () => phase(web, "ended"));
+      assert.equal(await web.page.textContent("#state"), "ended (hangup)");
+      await web.page.context().close();
     } finally {
       incoming.stop();
     }
