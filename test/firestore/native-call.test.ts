@@ -156,6 +156,14 @@ describe("a libwebrtc client that follows docs/signaling.md literally (no Functi
       incoming.stop();
     }
   });
+  async function talkWithPage(call: NativeCall, web: CallPage): Promise<void> {
+    call.send("hello web");
+    await step("libwebrtc → web data", [web], () => web.page.locator("#messages li", { hasText: "hello web" }).waitFor({ timeout: 10_000 }));
+    await web.page.fill("#message", "hello libwebrtc");
+    await web.page.click("#send:enabled");
+    await call.waitForMessage("hello libwebrtc");
+  }
+
   async function openWebPage(name: string): Promise<CallPage> {
     return openCallPage(site.browser, `${site.url}call.html`, name, credentials);
   }
@@ -169,11 +177,7 @@ describe("a libwebrtc client that follows docs/signaling.md literally (no Functi
     assert.equal(await ringing.getAttribute("data-session"), outgoing.sessionId);
     await ringing.locator("button.answer").click();
     await step("both sides to connect", [web], () => Promise.all([phase(web, "connected"), outgoing.connected.wait(30_000), outgoing.channelOpen.wait(30_000)]));
-    outgoing.send("hello web");
-    await step("libwebrtc → web data", [web], () => web.page.locator("#messages li", { hasText: "hello web" }).waitFor({ timeout: 10_000 }));
-    await web.page.fill("#message", "hello libwebrtc");
-    await web.page.click("#send:enabled");
-    await outgoing.waitForMessage("hello libwebrtc");
+    await talkWithPage(outgoing, web);
     await web.page.click("#hangup");
     assert.match(await outgoing.ended.wait(), /^the peer's candidates document is gone$/);
     await phase(web, "ended");
@@ -193,11 +197,7 @@ describe("a libwebrtc client that follows docs/signaling.md literally (no Functi
       const ring = await step("the libwebrtc client to ring", [web], () => incoming.waitForRinging(web.uid));
       const answered = await app.accept(ring);
       await step("both sides to connect", [web], () => Promise.all([phase(web, "connected"), answered.connected.wait(30_000), answered.channelOpen.wait(30_000)]));
-      answered.send("hello web");
-      await step("libwebrtc → web data", [web], () => web.page.locator("#messages li", { hasText: "hello web" }).waitFor({ timeout: 10_000 }));
-      await web.page.fill("#message", "hello libwebrtc");
-      await web.page.click("#send:enabled");
-      await answered.waitForMessage("hello libwebrtc");
+      await talkWithPage(answered, web);
       // The page's caller reported connectivity; this callee did not (only the caller reports).
       assert.equal((await admin.db.doc(sessionPath(ring.sessionId)).get()).get("connectivity.by"), "caller");
       await answered.hangUp("hangup");
