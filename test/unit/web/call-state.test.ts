@@ -6,15 +6,13 @@ import { candidateLine } from "./fakes";
 describe("web client: call states", () => {
   const error = new CallError("ice-failed", "ICE could not connect.");
   const table: Array<[CallState["phase"], CallEvent, CallState]> = [
-    ["starting", { type: "offered" }, { phase: "ringing" }],
-    ["starting", { type: "answered" }, { phase: "connecting" }],
     ["ringing", { type: "answered" }, { phase: "connecting" }],
     ["connecting", { type: "ice-connected" }, { phase: "connected" }],
     ["ringing", { type: "ended", reason: "reject" }, { phase: "ended", reason: "reject" }],
     ["connected", { type: "ended", reason: "hangup" }, { phase: "ended", reason: "hangup" }],
     ["connecting", { type: "failed", error }, { phase: "ended", reason: "error", error }],
     // Late or early events change nothing.
-    ["connecting", { type: "offered" }, { phase: "connecting" }],
+    ["connecting", { type: "answered" }, { phase: "connecting" }],
     ["connected", { type: "answered" }, { phase: "connected" }],
     ["ringing", { type: "ice-connected" }, { phase: "ringing" }],
   ];
@@ -26,7 +24,7 @@ describe("web client: call states", () => {
 
   it("stays ended whatever comes after", () => {
     const ended: CallState = { phase: "ended", reason: "cancel" };
-    for (const event of [{ type: "offered" }, { type: "ice-connected" }, { type: "ended", reason: "hangup" }, { type: "failed", error }] as CallEvent[]) {
+    for (const event of [{ type: "answered" }, { type: "ice-connected" }, { type: "ended", reason: "hangup" }, { type: "failed", error }] as CallEvent[]) {
       assert.equal(nextCallState(ended, event), ended);
     }
   });
