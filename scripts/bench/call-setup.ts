@@ -8,14 +8,14 @@ import { mintTurnCredential } from "../../functions/src/credentials/mint";
 import type { Role } from "../../functions/src/sessions/model";
 import { startCoturn, type TestCoturn } from "../../test/helpers/coturn";
 import { PROJECT_ID, type EmulatorName } from "../../test/helpers/emulators";
-import { StreamFailureWatch, describeStreamFailure } from "../../test/helpers/listen-stream";
+import { StreamFailureWatch, captureFrameContexts, describeStreamFailure, frameContexts } from "../../test/helpers/listen-stream";
 import { startSignalingStack } from "../../test/helpers/signaling-stack";
 import { newSecret } from "../../test/helpers/turn-config";
 import { firestoreEmulatorEnv } from "../firestore-emulator.mjs";
 import { startBaseline, type BaselineSample } from "./baseline";
 import { stopOnInterrupt } from "./cleanup";
 import { signInClient } from "./clients";
-import { IncomingCalls, runCall, type CallTimes, type PeerConfig } from "./protocol";
+import { CallPair, type CallTimes, type PeerConfig } from "./web-call";
 import { fmt, median, percentile } from "./stats";
 
 /** Warm calls per series (each preceded by one baseline sample); BENCH_CALLS overrides it. */
@@ -44,12 +44,13 @@ interface SeriesResult {
   calls: CallFigures[];
   baselines: BaselineSample[];
   failures: string[];
+  warnings: string[];
   streamFailures: number;
   attempted: number;
 }
 
 async function measureSeries(title: string, emulators: EmulatorName[], peerConfig: PeerConfig): Promise<SeriesResult> {
-  const result: SeriesResult = { title, cold: {}, calls: [], baselines: [], failures: [], streamFailures: 0, attempted: 0 };
+  const result: SeriesResult = { title, cold: {}, calls: [], baselines: [], failures: [], warnings: [], streamFailures: 0, attempted: 0 };
   const stack = await startSignalingStack(emulators);
   const stopStack = stopOnInterrupt(() => stack.stop());
   const closers: Array<() => Promise<void> | void> = [];
@@ -59,9 +60,8 @@ async function measureSeries(title: string, emulators: EmulatorName[], peerConfi
     closers.push(() => caller.close(), () => callee.close());
     const baseline = await startBaseline(stack.ports, WAIT_MS);
     closers.push(() => baseline.close());
-    const incoming = new IncomingCalls(callee);
-    closers.push(() => incoming.close());
-    await incoming.ready(WAIT_MS);
+    const pair = new CallPair(caller, callee, peerConfig);
+    closers.push(() => pair.close());
     const watch = new StreamFailureWatch({
       recover: [caller.db, callee.db],
       onFailure: (failure) => console.log(`   !!! ${describeStreamFailure(failure)}; reconnecting the clients`),
@@ -72,7 +72,7 @@ async function measureSeries(title: string, emulators: EmulatorName[], peerConfi
       result.attempted += 1;
       const before = watch.failures.length;
       try {
-        return figures(await runCall(caller, callee, incoming, peerConfig, hangUpBy, WAIT_MS));
+        return figures(await pair.run(hangUpBy, WAIT_MS));
       } catch (error) {
         const during = watch.failures.length > before ? " (a stream failure came first)" : "";
         result.failures.push(`call ${result.attempted}: ${error instanceof Error ? error.message : String(error)}${during}`);
@@ -89,6 +89,7 @@ async function measureSeries(title: string, emulators: EmulatorName[], peerConfi
       if (figures) result.calls.push(figures);
     }
     result.streamFailures = watch.failures.length;
+    result.warnings = [...new Set(pair.warnings)];
   } finally {
     for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => undefined);
     await stopStack();
@@ -98,7 +99,8 @@ async function measureSeries(title: string, emulators: EmulatorName[], peerConfi
 
 function printSeries(result: SeriesResult): void {
   const row = (label: string, cold: number | undefined, values: number[], ratioTo?: { label: string; values: number[] }): string => {
-    const cells = `${label.padEnd(34)} cold ${fmt(cold ?? NaN, 1).padStart(6)} ms   median ${fmt(median(values), 1).padStart(6)} ms   p90 ${fmt(percentile(values, 90), 1).padStart(6)} ms`;
+    const coldCell = cold === undefined ? "failed" : `${fmt(cold, 1)} ms`;
+    const cells = `${label.padEnd(34)} cold ${coldCell.padStart(9)}   median ${fmt(median(values), 1).padStart(6)} ms   p90 ${fmt(percentile(values, 90), 1).padStart(6)} ms`;
     if (!ratioTo) return `   ${cells}`;
     const ratio = median(values) / median(ratioTo.values);
     return `   ${cells}   ${fmt(ratio, 2)}x ${ratioTo.label} (goal ≤ 1.5x)`;
@@ -114,6 +116,8 @@ function printSeries(result: SeriesResult): void {
   console.log(row("hang-up → other side ended", result.cold.call?.hangUpToOther, pick(result.calls, "hangUpToOther"), { label: "bare delete→doc", values: bareDelete }));
   console.log(`   Listen/Write stream failures ("Received message larger than max"): ${result.streamFailures} in ${result.attempted} calls`);
   for (const failure of result.failures) console.log(`   failed: ${failure}`);
+  for (const warning of result.warnings) console.log(`   client warning: ${warning}`);
+  for (const context of frameContexts.splice(0)) console.log(`   refused frame header: ${JSON.stringify(context)}`);
 }
 
 /** Runs section 4: one series with the Functions emulator running, one without. */
@@ -125,7 +129,9 @@ export async function callSetup(): Promise<void> {
     return;
   }
   Object.assign(process.env, emulator.env);
-  console.log("   caller and callee: Firebase JS SDK + @roamhq/wrtc in this process, following the contract step by step;");
+  // BENCH_GRPC_DIAG=1 records the bytes around a refused gRPC frame header (test/helpers/listen-stream.ts).
+  if (process.env.BENCH_GRPC_DIAG === "1") captureFrameContexts();
+  console.log("   caller and callee: the web client (web/src/call: startCall, listenForCalls, hangUp) on @roamhq/wrtc in this process;");
   console.log("   ICE relay only (iceTransportPolicy relay) through coturn on 127.0.0.1; bare baseline: project demo-bench-baseline, allow-all rules");
   const secret = newSecret();
   const coturn: TestCoturn = await startCoturn([secret], { relayBetweenLocalClients: true });
