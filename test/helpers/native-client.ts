@@ -240,7 +240,7 @@ export class IncomingCalls {
 
 /**
  * "Sending candidates": entries wait here until the sender's document exists, go into its
- * create (up to 8), then are appended up to 8 per write, one write at a time.
+ * create (up to 6), then are appended up to 6 per write, one write at a time.
  */
 class Outbox {
   private readonly queue: Entry[] = [];
@@ -276,7 +276,7 @@ class Outbox {
     void this.flush();
   }
 
-  /** The sender's document, holding what was gathered so far (up to 8). */
+  /** The sender's document, holding what was gathered so far (up to 6). */
   createFields(callerId: string, calleeId: string): DocumentData {
     return {
       sender: this.role,

@@ -77,7 +77,7 @@ export const LIMITS = Object.freeze({
   /** Most entries (candidates plus end-of-candidates markers) in one side's document. */
   maxCandidatesPerSide: 20,
   /** Most entries one write may append (rules evaluate at most 1000 expressions per request). */
-  maxCandidatesPerWrite: 8,
+  maxCandidatesPerWrite: 6,
   /** Longest `sdpMid`. */
   maxSdpMidLength: 64,
   /** Largest `sdpMLineIndex`. */
@@ -199,7 +199,7 @@ export const candidateEntrySchema = z
 /** One ICE candidate (or end-of-candidates marker), ready for `RTCPeerConnection.addIceCandidate`. */
 export type CandidateEntry = z.infer<typeof candidateEntrySchema>;
 
-/** A batch of 1–8 entries a participant appends (with `arrayUnion`) to its own candidates document. */
+/** A batch of 1–6 entries a participant appends (with `arrayUnion`) to its own candidates document. */
 export const candidateBatchSchema = z
   .array(candidateEntrySchema, { error: "candidates must be an array" })
   .min(1, { error: "a batch holds at least one entry" })

@@ -23,10 +23,10 @@ describe("cost model", () => {
   });
 
   it("does not grow with the number of candidates, only with the number of batches", () => {
-    const seven = signalingCallCost({ callerCandidates: 7, calleeCandidates: 7, callerBatches: 1, calleeBatches: 1 }).totals;
-    assert.deepEqual(seven, signalingCallCost(FIVE_AND_FIVE).totals);
-    // 15 candidates and end-of-candidates need two writes of at most 8 entries.
-    const many = signalingCallCost({ callerCandidates: 15, calleeCandidates: 12, callerBatches: 2, calleeBatches: 2 }).totals;
+    const three = signalingCallCost({ callerCandidates: 3, calleeCandidates: 3, callerBatches: 1, calleeBatches: 1 }).totals;
+    assert.deepEqual(three, signalingCallCost(FIVE_AND_FIVE).totals);
+    // 11 candidates and end-of-candidates need two writes of at most 6 entries.
+    const many = signalingCallCost({ callerCandidates: 11, calleeCandidates: 8, callerBatches: 2, calleeBatches: 2 }).totals;
     assert.deepEqual(many, { writes: 14, listenerReads: 11, otherReads: 3, deletes: 4 });
     const trickled = signalingCallCost({ callerCandidates: 5, calleeCandidates: 5, callerBatches: 3, calleeBatches: 2 }).totals;
     assert.deepEqual(trickled, { writes: 15, listenerReads: 11, otherReads: 3, deletes: 4 });
@@ -64,9 +64,9 @@ describe("cost model", () => {
   it("refuses impossible call shapes with a sentence", () => {
     assert.throws(() => signalingCallCost({ ...FIVE_AND_FIVE, callerCandidates: 20 }), { name: "RangeError", message: "callerCandidates must be a whole number from 0 to 19." });
     assert.throws(() => signalingCallCost({ ...FIVE_AND_FIVE, calleeCandidates: -1 }), { message: "calleeCandidates must be a whole number from 0 to 19." });
-    assert.throws(() => signalingCallCost({ ...FIVE_AND_FIVE, calleeBatches: 0 }), { message: "calleeBatches must be a whole number from 1 to 6 (1 to 8 entries per batch)." });
-    assert.throws(() => signalingCallCost({ ...FIVE_AND_FIVE, callerBatches: 7 }), { message: "callerBatches must be a whole number from 1 to 6 (1 to 8 entries per batch)." });
-    assert.throws(() => signalingCallCost({ ...FIVE_AND_FIVE, callerCandidates: 8 }), { message: "callerBatches must be a whole number from 2 to 9 (1 to 8 entries per batch)." });
+    assert.throws(() => signalingCallCost({ ...FIVE_AND_FIVE, calleeBatches: 0 }), { message: "calleeBatches must be a whole number from 1 to 6 (1 to 6 entries per batch)." });
+    assert.throws(() => signalingCallCost({ ...FIVE_AND_FIVE, callerBatches: 7 }), { message: "callerBatches must be a whole number from 1 to 6 (1 to 6 entries per batch)." });
+    assert.throws(() => signalingCallCost({ ...FIVE_AND_FIVE, callerCandidates: 8 }), { message: "callerBatches must be a whole number from 2 to 9 (1 to 6 entries per batch)." });
     assert.throws(() => signalingCallCost({ ...FIVE_AND_FIVE, callerBatchesAfterAccept: 2 }), { message: "callerBatchesAfterAccept must be a whole number from 0 to callerBatches." });
   });
 

@@ -119,11 +119,11 @@ describe("signaling model", () => {
       assert.equal(firstIssue(candidateEntrySchema, { ...first, usernameFragment: 7 }), "usernameFragment: usernameFragment must be a string or null");
     });
 
-    it("bounds a batch to 1–8 entries", () => {
+    it("bounds a batch to 1–6 entries", () => {
       const entry = sampleCandidates("caller")[0];
-      assert.equal(candidateBatchSchema.parse(Array(8).fill(entry)).length, 8);
+      assert.equal(candidateBatchSchema.parse(Array(6).fill(entry)).length, 6);
       assert.equal(firstIssue(candidateBatchSchema, []), "a batch holds at least one entry");
-      assert.equal(firstIssue(candidateBatchSchema, Array(9).fill(entry)), "a batch holds at most 8 entries; send the rest in another write");
+      assert.equal(firstIssue(candidateBatchSchema, Array(7).fill(entry)), "a batch holds at most 6 entries; send the rest in another write");
       assert.equal(firstIssue(candidateBatchSchema, "x"), "candidates must be an array");
     });
   });

@@ -46,13 +46,14 @@ describe("web client: candidate batches", () => {
     assert.equal(outbox.add(entry(4)), false);
   });
 
-  it("stays within the contract's 20 entries per side and 8 per write, and keeps a slot for the end marker", () => {
+  it("stays within the contract's 20 entries per side and 6 per write, and keeps a slot for the end marker", () => {
     const outbox = new CandidateOutbox();
     const accepted = Array.from({ length: 25 }, (_, n) => outbox.add(entry(n))).filter(Boolean).length;
     outbox.end("0", 0);
     const batches = [outbox.take(), outbox.take(), outbox.take(), outbox.take()];
     assert.equal(accepted, 19);
-    assert.deepEqual(batches.map((batch) => batch?.length), [8, 8, 4, undefined]);
+    assert.deepEqual(batches.map((batch) => batch?.length), [6, 6, 6, 2]);
+    assert.equal(outbox.take(), undefined);
     assert.deepEqual(batches.flatMap((batch) => batch ?? []), [
       ...Array.from({ length: 19 }, (_, n) => entry(n)),
       { candidate: "", sdpMid: "0", sdpMLineIndex: 0 },

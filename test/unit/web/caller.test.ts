@@ -51,13 +51,13 @@ describe("web client: placing a call", () => {
     assert.deepEqual(store.log, ["createCall session-1 +caller-candidates:0", "listen session session-1"]);
   });
 
-  it("appends what is gathered after the create in writes of at most 8, in order, ending with the end marker", async () => {
+  it("appends what is gathered after the create in writes of at most 6, in order, ending with the end marker", async () => {
     pc.gatherOnSetLocal = Array.from({ length: 9 }, (_, n) => entry(n + 1));
     await startCall(store, pc, PARTIES, FAST);
     for (let n = 10; n <= 12; n += 1) pc.gather({ ...entry(n), usernameFragment: "abcd" });
     pc.gather(null);
-    await until("the append", () => store.writes.caller.length === 2);
-    assert.deepEqual(store.writes.caller.map((batch) => batch.length), [8, 5]);
+    await until("the appends", () => store.writes.caller.length === 3);
+    assert.deepEqual(store.writes.caller.map((batch) => batch.length), [6, 6, 1]);
     assert.deepEqual(store.documents.get("caller"), [
       ...Array.from({ length: 9 }, (_, n) => entry(n + 1)),
       ...[10, 11, 12].map((n) => ({ ...entry(n), usernameFragment: "abcd" })),

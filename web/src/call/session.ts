@@ -140,7 +140,7 @@ export class CallSession implements Call {
     }
   }
 
-  /** What was gathered so far (0–8 entries), for the batch that creates this side's candidates document. */
+  /** What was gathered so far (0–6 entries), for the batch that creates this side's candidates document. */
   firstCandidates(): CandidateEntry[] {
     return this.outbox.take() ?? [];
   }

@@ -34,7 +34,7 @@ export interface SignalingStore {
   newSessionId(): string;
   /**
    * One batch: session `sessionId` with the offer and the caller's candidates document holding
-   * `candidates` (0–8 entries gathered so far). Once it has committed, the call rings on the
+   * `candidates` (0–6 entries gathered so far). Once it has committed, the call rings on the
    * callee's side.
    */
   createCall(sessionId: string, input: SessionCreateInput, candidates: CandidateEntry[]): Promise<void>;
@@ -52,9 +52,9 @@ export interface SignalingStore {
   ): Unsubscribe;
   /** L2/L3: one side's candidates document; `undefined` once it is deleted (the call ended). */
   watchCandidates(sessionId: string, sender: Role, onChange: (document: RawDocument) => void, onError: (error: unknown) => void): Unsubscribe;
-  /** One batch: the callee's answer and its candidates document holding `candidates` (0–8 entries). */
+  /** One batch: the callee's answer and its candidates document holding `candidates` (0–6 entries). */
   answerCall(sessionId: string, session: SessionParticipants, answer: SessionDescription<"answer">, candidates: CandidateEntry[]): Promise<void>;
-  /** Appends up to 8 entries to this side's candidates document. */
+  /** Appends up to 6 entries to this side's candidates document. */
   appendCandidates(sessionId: string, sender: Role, entries: CandidateEntry[]): Promise<void>;
   /** Reports that ICE connected (the caller does, once). */
   reportConnected(sessionId: string, by: Role): Promise<void>;
