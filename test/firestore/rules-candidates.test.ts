@@ -201,9 +201,10 @@ describe("firestore.rules: candidates documents (Firestore emulator)", function 
         for (const status of STATUSES_BEHIND.connected) {
           const call = await f.seedCall("connected", { status });
           await allowed(append(call, UID[role], role, numberedEntries(0, 1)));
-          await allowed(append(call, UID[role], role, numberedEntries(1, 8)));
-          await allowed(append(call, UID[role], role, numberedEntries(9, 8)));
-          await allowed(append(call, UID[role], role, numberedEntries(17, 3)));
+          await allowed(append(call, UID[role], role, numberedEntries(1, LIMITS.maxCandidatesPerWrite)));
+          await allowed(append(call, UID[role], role, numberedEntries(7, LIMITS.maxCandidatesPerWrite)));
+          await allowed(append(call, UID[role], role, numberedEntries(13, LIMITS.maxCandidatesPerWrite)));
+          await allowed(append(call, UID[role], role, numberedEntries(19, 1)));
           await denied(append(call, UID[role], role, numberedEntries(20, 1)));
           assert.deepEqual((await allowed(getDoc(call.candidates(UID[peerOf(role)], role)))).get("candidates"), numberedEntries(0, LIMITS.maxCandidatesPerSide));
         }

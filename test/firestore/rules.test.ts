@@ -4,7 +4,7 @@
 // Candidate documents: rules-candidates.test.ts.
 import { strict as assert } from "node:assert";
 import { Timestamp, collection, deleteDoc, deleteField, getDoc, getDocs, limit, orderBy, query, serverTimestamp, setDoc, updateDoc, where, type DocumentData } from "firebase/firestore";
-import { RING_SECONDS, ROLES, answerFields, connectivityFields, endRequestFields, peerOf, type EndRequestReason } from "../../functions/src/sessions/model";
+import { LIMITS, RING_SECONDS, ROLES, answerFields, connectivityFields, endRequestFields, peerOf, type EndRequestReason } from "../../functions/src/sessions/model";
 import { END_RULES } from "../../functions/src/sessions/transitions";
 import {
   CALLEE,
@@ -37,7 +37,7 @@ describe("firestore.rules: sessions (Firestore emulator)", function () {
 
   describe("creating a session (the caller's dial)", () => {
     it("lets the caller create a pending call, as itself, to someone else, with its candidates document in the same batch", async () => {
-      await allowed(f.newCall().dial(CALLER, createFields(), candidateFields("caller", numberedEntries(0, 8))));
+      await allowed(f.newCall().dial(CALLER, createFields(), candidateFields("caller", numberedEntries(0, LIMITS.maxCandidatesPerWrite))));
       await allowed(f.newCall().dial(CALLER, createFields(), candidateFields("caller")));
       await allowed(f.newCall().dial(CALLER, createFields()));
     });
@@ -112,7 +112,7 @@ describe("firestore.rules: sessions (Firestore emulator)", function () {
 
     it("refuses the whole dial when its candidates document is refused", async () => {
       const call = f.newCall();
-      await denied(call.dial(CALLER, createFields(), candidateFields("caller", numberedEntries(0, 9))));
+      await denied(call.dial(CALLER, createFields(), candidateFields("caller", numberedEntries(0, LIMITS.maxCandidatesPerWrite + 1))));
       await denied(getDoc(call.session(CALLER)));
     });
   });

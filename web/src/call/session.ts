@@ -102,8 +102,13 @@ export class CallSession implements Call {
     const before = this.current;
     this.current = nextCallState(before, event);
     if (this.current === before) return;
-    if (this.current.phase === "ended") this.release();
-    this.listeners.forEach((listener) => listener(this.current));
+    // The app hears of the end before the peer connection is closed: closing can block for
+    // tens of milliseconds (libwebrtc joins its threads), and the user is waiting for the end.
+    try {
+      this.listeners.forEach((listener) => listener(this.current));
+    } finally {
+      if (this.current.phase === "ended") this.release();
+    }
   }
 
   /** Ends the call here with `error`, and tells the other side (best effort). */
@@ -115,8 +120,10 @@ export class CallSession implements Call {
 
   /** Ends the call here and writes the end request. */
   async requestEnd(reason: EndRequestReason): Promise<void> {
+    // The write goes out first, so the other side's wait does not include closing this side.
+    const sent = this.sendEnd(reason);
     this.apply({ type: "ended", reason });
-    await this.sendEnd(reason);
+    await sent;
   }
 
   /** Reports a problem that does not end the call, once per kind (`options.onWarning`). */
