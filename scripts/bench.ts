@@ -1,8 +1,10 @@
 // `npm run bench`: prints what minting costs, against baselines measured in the same run.
 //  1. the handler in-process vs raw node:crypto HMAC-SHA1 (the floor);
 //  2. cold import of the functions entry point vs firebase-functions alone;
-//  3. the callable through the Functions + Auth emulators at concurrency 1 and 16.
-// Figures only: nothing here passes or fails on timing.
+//  3. the callable through the Functions + Auth emulators at concurrency 1 and 16;
+//  4. call setup through the Auth + Firestore emulators vs a bare write→listen (scripts/bench/).
+// Figures only: nothing here passes or fails on timing. Name sections to run only those:
+// `npm run bench -- calls` (minting, imports, callable, calls).
 import { createHmac } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -10,6 +12,8 @@ import { handleGetTurnCredentials } from "../functions/src/credentials/handler";
 import { callRaw, signUpUser } from "../test/helpers/callable";
 import { REPO_ROOT, startEmulatorStack } from "../test/helpers/emulators";
 import { functionParams, newSecret } from "../test/helpers/turn-config";
+import { callSetup } from "./bench/call-setup";
+import { fmt, median, percentile } from "./bench/stats";
 
 const secret = newSecret();
 const config = {
@@ -26,18 +30,6 @@ function opsPerSecond(iterations: number, operation: (i: number) => unknown): nu
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   return iterations / seconds;
 }
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
-
-const fmt = (value: number, digits = 0): string => value.toLocaleString("en-US", { maximumFractionDigits: digits });
 
 function inProcess(): void {
   const iterations = 300_000;
@@ -142,9 +134,13 @@ function coldImports(): void {
 
 async function main(): Promise<void> {
   console.log(`WebRTC-Lite benchmark on Node ${process.version}, ${new Date().toISOString()}`);
-  inProcess();
-  coldImports();
-  await throughEmulator();
+  // `npm run bench -- calls` (or minting, imports, callable) runs only the sections named.
+  const only = process.argv.slice(2);
+  const wanted = (name: string): boolean => only.length === 0 || only.includes(name);
+  if (wanted("minting")) inProcess();
+  if (wanted("imports")) coldImports();
+  if (wanted("callable")) await throughEmulator();
+  if (wanted("calls")) await callSetup();
 }
 
 main().catch((error: unknown) => {

@@ -3,7 +3,7 @@
 //   node scripts/test.mjs unit turn       only these tiers (other arguments go to mocha)
 // The Firestore tier needs the Firestore emulator (Java 21+ and its JAR); where it cannot
 // start, it is skipped here, in this one place, with a line that says why.
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { firestoreEmulatorEnv } from "./firestore-emulator.mjs";
 
@@ -36,5 +36,15 @@ const specs = tiers
   .map((tier) => `test/${tier}`)
   .filter((folder) => existsSync(folder) && readdirSync(folder).length > 0)
   .map((folder) => `${folder}/**/*.test.ts`);
-const result = spawnSync("mocha", [...specs, ...mochaArgs], { stdio: "inherit", env });
-process.exit(result.status ?? 1);
+const mocha = spawn("mocha", [...specs, ...mochaArgs], { stdio: "inherit", env });
+// Ctrl-C reaches the whole process group, but `timeout` or a CI cancel signals only this
+// process: pass the signal on, so mocha's helpers stop the emulators, coturn and browsers.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  // mocha's launcher forwards only SIGINT to the process that runs the tests.
+  process.on(signal, () => mocha.kill("SIGINT"));
+}
+mocha.once("error", (error) => {
+  console.error(`test: could not start mocha: ${error.message} (run through npm, which puts node_modules/.bin on PATH)`);
+  process.exit(1);
+});
+mocha.once("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -39,7 +39,7 @@ export function logSessionSuperseded(sessionId: string, by: "trigger" | "sweep")
 }
 
 /** One sweep run: stale calls ended and expired sessions deleted. */
-export function logSweepFinished(report: { ended: number; superseded: number; deleted: number }): void {
+export function logSweepFinished(report: { recorded: number; ended: number; superseded: number; deleted: number }): void {
   logger.info("session sweep finished", report);
 }
 

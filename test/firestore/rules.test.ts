@@ -1,427 +1,410 @@
+// firestore.rules for session documents, run in the Firestore emulator: every role × field ×
+// moment, with the server's `status` both up to date and lagging behind the participants'
+// fields (a late trigger must never block a legitimate write nor open an illegitimate one).
+// Candidate documents: rules-candidates.test.ts.
 import { strict as assert } from "node:assert";
-import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { assertFails, assertSucceeds, initializeTestEnvironment, type RulesTestEnvironment } from "@firebase/rules-unit-testing";
+import { Timestamp, collection, deleteDoc, deleteField, getDoc, getDocs, limit, orderBy, query, serverTimestamp, setDoc, updateDoc, where, type DocumentData } from "firebase/firestore";
+import { LIMITS, RING_SECONDS, ROLES, answerFields, connectivityFields, endRequestFields, peerOf, type EndRequestReason } from "../../functions/src/sessions/model";
+import { END_RULES } from "../../functions/src/sessions/transitions";
 import {
-  Timestamp,
-  arrayUnion,
-  collection,
-  deleteDoc,
-  deleteField,
-  doc,
-  documentId,
-  getDoc,
-  getDocs,
-  limit,
-  onSnapshot,
-  orderBy,
-  query,
-  serverTimestamp,
-  setDoc,
-  setLogLevel,
-  updateDoc,
-  where,
-  type DocumentData,
-} from "firebase/firestore";
-import { answerFields, candidatesPath, connectivityFields, endRequestFields, sessionCreateFields, sessionPath, type EndRequestReason, type Role } from "../../functions/src/sessions/model";
-import { PROJECT_ID, REPO_ROOT, startEmulatorStack, type EmulatorStack } from "../helpers/emulators";
-import { sampleCandidates, sampleSdp } from "../helpers/sdp";
-import { Signal } from "../helpers/snapshots";
+  CALLEE,
+  CALLER,
+  PHASES,
+  STATUSES_BEHIND,
+  STRANGER,
+  UID,
+  allowed,
+  answer,
+  candidateFields,
+  createFields,
+  denied,
+  numberedEntries,
+  sdpOfLength,
+  secondsFromNow,
+  useRulesFixture,
+  without,
+} from "../helpers/rules";
+import { sampleSdp } from "../helpers/sdp";
 
-const ALICE = "alice"; // caller
-const BOB = "bob"; // callee
-const MALLORY = "mallory"; // signed in, not a participant
+const HOUR = 3_600;
+const TWO_DAYS = 2 * 86_400;
+// Margin around request.time: the emulator's clock is this machine's; a request takes far less.
+const MARGIN = 10;
 
-const offer = { type: "offer" as const, sdp: sampleSdp("offer") };
-const answer = { type: "answer" as const, sdp: sampleSdp("answer") };
+describe("firestore.rules: sessions (Firestore emulator)", function () {
+  this.timeout(60_000);
+  const f = useRulesFixture();
 
-/** An SDP padded to exactly `length` characters with an extra attribute line. */
-function sdpOfLength(type: "offer" | "answer", length: number): string {
-  const base = sampleSdp(type) + "a=x-pad:";
-  return base + "p".repeat(length - base.length);
-}
-
-describe("firestore.rules (Firestore emulator)", function () {
-  this.timeout(120_000);
-  let stack: EmulatorStack;
-  let env: RulesTestEnvironment;
-  let sessionId: string;
-
-  before(async () => {
-    // Each refused write is expected here; the SDK would also log it as a stream error.
-    setLogLevel("silent");
-    stack = await startEmulatorStack({ emulators: ["firestore"], params: {}, secrets: {} });
-    env = await initializeTestEnvironment({
-      projectId: PROJECT_ID,
-      firestore: { host: "127.0.0.1", port: stack.ports.firestore, rules: readFileSync(join(REPO_ROOT, "firestore.rules"), "utf8") },
-    });
-  });
-  after(async () => {
-    await env?.cleanup();
-    await stack?.stop();
-  });
-  beforeEach(async () => {
-    await env.clearFirestore();
-    sessionId = randomUUID();
-  });
-
-  const as = (uid?: string) => (uid ? env.authenticatedContext(uid).firestore() : env.unauthenticatedContext().firestore());
-  const session = (uid?: string) => doc(as(uid), sessionPath(sessionId));
-  const candidates = (uid: string | undefined, sender: Role) => doc(as(uid), candidatesPath(sessionId, sender));
-
-  async function seed(path: string, data: DocumentData): Promise<void> {
-    await env.withSecurityRulesDisabled(async (context) => {
-      await setDoc(doc(context.firestore(), path), data);
-    });
-  }
-
-  /** A session as the server leaves it in `status` (times are the server's). */
-  async function seedSession(status: string, extra: DocumentData = {}): Promise<void> {
-    const now = Timestamp.now();
-    await seed(sessionPath(sessionId), { caller_id: ALICE, callee_id: BOB, status, offer, created_at: now, updated_at: now, expire_at: now, ...extra });
-  }
-
-  /** Both candidate documents as the trigger creates them when the call rings. */
-  async function seedCandidateDocuments(): Promise<void> {
-    for (const sender of ["caller", "callee"] as const) {
-      const now = Timestamp.now();
-      await seed(candidatesPath(sessionId, sender), { sender, caller_id: ALICE, callee_id: BOB, candidates: [], created_at: now, expire_at: now });
-    }
-  }
-
-  async function denied(operation: Promise<unknown>): Promise<void> {
-    const error = (await assertFails(operation)) as { code?: string };
-    assert.equal(error.code, "permission-denied");
-  }
-
-  const create = (fields: DocumentData, uid = ALICE) => setDoc(session(uid), fields);
-  const validCreate = () => sessionCreateFields({ caller_id: ALICE, callee_id: BOB, offer }, serverTimestamp());
-
-  describe("creating a session", () => {
-    it("lets the caller create a pending session, as itself, to someone else, carrying the offer", async () => {
-      await assertSucceeds(create(validCreate()));
+  describe("creating a session (the caller's dial)", () => {
+    it("lets the caller create a pending call, as itself, to someone else, with its candidates document in the same batch", async () => {
+      await allowed(f.newCall().dial(CALLER, createFields(), candidateFields("caller", numberedEntries(0, LIMITS.maxCandidatesPerWrite))));
+      await allowed(f.newCall().dial(CALLER, createFields(), candidateFields("caller")));
+      await allowed(f.newCall().dial(CALLER, createFields()));
     });
 
-    it("accepts an offer of exactly 32768 characters", async () => {
-      await assertSucceeds(create({ ...validCreate(), offer: { type: "offer", sdp: sdpOfLength("offer", 32_768) } }));
+    it(`accepts ring_seconds of ${RING_SECONDS.min} and ${RING_SECONDS.max}, and refuses 9, 601, 60.5, "60", null or none`, async () => {
+      await allowed(f.newCall().dial(CALLER, createFields({ ring_seconds: RING_SECONDS.min })));
+      await allowed(f.newCall().dial(CALLER, createFields({ ring_seconds: RING_SECONDS.max })));
+      for (const ringSeconds of [RING_SECONDS.min - 1, RING_SECONDS.max + 1, 60.5, "60", null]) {
+        await denied(f.newCall().dial(CALLER, createFields({ ring_seconds: ringSeconds })));
+      }
+      await denied(f.newCall().dial(CALLER, without(createFields(), "ring_seconds")));
     });
 
-    const refused: Array<[string, DocumentData, string?]> = [
-      ["as someone else", { ...validCreate(), caller_id: BOB, callee_id: ALICE }],
-      ["to themself", { ...validCreate(), callee_id: ALICE }],
-      ["to an empty callee", { ...validCreate(), callee_id: "" }],
-      ["to a callee id longer than 128", { ...validCreate(), callee_id: "b".repeat(129) }],
-      ["in a state other than pending", { ...validCreate(), status: "offered" }],
-      ["without an offer", (({ offer: _offer, ...rest }) => rest)(validCreate())],
-      ["with an offer typed as an answer", { ...validCreate(), offer: { type: "answer", sdp: offer.sdp } }],
-      ["with an oversized offer (32769 characters)", { ...validCreate(), offer: { type: "offer", sdp: sdpOfLength("offer", 32_769) } }],
-      ["with an implausible offer (no DTLS fingerprint)", { ...validCreate(), offer: { type: "offer", sdp: offer.sdp.replaceAll("a=fingerprint:", "a=x-fp:") } }],
-      ["with an offer that is not SDP", { ...validCreate(), offer: { type: "offer", sdp: "hello" } }],
-      ["with extra keys in the offer", { ...validCreate(), offer: { ...offer, note: "x" } }],
-      ["with an answer already", { ...validCreate(), answer }],
-      ["with server-owned fields", { ...validCreate(), expire_at: Timestamp.now() }],
-      ["with an unknown key", { ...validCreate(), priority: "high" }],
-      ["with a client-chosen created_at", { ...validCreate(), created_at: Timestamp.now() }],
-      ["with a client-chosen updated_at", { ...validCreate(), updated_at: Timestamp.fromMillis(0) }],
+    it("accepts an expire_at just inside request.time + 1 h … + 2 d and refuses one just outside", async () => {
+      await allowed(f.newCall().dial(CALLER, createFields({ expire_at: secondsFromNow(HOUR + MARGIN) })));
+      await allowed(f.newCall().dial(CALLER, createFields({ expire_at: secondsFromNow(TWO_DAYS - MARGIN) })));
+      await denied(f.newCall().dial(CALLER, createFields({ expire_at: secondsFromNow(HOUR - MARGIN) })));
+      await denied(f.newCall().dial(CALLER, createFields({ expire_at: secondsFromNow(TWO_DAYS + MARGIN) })));
+    });
+
+    // Built when each test runs: createFields() stamps expire_at from the clock.
+    const refused: Array<[string, () => DocumentData]> = [
+      ["as someone else", () => createFields({ caller_id: CALLEE, callee_id: CALLER })],
+      ["to the caller itself", () => createFields({ callee_id: CALLER })],
+      ["to an empty callee", () => createFields({ callee_id: "" })],
+      ["to a callee id longer than 128", () => createFields({ callee_id: "b".repeat(129) })],
+      ["to a callee id that is not a string", () => createFields({ callee_id: 42 })],
+      ["in a state other than pending", () => createFields({ status: "offered" })],
+      ["without a status", () => without(createFields(), "status")],
+      ["without an offer", () => without(createFields(), "offer")],
+      ["with a null offer", () => createFields({ offer: null })],
+      ["with an offer typed as an answer", () => createFields({ offer: { type: "answer", sdp: sampleSdp("offer") } })],
+      ["with an oversized offer (32769 characters)", () => createFields({ offer: { type: "offer", sdp: sdpOfLength("offer", 32_769) } })],
+      ["with an implausible offer (no DTLS fingerprint)", () => createFields({ offer: { type: "offer", sdp: sampleSdp("offer").replaceAll("a=fingerprint:", "a=x-fp:") } })],
+      ["with an offer that is not SDP", () => createFields({ offer: { type: "offer", sdp: "hello" } })],
+      ["with extra keys in the offer", () => createFields({ offer: { type: "offer", sdp: sampleSdp("offer"), note: "x" } })],
+      ["with an answer already", () => createFields({ answer })],
+      ["without the explicit null answer", () => without(createFields(), "answer")],
+      ["with an end request already", () => createFields({ end_request: { by: "caller", reason: "cancel", at: serverTimestamp() } })],
+      ["without the explicit null end request", () => without(createFields(), "end_request")],
+      ["with a connectivity key", () => createFields({ connectivity: null })],
+      ["with a server-owned field (ended_at)", () => createFields({ ended_at: serverTimestamp() })],
+      ["with a server-owned field (error)", () => createFields({ error: null })],
+      ["with an unknown key", () => createFields({ priority: "high" })],
+      ["with a client-chosen created_at", () => createFields({ created_at: Timestamp.now() })],
+      ["without created_at", () => without(createFields(), "created_at")],
+      ["with a client-chosen updated_at", () => createFields({ updated_at: Timestamp.now() })],
+      ["without updated_at", () => without(createFields(), "updated_at")],
+      ["with expire_at at server time", () => createFields({ expire_at: serverTimestamp() })],
+      ["with expire_at as a number", () => createFields({ expire_at: Date.now() + 25 * HOUR * 1_000 })],
+      ["with a null expire_at", () => createFields({ expire_at: null })],
+      ["without expire_at", () => without(createFields(), "expire_at")],
     ];
     for (const [what, fields] of refused) {
       it(`refuses a create ${what}`, async () => {
-        await denied(create(fields));
+        await denied(f.newCall().dial(CALLER, fields()));
       });
     }
 
-    it("refuses a create by a signed-out user", async () => {
-      await denied(setDoc(session(), validCreate()));
+    it("accepts an offer of exactly 32768 characters and a callee id of 128", async () => {
+      await allowed(f.newCall().dial(CALLER, createFields({ offer: { type: "offer", sdp: sdpOfLength("offer", 32_768) } })));
+      await allowed(f.newCall().dial(CALLER, createFields({ callee_id: "b".repeat(128) })));
+    });
+
+    it("refuses a create by a signed-out user, and a second create over an existing call", async () => {
+      const call = f.newCall();
+      await denied(call.dial(undefined, createFields()));
+      await allowed(call.dial(CALLER, createFields()));
+      await denied(call.dial(CALLER, createFields()));
+      await denied(call.dial(STRANGER, createFields({ caller_id: STRANGER })));
+    });
+
+    it("refuses the whole dial when its candidates document is refused", async () => {
+      const call = f.newCall();
+      await denied(call.dial(CALLER, createFields(), candidateFields("caller", numberedEntries(0, LIMITS.maxCandidatesPerWrite + 1))));
+      await denied(getDoc(call.session(CALLER)));
     });
   });
 
   describe("reading sessions", () => {
-    beforeEach(() => seedSession("offered"));
-
-    it("lets both participants read the session, and nobody else", async () => {
-      await assertSucceeds(getDoc(session(ALICE)));
-      await assertSucceeds(getDoc(session(BOB)));
-      await denied(getDoc(session(MALLORY)));
-      await denied(getDoc(session()));
+    it("lets both participants get the session, and nobody else", async () => {
+      const call = await f.seedCall("offered", { status: "pending" });
+      assert.equal((await allowed(getDoc(call.session(CALLER)))).get("caller_id"), CALLER);
+      assert.equal((await allowed(getDoc(call.session(CALLEE)))).get("callee_id"), CALLEE);
+      await denied(getDoc(call.session(STRANGER)));
+      await denied(getDoc(call.session()));
     });
 
-    it("allows the callee's incoming-calls query (Q0) and the caller's session query (Q1)", async () => {
-      const incoming = query(collection(as(BOB), "webrtc_sessions"), where("callee_id", "==", BOB), where("status", "==", "offered"), orderBy("created_at", "desc"), limit(10));
-      assert.equal((await assertSucceeds(getDocs(incoming))).size, 1);
-      const q1 = query(collection(as(ALICE), "webrtc_sessions"), where(documentId(), "==", sessionId), where("caller_id", "==", ALICE), where("status", "in", ["offered", "answered", "ended"]), limit(1));
-      assert.equal((await assertSucceeds(getDocs(q1))).size, 1);
+    it("refuses a get of a session that does not exist yet (the caller listens after its create)", async () => {
+      await denied(getDoc(f.newCall().session(CALLER)));
     });
 
-    it("refuses a query by id for a session that does not exist yet or belongs to others", async () => {
-      const q1 = (uid: string, id: string) =>
-        query(collection(as(uid), "webrtc_sessions"), where(documentId(), "==", id), where("caller_id", "==", uid), where("status", "in", ["offered", "answered", "ended"]), limit(1));
-      // Hence the caller attaches Q1 only after creating the session.
-      await denied(getDocs(q1(ALICE, randomUUID())));
-      await denied(getDocs(q1(MALLORY, sessionId)));
-      await denied(getDocs(query(collection(as(MALLORY), "webrtc_sessions"), where(documentId(), "==", sessionId), limit(1))));
+    it("allows the incoming-calls query: callee_id == uid, status in [pending, offered], newest first, limit 10", async () => {
+      const pending = await f.seedCall("offered", { status: "pending" });
+      const offered = await f.seedCall("offered");
+      await f.seedCall("answered");
+      await f.seedCall("offered", { fields: { callee_id: STRANGER } });
+      const incoming = query(
+        collection(f.db(CALLEE), "webrtc_sessions"),
+        where("callee_id", "==", CALLEE),
+        where("status", "in", ["pending", "offered"]),
+        orderBy("created_at", "desc"),
+        limit(10),
+      );
+      const found = await allowed(getDocs(incoming));
+      assert.deepEqual(found.docs.map((snapshot) => snapshot.id).sort(), [pending.id, offered.id].sort());
     });
 
-    it("allows 'my calls' with a limit of at most 20", async () => {
-      const mine = (uid: string, field: string, count: number) => query(collection(as(uid), "webrtc_sessions"), where(field, "==", uid), orderBy("created_at", "desc"), limit(count));
-      assert.equal((await assertSucceeds(getDocs(mine(ALICE, "caller_id", 20)))).size, 1);
-      assert.equal((await assertSucceeds(getDocs(mine(BOB, "callee_id", 20)))).size, 1);
-      await denied(getDocs(mine(ALICE, "caller_id", 21)));
+    it("allows 'my calls' with the user's own id and a limit of at most 20", async () => {
+      await f.seedCall("connected");
+      const mine = (uid: string, field: string, count: number) => query(collection(f.db(uid), "webrtc_sessions"), where(field, "==", uid), orderBy("created_at", "desc"), limit(count));
+      assert.equal((await allowed(getDocs(mine(CALLER, "caller_id", 20)))).size, 1);
+      assert.equal((await allowed(getDocs(mine(CALLEE, "callee_id", 20)))).size, 1);
+      await denied(getDocs(mine(CALLER, "caller_id", 21)));
     });
 
-    it("refuses wider queries: no limit, no own id, someone else's id", async () => {
-      const sessions = collection(as(BOB), "webrtc_sessions");
-      await denied(getDocs(query(sessions, where("callee_id", "==", BOB))));
-      await denied(getDocs(query(sessions, where("status", "==", "offered"), limit(10))));
-      await denied(getDocs(query(collection(as(MALLORY), "webrtc_sessions"), where("callee_id", "==", BOB), limit(10))));
+    it("refuses wider queries: no limit, no own id, someone else's id, signed out", async () => {
+      await f.seedCall("offered");
+      const sessions = (uid?: string) => collection(f.db(uid), "webrtc_sessions");
+      await denied(getDocs(query(sessions(CALLEE), where("callee_id", "==", CALLEE))));
+      await denied(getDocs(query(sessions(CALLEE), where("status", "in", ["pending", "offered"]), limit(10))));
+      await denied(getDocs(query(sessions(STRANGER), where("callee_id", "==", CALLEE), limit(10))));
+      await denied(getDocs(query(sessions(), where("callee_id", "==", CALLEE), limit(10))));
     });
   });
 
   describe("the callee's answer", () => {
-    it("is accepted from the callee while the call rings", async () => {
-      await seedSession("offered");
-      await assertSucceeds(updateDoc(session(BOB), answerFields(answer)));
+    it("is accepted once, from the callee, while the call rings, whether the server shows pending or offered", async () => {
+      for (const status of STATUSES_BEHIND.offered) {
+        const call = await f.seedCall("offered", { status });
+        await allowed(updateDoc(call.session(CALLEE), answerFields(answer)));
+        assert.deepEqual((await allowed(getDoc(call.session(CALLER)))).get("answer"), answer, status);
+      }
+    });
+
+    it("is accepted just before the ring deadline and refused just after it", async () => {
+      const inTime = await f.seedCall("offered", { fields: { created_at: secondsFromNow(-(RING_SECONDS.default - MARGIN)) } });
+      await allowed(updateDoc(inTime.session(CALLEE), answerFields(answer)));
+      for (const status of STATUSES_BEHIND.offered) {
+        const late = await f.seedCall("offered", { status, fields: { created_at: secondsFromNow(-(RING_SECONDS.default + MARGIN)) } });
+        await denied(updateDoc(late.session(CALLEE), answerFields(answer)));
+      }
+      const short = await f.seedCall("offered", { fields: { ring_seconds: RING_SECONDS.min, created_at: secondsFromNow(-(RING_SECONDS.min + MARGIN)) } });
+      await denied(updateDoc(short.session(CALLEE), answerFields(answer)));
     });
 
     it("accepts an answer of exactly 32768 characters", async () => {
-      await seedSession("offered");
-      await assertSucceeds(updateDoc(session(BOB), { answer: { type: "answer", sdp: sdpOfLength("answer", 32_768) } }));
+      const call = await f.seedCall("offered");
+      await allowed(updateDoc(call.session(CALLEE), { answer: { type: "answer", sdp: sdpOfLength("answer", 32_768) } }));
     });
 
-    const refused: Array<[string, string, string, DocumentData, DocumentData?]> = [
-      ["from the caller", ALICE, "offered", answerFields(answer)],
-      ["from a third user", MALLORY, "offered", answerFields(answer)],
-      ["before the call rings (pending)", BOB, "pending", answerFields(answer)],
-      ["after it was answered (a rewrite)", BOB, "answered", { answer: { type: "answer", sdp: sampleSdp("answer").replace("kT9x", "zzzz") } }, { answer }],
-      ["typed as an offer", BOB, "offered", { answer: { type: "offer", sdp: answer.sdp } }],
-      ["oversized (32769 characters)", BOB, "offered", { answer: { type: "answer", sdp: sdpOfLength("answer", 32_769) } }],
-      ["that is not SDP", BOB, "offered", { answer: { type: "answer", sdp: "v=0" } }],
-      ["with extra keys", BOB, "offered", { answer: { ...answer, candidates: [] } }],
+    const refused: Array<[string, string | undefined, DocumentData]> = [
+      ["from the caller", CALLER, answerFields(answer)],
+      ["from a third user", STRANGER, answerFields(answer)],
+      ["from a signed-out user", undefined, answerFields(answer)],
+      ["typed as an offer", CALLEE, { answer: { type: "offer", sdp: answer.sdp } }],
+      ["oversized (32769 characters)", CALLEE, { answer: { type: "answer", sdp: sdpOfLength("answer", 32_769) } }],
+      ["that is not SDP", CALLEE, { answer: { type: "answer", sdp: "v=0" } }],
+      ["with extra keys", CALLEE, { answer: { ...answer, candidates: [] } }],
+      ["together with a connectivity report", CALLEE, { ...answerFields(answer), ...connectivityFields("callee", serverTimestamp()) }],
     ];
-    for (const [what, uid, status, update, extra] of refused) {
-      it(`is refused ${what}`, async () => {
-        await seedSession(status, extra);
-        await denied(updateDoc(session(uid), update));
+    for (const [what, uid, update] of refused) {
+      it(`is refused ${what}, whether the server shows pending or offered`, async () => {
+        for (const status of STATUSES_BEHIND.offered) {
+          const call = await f.seedCall("offered", { status });
+          await denied(updateDoc(call.session(uid), update));
+        }
       });
     }
+
+    it("cannot be rewritten, removed or nulled once given, whatever the server shows", async () => {
+      const other = { type: "answer", sdp: sampleSdp("answer").replace("kT9x", "zzzz") };
+      for (const status of STATUSES_BEHIND.answered) {
+        const call = await f.seedCall("answered", { status });
+        await denied(updateDoc(call.session(CALLEE), { answer: other }));
+        await denied(updateDoc(call.session(CALLEE), { answer: deleteField() }));
+        await denied(updateDoc(call.session(CALLEE), { answer: null }));
+      }
+    });
+
+    it("is refused after an end request, whatever the server shows", async () => {
+      for (const status of STATUSES_BEHIND.offered) {
+        const call = await f.seedCall("offered", { status, fields: { end_request: { by: "caller", reason: "cancel", at: Timestamp.now() } } });
+        await denied(updateDoc(call.session(CALLEE), answerFields(answer)));
+      }
+    });
   });
 
-  describe("fields nobody but the server writes", () => {
-    beforeEach(() => seedSession("offered"));
+  describe("the connectivity report", () => {
+    for (const role of ROLES) {
+      it(`is accepted once from the ${role}, as itself, at server time, after the answer, whether the server shows pending, offered or answered`, async () => {
+        for (const status of STATUSES_BEHIND.answered) {
+          const call = await f.seedCall("answered", { status });
+          await allowed(updateDoc(call.session(UID[role]), connectivityFields(role, serverTimestamp())));
+          await denied(updateDoc(call.session(UID[peerOf(role)]), connectivityFields(peerOf(role), serverTimestamp())));
+        }
+      });
+    }
 
+    it("is refused before the answer, whether the server shows pending or offered", async () => {
+      for (const status of STATUSES_BEHIND.offered) {
+        const call = await f.seedCall("offered", { status });
+        for (const role of ROLES) await denied(updateDoc(call.session(UID[role]), connectivityFields(role, serverTimestamp())));
+      }
+    });
+
+    it("is refused a second time, whatever the server shows", async () => {
+      for (const status of STATUSES_BEHIND.connected) {
+        const call = await f.seedCall("connected", { status });
+        for (const role of ROLES) await denied(updateDoc(call.session(UID[role]), connectivityFields(role, serverTimestamp())));
+        await denied(updateDoc(call.session(CALLER), { connectivity: deleteField() }));
+      }
+    });
+
+    const refused: Array<[string, string | undefined, DocumentData]> = [
+      ["under the other role", CALLEE, connectivityFields("caller", serverTimestamp())],
+      ["at client time", CALLER, { connectivity: { by: "caller", at: Timestamp.now() } }],
+      ["without a time", CALLER, { connectivity: { by: "caller" } }],
+      ["with extra keys", CALLER, { connectivity: { by: "caller", at: serverTimestamp(), relay: true } }],
+      ["as null", CALLER, { connectivity: null }],
+      ["from a third user", STRANGER, connectivityFields("caller", serverTimestamp())],
+      ["from a signed-out user", undefined, connectivityFields("caller", serverTimestamp())],
+    ];
+    for (const [what, uid, update] of refused) {
+      it(`is refused ${what}`, async () => {
+        const call = await f.seedCall("answered", { status: "pending" });
+        await denied(updateDoc(call.session(uid), update));
+      });
+    }
+
+    it("is refused after an end request, whatever the server shows", async () => {
+      for (const status of STATUSES_BEHIND.answered) {
+        const call = await f.seedCall("answered", { status, fields: { end_request: { by: "callee", reason: "hangup", at: Timestamp.now() } } });
+        await denied(updateDoc(call.session(CALLER), connectivityFields("caller", serverTimestamp())));
+      }
+    });
+  });
+
+  describe("end requests (transitions.ts END_RULES, phase from the fields)", () => {
+    for (const phase of PHASES) {
+      for (const [reason, rule] of Object.entries(END_RULES) as Array<[EndRequestReason, (typeof END_RULES)[EndRequestReason]]>) {
+        for (const role of ROLES) {
+          const may = rule.by.includes(role) && rule.in.includes(phase);
+          it(`${may ? "accepts" : "refuses"} ${reason} from the ${role} when ${phase}, whether the server shows ${STATUSES_BEHIND[phase].join(", ")}`, async () => {
+            for (const status of STATUSES_BEHIND[phase]) {
+              const call = await f.seedCall(phase, { status });
+              const write = updateDoc(call.session(UID[role]), endRequestFields(role, reason, serverTimestamp()));
+              if (may) await allowed(write);
+              else await denied(write);
+            }
+          });
+        }
+      }
+    }
+
+    it("judges the phase after the write: hangup with the answer passes, reject with the answer does not", async () => {
+      for (const status of STATUSES_BEHIND.offered) {
+        const call = await f.seedCall("offered", { status });
+        await denied(updateDoc(call.session(CALLEE), { ...answerFields(answer), ...endRequestFields("callee", "reject", serverTimestamp()) }));
+        await allowed(updateDoc(call.session(CALLEE), { ...answerFields(answer), ...endRequestFields("callee", "hangup", serverTimestamp()) }));
+      }
+      const answered = await f.seedCall("answered", { status: "pending" });
+      await denied(updateDoc(answered.session(CALLER), { ...connectivityFields("caller", serverTimestamp()), ...endRequestFields("caller", "cancel", serverTimestamp()) }));
+      await allowed(updateDoc(answered.session(CALLER), { ...connectivityFields("caller", serverTimestamp()), ...endRequestFields("caller", "failed", serverTimestamp()) }));
+    });
+
+    for (const role of ROLES) {
+      it(`lets the ${role} hang up in one batch with the deletion of its own candidates document, whatever the server shows`, async () => {
+        // The callee's document exists from its answer on (a decline deletes nothing).
+        for (const phase of role === "caller" ? PHASES : PHASES.filter((phase) => phase !== "offered")) {
+          for (const status of STATUSES_BEHIND[phase]) {
+            const call = await f.seedCall(phase, { status });
+            await allowed(call.updateAndDelete(UID[role], endRequestFields(role, "hangup", serverTimestamp()), role));
+            assert.equal((await allowed(getDoc(call.candidates(UID[role], role)))).exists(), false);
+            assert.equal((await allowed(getDoc(call.candidates(UID[role], peerOf(role))))).exists(), phase !== "offered");
+          }
+        }
+      });
+    }
+
+    const refused: Array<[string, string | undefined, DocumentData]> = [
+      ["forged in the other participant's name", CALLEE, endRequestFields("caller", "hangup", serverTimestamp())],
+      ["with an unknown reason", CALLER, { end_request: { by: "caller", reason: "bored", at: serverTimestamp() } }],
+      ["without a reason", CALLER, { end_request: { by: "caller", at: serverTimestamp() } }],
+      ["at client time", CALLER, { end_request: { by: "caller", reason: "hangup", at: Timestamp.now() } }],
+      ["with extra keys", CALLER, { end_request: { by: "caller", reason: "hangup", at: serverTimestamp(), note: "x" } }],
+      ["that is not a map", CALLER, { end_request: "hangup" }],
+      ["from a third user", STRANGER, endRequestFields("caller", "hangup", serverTimestamp())],
+      ["from a signed-out user", undefined, endRequestFields("caller", "hangup", serverTimestamp())],
+    ];
+    for (const [what, uid, update] of refused) {
+      it(`refuses one ${what}`, async () => {
+        for (const status of STATUSES_BEHIND.connected) {
+          const call = await f.seedCall("connected", { status });
+          await denied(updateDoc(call.session(uid), update));
+        }
+      });
+    }
+
+    it("take nothing after an end request: no second request, answer or report, whatever the server shows", async () => {
+      for (const phase of PHASES) {
+        for (const status of STATUSES_BEHIND[phase]) {
+          const call = await f.seedCall(phase, { status, fields: { end_request: { by: "caller", reason: "hangup", at: Timestamp.now() } } });
+          for (const role of ROLES) {
+            await denied(updateDoc(call.session(UID[role]), endRequestFields(role, "hangup", serverTimestamp())));
+            await denied(updateDoc(call.session(UID[role]), connectivityFields(role, serverTimestamp())));
+          }
+          await denied(updateDoc(call.session(CALLEE), answerFields(answer)));
+          await denied(updateDoc(call.session(CALLER), { end_request: null }));
+        }
+      }
+    });
+  });
+
+  describe("fields only the server writes", () => {
     const attempts: Array<[string, DocumentData]> = [
       ["the offer (rewrite)", { offer: { type: "offer", sdp: sampleSdp("offer").replace("Gq2b", "evil") } }],
+      ["the offer (removal)", { offer: deleteField() }],
       ["status", { status: "connected" }],
-      ["caller_id", { caller_id: MALLORY }],
-      ["callee_id", { callee_id: MALLORY }],
+      ["caller_id", { caller_id: STRANGER }],
+      ["callee_id", { callee_id: STRANGER }],
+      ["ring_seconds", { ring_seconds: RING_SECONDS.max }],
       ["created_at", { created_at: serverTimestamp() }],
       ["updated_at", { updated_at: serverTimestamp() }],
       ["ended_at", { ended_at: serverTimestamp() }],
       ["ended_reason", { ended_reason: "hangup" }],
       ["error", { error: { code: "x", message: "y" } }],
-      ["expire_at", { expire_at: Timestamp.fromMillis(0) }],
+      ["expire_at", { expire_at: secondsFromNow(TWO_DAYS) }],
       ["an unknown key", { note: "hi" }],
     ];
     for (const [what, update] of attempts) {
-      for (const uid of [ALICE, BOB]) {
-        it(`refuses ${what} from the ${uid === ALICE ? "caller" : "callee"}`, async () => {
-          await denied(updateDoc(session(uid), update));
-        });
-      }
+      it(`refuses ${what} from either participant, whatever the server shows`, async () => {
+        for (const status of STATUSES_BEHIND.answered) {
+          const call = await f.seedCall("answered", { status });
+          for (const uid of [CALLER, CALLEE]) await denied(updateDoc(call.session(uid), update));
+          // Not even alongside a write that is allowed on its own.
+          await denied(updateDoc(call.session(CALLER), { ...connectivityFields("caller", serverTimestamp()), ...update }));
+        }
+      });
     }
-
-    it("refuses removing the offer", async () => {
-      await denied(updateDoc(session(ALICE), { offer: deleteField() }));
-    });
 
     it("refuses deleting a session, even by a participant", async () => {
-      await denied(deleteDoc(session(ALICE)));
-      await denied(deleteDoc(session(BOB)));
+      const call = await f.seedCall("connected");
+      await denied(deleteDoc(call.session(CALLER)));
+      await denied(deleteDoc(call.session(CALLEE)));
     });
   });
 
-  describe("the connectivity report", () => {
-    for (const [uid, role] of [
-      [ALICE, "caller"],
-      [BOB, "callee"],
-    ] as const) {
-      it(`is accepted from the ${role}, as itself, while answered`, async () => {
-        await seedSession("answered", { answer });
-        await assertSucceeds(updateDoc(session(uid), connectivityFields(role, serverTimestamp())));
+  describe("once the server has recorded the end (status ended)", () => {
+    for (const phase of PHASES) {
+      it(`takes no write from anyone in a call that ended ${phase}, with or without an end request`, async () => {
+        for (const endRequest of [null, { by: "caller", reason: "hangup", at: Timestamp.now() }]) {
+          const call = await f.seedCall(phase, { status: "ended", fields: { end_request: endRequest, ended_at: Timestamp.now(), ended_reason: endRequest ? "hangup" : "timeout" } });
+          for (const role of ROLES) {
+            for (const reason of Object.keys(END_RULES) as EndRequestReason[]) {
+              await denied(updateDoc(call.session(UID[role]), endRequestFields(role, reason, serverTimestamp())));
+            }
+            await denied(updateDoc(call.session(UID[role]), connectivityFields(role, serverTimestamp())));
+          }
+          await denied(updateDoc(call.session(CALLEE), answerFields(answer)));
+          await denied(updateDoc(call.session(CALLEE), { status: "offered" }));
+          await denied(updateDoc(call.session(CALLER), { status: "pending" }));
+          await denied(setDoc(call.candidates(CALLER, "caller"), candidateFields("caller")));
+          await denied(setDoc(call.candidates(CALLEE, "callee"), candidateFields("callee")));
+          assert.equal((await allowed(getDoc(call.session(CALLEE)))).get("status"), "ended");
+        }
       });
     }
-
-    it("is refused before the answer, after connecting, under the other role, at client time, with extra keys, from a third user", async () => {
-      await seedSession("offered");
-      await denied(updateDoc(session(ALICE), connectivityFields("caller", serverTimestamp())));
-      await seedSession("connected", { answer, connectivity: { by: "caller", at: Timestamp.now() } });
-      await denied(updateDoc(session(BOB), connectivityFields("callee", serverTimestamp())));
-      await seedSession("answered", { answer });
-      await denied(updateDoc(session(BOB), connectivityFields("caller", serverTimestamp())));
-      await denied(updateDoc(session(ALICE), { connectivity: { by: "caller", at: Timestamp.now() } }));
-      await denied(updateDoc(session(ALICE), { connectivity: { by: "caller", at: serverTimestamp(), relay: true } }));
-      await denied(updateDoc(session(MALLORY), connectivityFields("caller", serverTimestamp())));
-    });
-  });
-
-  describe("the end request", () => {
-    const allowed: Array<[string, string, Role, EndRequestReason, DocumentData?]> = [
-      ["pending", ALICE, "caller", "cancel"],
-      ["pending", ALICE, "caller", "timeout"],
-      ["offered", ALICE, "caller", "cancel"],
-      ["offered", BOB, "callee", "reject"],
-      ["offered", BOB, "callee", "busy"],
-      ["offered", BOB, "callee", "hangup", { answer }],
-      ["answered", ALICE, "caller", "cancel", { answer }],
-      ["answered", BOB, "callee", "failed", { answer }],
-      ["connected", ALICE, "caller", "hangup", { answer }],
-      ["connected", BOB, "callee", "hangup", { answer }],
-      ["connected", ALICE, "caller", "failed", { answer }],
-    ];
-    for (const [status, uid, role, reason, extra] of allowed) {
-      it(`accepts ${reason} from the ${role} while ${status}`, async () => {
-        await seedSession(status, extra);
-        await assertSucceeds(updateDoc(session(uid), endRequestFields(role, reason, serverTimestamp())));
-      });
-    }
-
-    const refused: Array<[string, string, string, DocumentData]> = [
-      ["a reject from the caller", "offered", ALICE, endRequestFields("caller", "reject", serverTimestamp())],
-      ["a cancel from the callee", "offered", BOB, endRequestFields("callee", "cancel", serverTimestamp())],
-      ["a cancel of a connected call", "connected", ALICE, endRequestFields("caller", "cancel", serverTimestamp())],
-      ["a reject of an answered call", "answered", BOB, endRequestFields("callee", "reject", serverTimestamp())],
-      ["a request forged in the other participant's name", "connected", BOB, endRequestFields("caller", "hangup", serverTimestamp())],
-      ["an unknown reason", "connected", ALICE, { end_request: { by: "caller", reason: "bored", at: serverTimestamp() } }],
-      ["a client-chosen time", "connected", ALICE, { end_request: { by: "caller", reason: "hangup", at: Timestamp.now() } }],
-      ["extra keys", "connected", ALICE, { end_request: { by: "caller", reason: "hangup", at: serverTimestamp(), note: "x" } }],
-      ["a request from a third user", "connected", MALLORY, endRequestFields("caller", "hangup", serverTimestamp())],
-    ];
-    for (const [what, status, uid, update] of refused) {
-      it(`refuses ${what}`, async () => {
-        await seedSession(status, { answer });
-        await denied(updateDoc(session(uid), update));
-      });
-    }
-  });
-
-  describe("an ended session", () => {
-    it("takes no more writes from anyone", async () => {
-      await seedSession("ended", { answer, ended_at: Timestamp.now(), ended_reason: "hangup", end_request: { by: "caller", reason: "hangup", at: Timestamp.now() } });
-      await denied(updateDoc(session(BOB), endRequestFields("callee", "hangup", serverTimestamp())));
-      await denied(updateDoc(session(ALICE), connectivityFields("caller", serverTimestamp())));
-      await denied(updateDoc(session(BOB), answerFields(answer)));
-      await assertSucceeds(getDoc(session(ALICE)));
-    });
-  });
-
-  describe("candidate documents", () => {
-    beforeEach(async () => {
-      await seedSession("offered");
-      await seedCandidateDocuments();
-    });
-    const append = (uid: string | undefined, sender: Role, entries: unknown[]) => updateDoc(candidates(uid, sender), { candidates: arrayUnion(...entries) });
-
-    it("let each side append its own candidates and end-of-candidates, in batches", async () => {
-      const callerEntries = sampleCandidates("caller");
-      await assertSucceeds(append(ALICE, "caller", callerEntries.slice(0, 3)));
-      await assertSucceeds(append(ALICE, "caller", callerEntries.slice(3)));
-      await assertSucceeds(append(BOB, "callee", sampleCandidates("callee")));
-      await assertSucceeds(append(BOB, "callee", [{ candidate: "", sdpMid: null, sdpMLineIndex: null }]));
-      const stored = await assertSucceeds(getDoc(candidates(BOB, "caller")));
-      assert.deepEqual(stored.data()?.candidates, callerEntries);
-    });
-
-    const numbered = (from: number, count: number) =>
-      Array.from({ length: count }, (_, index) => ({ candidate: `candidate:${from + index} 1 udp 1 192.0.2.10 ${1000 + from + index} typ host`, sdpMid: "0", sdpMLineIndex: 0 }));
-
-    it("accept batches of up to 8 entries, 20 in all, and refuse the 21st", async () => {
-      await assertSucceeds(append(ALICE, "caller", numbered(0, 8)));
-      await assertSucceeds(append(ALICE, "caller", numbered(8, 8)));
-      await assertSucceeds(append(ALICE, "caller", numbered(16, 4)));
-      await denied(append(ALICE, "caller", numbered(20, 1)));
-      const stored = await assertSucceeds(getDoc(candidates(ALICE, "caller")));
-      assert.equal(stored.data()?.candidates.length, 20);
-    });
-
-    it("refuse a batch of 9 entries, a write that appends nothing, and rewriting earlier entries", async () => {
-      await denied(append(ALICE, "caller", numbered(0, 9)));
-      await assertSucceeds(append(ALICE, "caller", numbered(0, 2)));
-      await denied(append(ALICE, "caller", numbered(0, 2)));
-      await denied(updateDoc(candidates(ALICE, "caller"), { candidates: [...numbered(5, 1), ...numbered(1, 1), ...numbered(2, 1)] }));
-      await denied(updateDoc(candidates(ALICE, "caller"), { candidates: numbered(0, 1) }));
-    });
-
-    it("refuse a forged sender: writing the other side's document, or renaming one's own", async () => {
-      await denied(append(ALICE, "callee", sampleCandidates("caller")));
-      await denied(append(BOB, "caller", sampleCandidates("callee")));
-      await denied(updateDoc(candidates(ALICE, "caller"), { sender: "callee" }));
-    });
-
-    it("refuse server-owned fields and unknown keys", async () => {
-      await denied(updateDoc(candidates(ALICE, "caller"), { caller_id: MALLORY }));
-      await denied(updateDoc(candidates(ALICE, "caller"), { expire_at: Timestamp.now() }));
-      await denied(updateDoc(candidates(ALICE, "caller"), { candidates: arrayUnion(sampleCandidates("caller")[0]), note: "x" }));
-    });
-
-    const badEntries: Array<[string, unknown]> = [
-      ["a malformed line", { candidate: "candidate:1 1 udp 1 192.0.2.10 9 typ peer", sdpMid: "0", sdpMLineIndex: 0 }],
-      ["an SDP attribute line", { candidate: "a=candidate:1 1 udp 1 192.0.2.10 9 typ host", sdpMid: "0", sdpMLineIndex: 0 }],
-      ["a port above 65535", { candidate: "candidate:1 1 udp 1 192.0.2.10 65536 typ host", sdpMid: "0", sdpMLineIndex: 0 }],
-      ["a component of 0", { candidate: "candidate:1 0 udp 1 192.0.2.10 9 typ host", sdpMid: "0", sdpMLineIndex: 0 }],
-      ["a line longer than 512", { candidate: `candidate:1 1 udp 1 192.0.2.10 9 typ host${" ext v".repeat(100)}`, sdpMid: "0", sdpMLineIndex: 0 }],
-      ["neither sdpMid nor sdpMLineIndex", { candidate: "candidate:1 1 udp 1 192.0.2.10 9 typ host", sdpMid: null, sdpMLineIndex: null }],
-      ["sdpMLineIndex 64", { candidate: "candidate:1 1 udp 1 192.0.2.10 9 typ host", sdpMid: null, sdpMLineIndex: 64 }],
-      ["an sdpMid longer than 64", { candidate: "candidate:1 1 udp 1 192.0.2.10 9 typ host", sdpMid: "m".repeat(65), sdpMLineIndex: null }],
-      ["an extra key", { candidate: "candidate:1 1 udp 1 192.0.2.10 9 typ host", sdpMid: "0", sdpMLineIndex: 0, usernameFragment: "x" }],
-      ["a missing key", { candidate: "candidate:1 1 udp 1 192.0.2.10 9 typ host", sdpMid: "0" }],
-      ["a string instead of an entry", "candidate:1 1 udp 1 192.0.2.10 9 typ host"],
-    ];
-    for (const [what, entry] of badEntries) {
-      it(`refuse an entry with ${what}`, async () => {
-        await denied(append(ALICE, "caller", [entry]));
-      });
-    }
-
-    it("are readable by both participants only; a missing one reads as missing", async () => {
-      await assertSucceeds(getDoc(candidates(ALICE, "callee")));
-      await assertSucceeds(getDoc(candidates(BOB, "caller")));
-      await denied(getDoc(candidates(MALLORY, "caller")));
-      await denied(getDoc(candidates(undefined, "caller")));
-      await denied(getDocs(query(collection(as(ALICE), sessionPath(sessionId), "ice_candidates"), limit(2))));
-      const missing = await assertSucceeds(getDoc(doc(as(MALLORY), candidatesPath(randomUUID(), "caller"))));
-      assert.equal(missing.exists(), false);
-    });
-
-    it("cannot be created or deleted by clients", async () => {
-      await denied(setDoc(doc(as(ALICE), `${sessionPath(sessionId)}/ice_candidates/extra`), { sender: "caller", caller_id: ALICE, callee_id: BOB, candidates: [] }));
-      await denied(deleteDoc(candidates(ALICE, "caller")));
-    });
-
-    it("take no writes once the call has ended and they are gone", async () => {
-      await env.withSecurityRulesDisabled(async (context) => {
-        await deleteDoc(doc(context.firestore(), candidatesPath(sessionId, "caller")));
-      });
-      await denied(append(ALICE, "caller", sampleCandidates("caller")));
-      await denied(setDoc(candidates(ALICE, "caller"), { sender: "caller", caller_id: ALICE, callee_id: BOB, candidates: [] }));
-    });
-
-    it("never reach a third user who listened before they existed", async () => {
-      const otherSession = randomUUID();
-      const outcome = new Signal<string>("the third user's listener to be refused");
-      const unsubscribe = onSnapshot(
-        doc(as(MALLORY), candidatesPath(otherSession, "caller")),
-        (snapshot) => {
-          if (snapshot.exists()) outcome.resolve(`saw the document: ${JSON.stringify(snapshot.data())}`);
-        },
-        (error) => outcome.resolve((error as { code?: string }).code ?? error.message),
-      );
-      try {
-        const now = Timestamp.now();
-        await seed(candidatesPath(otherSession, "caller"), { sender: "caller", caller_id: ALICE, callee_id: BOB, candidates: sampleCandidates("caller"), created_at: now, expire_at: now });
-        assert.equal(await outcome.wait(), "permission-denied");
-      } finally {
-        unsubscribe();
-      }
-    });
   });
 });

@@ -32,15 +32,17 @@ describe("session sweep (Firestore emulator)", function () {
       callee_id: "bob",
       status,
       offer: { type: "offer", sdp: sampleSdp("offer") },
+      answer: null,
+      end_request: null,
+      ring_seconds: 60,
       created_at: since,
       updated_at: since,
       expire_at: Timestamp.fromMillis(NOW + 10 * MINUTE),
       ...extra,
     });
-    if (status !== "pending") {
-      for (const sender of ["caller", "callee"] as const) {
-        await suite.admin.db.doc(candidatesPath(id, sender)).set({ sender, caller_id: "alice", callee_id: "bob", candidates: sampleCandidates(sender), created_at: since, expire_at: since });
-      }
+    // Candidate documents as their senders create them (the callee's only once it answered).
+    for (const sender of extra.answer ? (["caller", "callee"] as const) : (["caller"] as const)) {
+      await suite.admin.db.doc(candidatesPath(id, sender)).set({ sender, caller_id: "alice", callee_id: "bob", candidates: sampleCandidates(sender), created_at: since, expire_at: since });
     }
     return id;
   }
@@ -57,20 +59,23 @@ describe("session sweep (Firestore emulator)", function () {
   }
   const candidateExists = async (id: string, sender: Role) => (await suite.admin.db.doc(candidatesPath(id, sender)).get()).exists;
   const answer = { type: "answer", sdp: sampleSdp("answer") };
+  const connectivity = { by: "caller", at: Timestamp.fromMillis(NOW - 2 * MINUTE) };
 
   it("ends every live session that outstayed its state's timeout, with reason timeout, and deletes its candidates", async () => {
     const stale = {
       pending: await seed("pending", SUITE_TIMEOUTS.pendingSeconds * SECOND),
       offered: await seed("offered", SUITE_TIMEOUTS.ringSeconds * SECOND),
       answered: await seed("answered", SUITE_TIMEOUTS.answerSeconds * SECOND + 1, { answer }),
-      connected: await seed("connected", SUITE_TIMEOUTS.maxCallSeconds * SECOND, { answer }),
+      connected: await seed("connected", SUITE_TIMEOUTS.maxCallSeconds * SECOND, { answer, connectivity }),
+      // The caller chose a shorter ring than the server's.
+      short: await seed("offered", 20 * SECOND, { ring_seconds: 20 }),
     };
     const fresh = {
       offered: await seed("offered", SUITE_TIMEOUTS.ringSeconds * SECOND - 1),
-      connected: await seed("connected", SUITE_TIMEOUTS.maxCallSeconds * SECOND - 1, { answer }),
+      connected: await seed("connected", SUITE_TIMEOUTS.maxCallSeconds * SECOND - 1, { answer, connectivity }),
     };
 
-    assert.deepEqual(await sweep(), { ended: 4, superseded: 0, deleted: 0 });
+    assert.deepEqual(await sweep(), { recorded: 0, ended: 5, superseded: 0, deleted: 0 });
 
     for (const [status, id] of Object.entries(stale)) {
       const ended = await session(id);
@@ -88,19 +93,35 @@ describe("session sweep (Firestore emulator)", function () {
     }
 
     // Converges: a second run with the same clock finds nothing left to do.
-    assert.deepEqual(await sweep(), { ended: 0, superseded: 0, deleted: 0 });
+    assert.deepEqual(await sweep(), { recorded: 0, ended: 0, superseded: 0, deleted: 0 });
   });
 
-  it("deletes sessions whose expire_at has passed together with everything under them", async () => {
+  it("records what a late or failed trigger missed instead of ending a call that went on", async () => {
+    const missedAnswer = await seed("pending", 10 * MINUTE, { answer });
+    const missedEnd = await seed("offered", 10 * MINUTE, { answer, connectivity, end_request: { by: "caller", reason: "hangup", at: Timestamp.fromMillis(NOW - MINUTE) } });
+    assert.deepEqual(await sweep(), { recorded: 1, ended: 1, superseded: 0, deleted: 0 });
+    const answered = await session(missedAnswer);
+    assert.deepEqual([answered.get("status"), answered.get("updated_at").toMillis()], ["answered", NOW]);
+    assert.equal(await candidateExists(missedAnswer, "caller"), true);
+    const ended = await session(missedEnd);
+    assert.deepEqual([ended.get("status"), ended.get("ended_reason")], ["ended", "hangup"]);
+    assert.equal(await candidateExists(missedEnd, "callee"), false);
+  });
+
+  it("deletes ended sessions whose expire_at has passed, and live ones nobody recorded with everything under them", async () => {
     const expired = await seed("ended", 2 * 60 * MINUTE, { ended_at: Timestamp.fromMillis(NOW - 61 * MINUTE), ended_reason: "hangup", expire_at: Timestamp.fromMillis(NOW - MINUTE) });
-    // Something the trigger never writes, to show the delete is recursive.
-    await suite.admin.db.doc(`${sessionPath(expired)}/ice_candidates/leftover`).set({ note: "stray" });
+    // The trigger deleted an ended session's candidates when it ended it, so the sweep deletes the
+    // session alone, without listing (and paying for) its empty subcollection.
+    for (const sender of ["caller", "callee"] as const) await suite.admin.db.doc(candidatesPath(expired, sender)).delete();
     const expiresNow = await seed("ended", 2 * 60 * MINUTE, { ended_at: Timestamp.fromMillis(NOW - 60 * MINUTE), ended_reason: "reject", expire_at: Timestamp.fromMillis(NOW) });
+    for (const sender of ["caller", "callee"] as const) await suite.admin.db.doc(candidatesPath(expiresNow, sender)).delete();
     const kept = await seed("ended", 30 * MINUTE, { ended_at: Timestamp.fromMillis(NOW - 30 * MINUTE), ended_reason: "hangup", expire_at: Timestamp.fromMillis(NOW + 30 * MINUTE) });
+    // Created by a client, never touched by a function, past the expire_at the create carried.
+    const abandoned = await seed("pending", 26 * 60 * MINUTE, { expire_at: Timestamp.fromMillis(NOW - MINUTE) });
 
-    assert.deepEqual(await sweep(), { ended: 0, superseded: 0, deleted: 2 });
+    assert.deepEqual(await sweep(), { recorded: 0, ended: 1, superseded: 0, deleted: 3 });
 
-    for (const id of [expired, expiresNow]) {
+    for (const id of [expired, expiresNow, abandoned]) {
       assert.equal((await session(id)).exists, false);
       const leftovers = await suite.admin.db.collection(`${sessionPath(id)}/ice_candidates`).get();
       assert.equal(leftovers.size, 0);
@@ -111,8 +132,8 @@ describe("session sweep (Firestore emulator)", function () {
 
   it("works through a backlog a page at a time", async () => {
     for (let index = 0; index < 3; index += 1) await seed("offered", 10 * MINUTE);
-    assert.deepEqual(await sweep(2), { ended: 2, superseded: 0, deleted: 0 });
-    assert.deepEqual(await sweep(2), { ended: 1, superseded: 0, deleted: 0 });
+    assert.deepEqual(await sweep(2), { recorded: 0, ended: 2, superseded: 0, deleted: 0 });
+    assert.deepEqual(await sweep(2), { recorded: 0, ended: 1, superseded: 0, deleted: 0 });
     const statuses = (await suite.admin.db.collection("webrtc_sessions").get()).docs.map((document) => document.get("status"));
     assert.deepEqual(statuses, ["ended", "ended", "ended"]);
   });

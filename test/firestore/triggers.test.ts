@@ -51,43 +51,34 @@ describe("session triggers (Functions, Firestore and Auth emulators)", function 
     return waitForSnapshot<AdminSnapshot>(`${path} to be deleted`, (next, error) => suite.admin.db.doc(path).onSnapshot(next, error), (snapshot) => !snapshot.exists);
   }
 
-  it("drives a full call between two signed-in users through every state", async () => {
+  it("records a full call between two signed-in users through every state, after the fact", async () => {
     const call = await OutgoingCall.place(caller, callee.uid);
     const id = call.sessionId;
+
+    // The caller's candidates document came with the create: the caller's own, not the server's.
+    const own = await candidateDoc(id, "caller").get();
+    assert.deepEqual([own.get("sender"), own.get("caller_id"), own.get("callee_id"), own.get("candidates")], ["caller", caller.uid, callee.uid, []]);
+    assert.ok(millis(own, "expire_at") - millis(own, "created_at") >= 24 * 3_600 * SECOND);
+    assert.equal((await candidateDoc(id, "callee").get()).exists, false);
+
+    const ringing = await incoming.waitForRinging(id);
+    assert.equal(ringing.session.caller_id, caller.uid);
+    assert.equal(ringing.session.offer?.sdp, sampleSdp("offer"));
+    assert.equal(ringing.session.ring_seconds, 60);
 
     const offered = await waitForStatus(id, "offered");
     const offeredAt = millis(offered, "updated_at");
     assert.equal(millis(offered, "expire_at"), offeredAt + (SUITE_TIMEOUTS.ringSeconds + SUITE_TIMEOUTS.sessionTtlSeconds) * SECOND);
     assert.equal(offered.get("created_at").toMillis() <= offeredAt, true);
-    for (const sender of ["caller", "callee"] as const) {
-      const document = await candidateDoc(id, sender).get();
-      assert.deepEqual(
-        { ...document.data(), created_at: millis(document, "created_at"), expire_at: millis(document, "expire_at") },
-        {
-          sender,
-          caller_id: caller.uid,
-          callee_id: callee.uid,
-          candidates: [],
-          created_at: offeredAt,
-          expire_at:
-            offeredAt +
-            (SUITE_TIMEOUTS.ringSeconds + SUITE_TIMEOUTS.answerSeconds + SUITE_TIMEOUTS.maxCallSeconds + SUITE_TIMEOUTS.sessionTtlSeconds) * SECOND,
-        },
-      );
-    }
-
-    const ringing = await incoming.waitForRinging(id);
-    assert.equal(ringing.session.caller_id, caller.uid);
-    assert.equal(ringing.session.offer?.sdp, sampleSdp("offer"));
 
     await call.sendCandidates(sampleCandidates("caller"));
     await ringing.accept();
     assert.deepEqual(await call.waitForAnswer(), { type: "answer", sdp: sampleSdp("answer") });
+    await incoming.waitForGone(id);
     const answered = await waitForStatus(id, "answered");
     const answeredAt = millis(answered, "updated_at");
     assert.ok(answeredAt >= offeredAt);
     assert.equal(millis(answered, "expire_at"), answeredAt + (SUITE_TIMEOUTS.answerSeconds + SUITE_TIMEOUTS.sessionTtlSeconds) * SECOND);
-    await incoming.waitForGone(id);
 
     await ringing.sendCandidates(sampleCandidates("callee"));
     assert.deepEqual(await ringing.candidates(6), sampleCandidates("caller"));
@@ -99,8 +90,9 @@ describe("session triggers (Functions, Firestore and Auth emulators)", function 
     assert.equal(connected.get("connectivity.by"), "caller");
     assert.equal(millis(connected, "expire_at"), connectedAt + (SUITE_TIMEOUTS.maxCallSeconds + SUITE_TIMEOUTS.sessionTtlSeconds) * SECOND);
 
+    // The caller learns of the hang-up from the callee's own deletion, before any trigger.
     await ringing.end("hangup");
-    await Promise.all([call.waitForEnd(), ringing.waitForEnd()]);
+    await call.waitForEnd();
     const ended = await waitForStatus(id, "ended");
     const endedAt = millis(ended, "ended_at");
     assert.equal(ended.get("ended_reason"), "hangup");
@@ -108,6 +100,7 @@ describe("session triggers (Functions, Firestore and Auth emulators)", function 
     assert.equal(millis(ended, "expire_at"), endedAt + SUITE_TIMEOUTS.sessionTtlSeconds * SECOND);
     assert.equal(ended.get("error"), undefined);
     assert.deepEqual(ended.get("end_request.by"), "callee");
+    await ringing.waitForEnd();
     assert.equal((await candidateDoc(id, "caller").get()).exists, false);
     assert.equal((await candidateDoc(id, "callee").get()).exists, false);
 
@@ -115,7 +108,7 @@ describe("session triggers (Functions, Firestore and Auth emulators)", function 
     assert.deepEqual(
       transitions.map((entry) => [entry.from, entry.to, entry.writes, entry.deletes]),
       [
-        ["pending", "offered", 3, 0],
+        ["pending", "offered", 1, 0],
         ["offered", "answered", 1, 0],
         ["answered", "connected", 1, 0],
         ["connected", "ended", 1, 2],
@@ -125,13 +118,50 @@ describe("session triggers (Functions, Firestore and Auth emulators)", function 
     ringing.stop();
   });
 
+  it("rings, connects and hangs up with every trigger off; a late delivery records it all in one write", async () => {
+    const hub = { host: "127.0.0.1", port: suite.stack.ports.hub };
+    let id = "";
+    let last: AdminSnapshot | undefined;
+    await withFunctionTriggersDisabled(hub, async () => {
+      const call = await OutgoingCall.place(caller, callee.uid, sampleCandidates("caller").slice(0, 2));
+      id = call.sessionId;
+      const ringing = await incoming.waitForRinging(id);
+      await call.sendCandidates(sampleCandidates("caller").slice(2));
+      await ringing.accept(sampleCandidates("callee").slice(0, 3));
+      await call.waitForAnswer();
+      await ringing.sendCandidates(sampleCandidates("callee").slice(3));
+      assert.deepEqual(await ringing.candidates(6), sampleCandidates("caller"));
+      assert.deepEqual(await call.candidates(6), sampleCandidates("callee"));
+      await call.reportConnected();
+      await call.end("hangup");
+      await ringing.waitForEnd();
+      last = await sessionDoc(id).get();
+      call.stop();
+      ringing.stop();
+    });
+    // No function ran: the record still says pending, and the create's own expire_at bounds it.
+    assert.equal(last!.get("status"), "pending");
+    assert.ok(millis(last!, "expire_at") > millis(last!, "created_at") + 24 * 3_600 * SECOND);
+
+    const { result, error } = await captureOutputAsync(() => handleSessionWritten(suite.admin.db, last, SUITE_TIMEOUTS, Date.now()));
+    if (error) throw error;
+    assert.deepEqual(result!.decision.kind === "transition" && [result!.decision.from, result!.decision.to, result!.outcome], ["pending", "ended", "written"]);
+    const ended = await sessionDoc(id).get();
+    assert.deepEqual([ended.get("status"), ended.get("ended_reason")], ["ended", "hangup"]);
+    assert.equal(millis(ended, "expire_at"), millis(ended, "ended_at") + SUITE_TIMEOUTS.sessionTtlSeconds * SECOND);
+    assert.equal((await candidateDoc(id, "callee").get()).exists, false);
+  });
+
   it("ends a ringing call the callee rejects, and tells the caller why", async () => {
     const call = await OutgoingCall.place(caller, callee.uid);
     const ringing = await incoming.waitForRinging(call.sessionId);
     await ringing.end("reject");
+    // The caller learns it from the callee's end request, not from the trigger.
     const ended = await call.endedWhileRinging.wait();
-    assert.equal(ended.ended_reason, "reject");
+    assert.deepEqual(ended.end_request && [ended.end_request.by, ended.end_request.reason], ["callee", "reject"]);
     await incoming.waitForGone(call.sessionId);
+    const recorded = await waitForStatus(call.sessionId, "ended");
+    assert.equal(recorded.get("ended_reason"), "reject");
     await waitForDeleted(candidatesPath(call.sessionId, "caller"));
     await waitForDeleted(candidatesPath(call.sessionId, "callee"));
     call.stop();
@@ -148,21 +178,21 @@ describe("session triggers (Functions, Firestore and Auth emulators)", function 
     call.stop();
   });
 
-  it("refuses a transition written past the rules: removes the field and records why in error", async () => {
+  it("refuses a transition written past the rules: resets the field and records why in error", async () => {
     const call = await OutgoingCall.place(caller, callee.uid);
     await waitForStatus(call.sessionId, "offered");
     // The Admin SDK bypasses the rules, like a buggy backend or a console edit would.
     await sessionDoc(call.sessionId).update({ connectivity: { by: "caller", at: FieldValue.serverTimestamp() } });
-    const refused = await waitForSession(call.sessionId, "to record the refusal", (data) => data.error !== undefined && data.connectivity === undefined);
+    const refused = await waitForSession(call.sessionId, "to record the refusal", (data) => data.error !== undefined && data.connectivity === null);
     assert.deepEqual(refused.get("error"), {
       code: "connectivity-out-of-order",
-      message: "the connectivity is accepted only while the session is answered; it is offered.",
+      message: "the connectivity is accepted only while the call is answered; it is offered.",
     });
     assert.equal(refused.get("status"), "offered");
     const [entry] = await waitForLogEntries(suite.stack, "session write refused", call.sessionId, 1);
     assert.deepEqual([entry?.code, entry?.reason, entry?.removed], [
       "connectivity-out-of-order",
-      "the connectivity is accepted only while the session is answered; it is offered.",
+      "the connectivity is accepted only while the call is answered; it is offered.",
       ["connectivity"],
     ]);
     call.stop();

@@ -1,8 +1,9 @@
-import { mkdtemp, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { readFileSync, readdirSync } from "node:fs";
+import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pickPorts } from "./ports";
-import { startProcess, type RunningProcess } from "./processes";
+import { killOnExit, startProcess, type RunningProcess } from "./processes";
 
 /** The repository root (this file lives in test/helpers). */
 export const REPO_ROOT = resolve(__dirname, "..", "..");
@@ -83,6 +84,9 @@ export async function startEmulatorStack(options: EmulatorStackOptions): Promise
   await writeFile(join(dir, "firebase.json"), JSON.stringify(config, null, 2));
 
   const firebase = join(REPO_ROOT, "node_modules", ".bin", "firebase");
+  // firebase-tools starts the Firestore emulator in a process group of its own: kill it by port
+  // if this process is interrupted before the stack is stopped.
+  const forgetJava = killOnExit(() => killFirestoreEmulator(firestore));
   const emulators: RunningProcess = startProcess(
     firebase,
     ["emulators:start", "--only", options.emulators.join(","), "--project", PROJECT_ID],
@@ -95,6 +99,7 @@ export async function startEmulatorStack(options: EmulatorStackOptions): Promise
     }
   } catch (error) {
     await stopStack(emulators, dir, ports.firestore);
+    forgetJava();
     throw error;
   }
 
@@ -102,26 +107,35 @@ export async function startEmulatorStack(options: EmulatorStackOptions): Promise
     ports,
     functionUrl: (name) => `http://${host}:${ports.functions}/${PROJECT_ID}/${REGION}/${name}`,
     output: () => emulators.output(),
-    stop: () => stopStack(emulators, dir, ports.firestore),
+    stop: async () => {
+      await stopStack(emulators, dir, ports.firestore);
+      forgetJava();
+    },
   };
 }
 
 async function stopStack(emulators: RunningProcess, dir: string, firestorePort: number): Promise<void> {
   await emulators.stop();
-  await killFirestoreEmulator(firestorePort);
+  killFirestoreEmulator(firestorePort);
   await rm(dir, { recursive: true, force: true });
 }
 
 /**
  * firebase-tools starts the Firestore emulator (Java) detached, in a process group of its own,
  * and an interrupted CLI does not always stop it: left running, it would outlive the suite and
- * keep CI's output open. Kills the process serving this stack's Firestore port, if any.
+ * keep CI's output open. Kills the process serving this stack's Firestore port, if any
+ * (synchronously, so that it can run from an exit handler).
  */
-async function killFirestoreEmulator(port: number): Promise<void> {
+function killFirestoreEmulator(port: number): void {
   const marker = `\0--port\0${port}\0`;
-  for (const entry of await readdir("/proc")) {
+  for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    let cmdline = "";
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+    } catch {
+      continue; // It exited while we looked.
+    }
     if (!(cmdline.split("\0")[0] ?? "").endsWith("java") || !cmdline.includes(marker)) continue;
     try {
       process.kill(Number(entry), "SIGKILL");

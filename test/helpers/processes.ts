@@ -15,6 +15,7 @@ export interface RunningProcess {
 // foreground group only) or an exit before the `after` hooks ran would leave it running. These
 // hooks kill every group still alive when the test process exits or is interrupted.
 const liveGroups = new Set<number>();
+const exitKillers = new Set<() => void>();
 let exitHooksInstalled = false;
 
 function killLiveGroups(): void {
@@ -26,6 +27,25 @@ function killLiveGroups(): void {
     }
   }
   liveGroups.clear();
+  for (const kill of exitKillers) {
+    try {
+      kill();
+    } catch {
+      // Best effort: the others must still run.
+    }
+  }
+  exitKillers.clear();
+}
+
+/**
+ * Runs `kill` (synchronous) if the test process exits or is interrupted before the returned
+ * function is called: for what a child starts outside its own process group (firebase-tools
+ * detaches the Firestore emulator's Java into a group of its own).
+ */
+export function killOnExit(kill: () => void): () => void {
+  installExitHooks();
+  exitKillers.add(kill);
+  return () => exitKillers.delete(kill);
 }
 
 function installExitHooks(): void {

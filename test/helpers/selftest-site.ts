@@ -17,11 +17,16 @@ export interface SelfTestSite {
   stop(): Promise<void>;
 }
 
-/** How to start a site: which secret each side holds, and whether Firestore runs too. */
+/** How to start a site: which secret each side holds, and whether Firestore and Functions run. */
 export interface SelfTestSiteOptions {
   coturnSecret: string;
   functionsSecret: string;
   firestore?: boolean;
+  /**
+   * Whether the Functions emulator runs (default true). Without it nothing answers the
+   * callable nor runs a trigger: a test hands the pages credentials itself (`page.route`).
+   */
+  functions?: boolean;
 }
 
 /**
@@ -35,11 +40,18 @@ export async function startSelfTestSite(options: SelfTestSiteOptions): Promise<S
   let stack: EmulatorStack | undefined;
   try {
     stack = await startEmulatorStack({
-      emulators: options.firestore ? ["auth", "functions", "firestore", "hosting"] : ["auth", "functions", "hosting"],
+      emulators: [
+        "auth",
+        ...(options.functions === false ? [] : (["functions"] as const)),
+        ...(options.firestore ? (["firestore"] as const) : []),
+        "hosting",
+      ],
       params: functionParams(coturn.uris()),
       secrets: { TURN_SHARED_SECRET: options.functionsSecret },
       hostingPublic: pageDir,
     });
+    // Without the Functions emulator the pages still get its (unused) port: a test that routes
+    // the callable's requests answers them there.
     await writeSelfTestEmulators(pageDir, {
       auth: stack.ports.auth,
       functions: stack.ports.functions,

@@ -1,6 +1,7 @@
 // A client that follows docs/signaling.md step by step with the Firebase JS SDK, as the web,
 // Android and iOS apps do, minus the RTCPeerConnection (the SDP and candidates are samples).
-// Every Firestore operation goes through a CostMeter so the cost suite can count them.
+// Every Firestore operation goes through a CostMeter so the cost suite can count them. No step
+// waits for a function: the call path is client writes and listeners only.
 import { randomUUID } from "node:crypto";
 import { deleteApp, initializeApp, type FirebaseApp } from "firebase/app";
 import { connectAuthEmulator, getAuth, signInAnonymously, signOut } from "firebase/auth";
@@ -9,17 +10,17 @@ import {
   collection,
   connectFirestoreEmulator,
   doc,
-  documentId,
   getFirestore,
   limit,
   onSnapshot,
   orderBy,
   query,
   serverTimestamp,
-  setDoc,
   terminate,
   updateDoc,
   where,
+  writeBatch,
+  type WriteBatch,
   type DocumentData,
   type DocumentReference,
   type DocumentSnapshot,
@@ -32,6 +33,7 @@ import {
   SESSIONS_COLLECTION,
   answerFields,
   candidateDocumentSchema,
+  candidatesCreateFields,
   connectivityFields,
   endRequestFields,
   sessionCreateFields,
@@ -52,7 +54,10 @@ import { Signal } from "./snapshots";
  */
 export class CostMeter {
   writes = 0;
+  deletes = 0;
   listenerReads = 0;
+  /** Reads the rules' get()/getAfter() cost; the client cannot see them, so the step that triggers one declares it. */
+  ruleReads = 0;
   /** One line per billed operation, for the report and for failure messages. */
   readonly entries: string[] = [];
 
@@ -61,6 +66,15 @@ export class CostMeter {
     this.writes += 1;
     this.entries.push(`write: ${label}`);
     await operation;
+  }
+
+  /** Counts a batch: its writes, deletes and the rules' document reads, then commits it. */
+  async batch(label: string, counts: { writes: number; deletes?: number; ruleReads?: number }, batch: WriteBatch): Promise<void> {
+    this.writes += counts.writes;
+    this.deletes += counts.deletes ?? 0;
+    this.ruleReads += counts.ruleReads ?? 0;
+    this.entries.push(`batch (${counts.writes} writes, ${counts.deletes ?? 0} deletes, ${counts.ruleReads ?? 0} rule reads): ${label}`);
+    await batch.commit();
   }
 
   /** Listens to a query, counting reads, and hands every snapshot to `handle`. */
@@ -205,45 +219,54 @@ class PeerCandidates {
   }
 }
 
+/** Hangs up as `role`: the end request and the deletion of its own candidates document in one batch. */
+async function hangUp(party: Party, sessionId: string, role: Role, reason: EndRequestReason, ownDocument: boolean): Promise<void> {
+  const batch = writeBatch(party.db);
+  batch.update(sessionRef(party.db, sessionId), endRequestFields(role, reason, serverTimestamp()));
+  if (ownDocument) batch.delete(candidatesRef(party.db, sessionId, role));
+  await party.meter.batch(`${role} ends (${reason})`, { writes: 1, deletes: ownDocument ? 1 : 0 }, batch);
+}
+
 /** The caller's side of one call. */
 export class OutgoingCall {
-  readonly offered = new Signal("the session to ring (offered)");
+  /** The trigger recorded `offered` (nothing on the call path waits for it). */
+  readonly offered = new Signal("the server to record the session as offered");
   readonly answered = new Signal<{ type: "answer"; sdp: string }>("the callee's answer");
-  readonly endedWhileRinging = new Signal<Session>("the session to end before an answer");
+  readonly endedWhileRinging = new Signal<Session>("the call to end before an answer");
   private peer: PeerCandidates | undefined;
-  private stopQ1: (() => void) | undefined;
+  private stopL1: (() => void) | undefined;
 
   private constructor(
     private readonly party: Party,
     readonly sessionId: string,
   ) {}
 
-  /** Whether Q1's first snapshot already held the ringing session (the trigger was quicker than the listen). */
-  ringingAtAttach = false;
+  /** Whether L1's first snapshot already held the trigger's `offered` (then that change costs L1 no read). */
+  offeredAtAttach = false;
 
-  /** Creates the session carrying the offer, then attaches Q1 (a query by id needs the document to exist). */
-  static async place(party: Party, calleeUid: string): Promise<OutgoingCall> {
+  /**
+   * Creates the session (carrying the offer) and the caller's candidates document in one batch
+   * (the call rings from here on), then attaches L1 to the session: a listener on one document
+   * is refused while it does not exist.
+   */
+  static async place(party: Party, calleeUid: string, entries: CandidateEntry[] = []): Promise<OutgoingCall> {
     const sessionId = doc(collection(party.db, SESSIONS_COLLECTION)).id;
     const call = new OutgoingCall(party, sessionId);
-    const fields = sessionCreateFields({ caller_id: party.uid, callee_id: calleeUid, offer: { type: "offer", sdp: sampleSdp("offer") } }, serverTimestamp());
-    await party.meter.write("create session with offer", setDoc(sessionRef(party.db, sessionId), fields));
-    const q1 = query(
-      collection(party.db, SESSIONS_COLLECTION),
-      where(documentId(), "==", sessionId),
-      where("caller_id", "==", party.uid),
-      where("status", "in", ["offered", "answered", "ended"]),
-      limit(1),
-    );
-    const attached = new Signal("Q1's first snapshot");
-    call.stopQ1 = party.meter.listenQuery(
-      "Q1 (caller's session)",
-      q1,
+    const input = { caller_id: party.uid, callee_id: calleeUid, offer: { type: "offer" as const, sdp: sampleSdp("offer") } };
+    const batch = writeBatch(party.db);
+    batch.set(sessionRef(party.db, sessionId), sessionCreateFields(input, serverTimestamp(), Date.now()));
+    batch.set(candidatesRef(party.db, sessionId, "caller"), candidatesCreateFields(input, "caller", entries, serverTimestamp(), Date.now()));
+    await party.meter.batch("create session with offer and the caller's candidates", { writes: 2, ruleReads: 1 }, batch);
+    const attached = new Signal("L1's first snapshot");
+    call.stopL1 = party.meter.listenDocument(
+      "L1 (caller's session)",
+      sessionRef(party.db, sessionId),
       (snapshot) => {
         if (!snapshot.metadata.fromCache && !attached.fired) {
-          call.ringingAtAttach = snapshot.size > 0;
+          call.offeredAtAttach = snapshot.get("status") !== "pending";
           attached.resolve();
         }
-        call.onQ1(snapshot);
+        if (snapshot.exists()) call.onL1(readSession(snapshot.data({ serverTimestamps: "estimate" })));
       },
       (error) => {
         attached.reject(error);
@@ -254,17 +277,14 @@ export class OutgoingCall {
     return call;
   }
 
-  private onQ1(snapshot: QuerySnapshot): void {
-    const [document] = snapshot.docs;
-    if (!document) return;
-    const session = readSession(document.data({ serverTimestamps: "estimate" }));
-    this.offered.resolve();
-    if (session.status === "ended") {
-      this.stopQ1?.();
+  private onL1(session: Session): void {
+    if (session.status !== "pending") this.offered.resolve();
+    if (session.status === "ended" || session.end_request) {
+      this.stopL1?.();
       this.endedWhileRinging.resolve(session);
     } else if (session.answer) {
-      // The answer is all Q1 is for: stop it before the trigger's next write costs a read.
-      this.stopQ1?.();
+      // The answer is all L1 is for: stop it before the trigger's next write costs a read.
+      this.stopL1?.();
       this.peer = new PeerCandidates(this.party, this.sessionId, "callee");
       this.answered.resolve(session.answer);
     }
@@ -277,9 +297,8 @@ export class OutgoingCall {
     return answer;
   }
 
-  /** Appends a batch of the caller's candidates (after `offered`: the document exists from then). */
+  /** Appends a batch of the caller's candidates (its document exists since the create). */
   async sendCandidates(batch: CandidateEntry[]): Promise<void> {
-    await this.offered.wait();
     await this.party.meter.write(`caller appends ${batch.length} candidates`, updateDoc(candidatesRef(this.party.db, this.sessionId, "caller"), { candidates: arrayUnion(...batch) }));
   }
 
@@ -293,9 +312,9 @@ export class OutgoingCall {
     await this.party.meter.write("caller reports connectivity", updateDoc(sessionRef(this.party.db, this.sessionId), connectivityFields("caller", serverTimestamp())));
   }
 
-  /** Asks the server to end the call. */
+  /** Ends the call: the end request and the deletion of the caller's candidates document, in one batch. */
   async end(reason: EndRequestReason): Promise<void> {
-    await this.party.meter.write(`caller ends (${reason})`, updateDoc(sessionRef(this.party.db, this.sessionId), endRequestFields("caller", reason, serverTimestamp())));
+    await hangUp(this.party, this.sessionId, "caller", reason, true);
   }
 
   /** Resolves when the callee's candidates document is deleted: the call has ended. */
@@ -304,14 +323,22 @@ export class OutgoingCall {
   }
 
   stop(): void {
-    this.stopQ1?.();
+    this.stopL1?.();
     this.peer?.stop();
   }
+}
+
+/** Whether a session from Q0 still rings: nobody has answered or ended it. */
+function rings(session: Session): boolean {
+  return (session.status === "pending" || session.status === "offered") && !session.answer && !session.end_request;
 }
 
 /** The callee's long-lived Q0 ("my incoming calls"). */
 export class IncomingCalls {
   private readonly ringing = new Map<string, Session>();
+  private readonly present = new Set<string>();
+  /** The status each session had when Q0 first showed it. */
+  readonly firstSeenStatus = new Map<string, string>();
   private readonly changes = new Set<() => void>();
   private readonly unsubscribe: () => void;
   readonly attached = new Signal("Q0's first snapshot");
@@ -321,13 +348,19 @@ export class IncomingCalls {
     const q0 = query(
       collection(party.db, SESSIONS_COLLECTION),
       where("callee_id", "==", party.uid),
-      where("status", "==", "offered"),
+      where("status", "in", ["pending", "offered"]),
       orderBy("created_at", "desc"),
       limit(10),
     );
     this.unsubscribe = party.meter.listenQuery("Q0 (callee's incoming calls)", q0, (snapshot) => {
       this.ringing.clear();
-      for (const document of snapshot.docs) this.ringing.set(document.id, readSession(document.data({ serverTimestamps: "estimate" })));
+      this.present.clear();
+      for (const document of snapshot.docs) {
+        const session = readSession(document.data({ serverTimestamps: "estimate" }));
+        this.present.add(document.id);
+        if (!this.firstSeenStatus.has(document.id)) this.firstSeenStatus.set(document.id, session.status);
+        if (rings(session)) this.ringing.set(document.id, session);
+      }
       if (!snapshot.metadata.fromCache) this.attached.resolve();
       this.changes.forEach((check) => check());
     }, (error) => {
@@ -344,9 +377,14 @@ export class IncomingCalls {
     }, timeoutMs);
   }
 
-  /** Resolves once the session has left Q0 (answered or ended). */
+  /** Resolves once the session no longer rings (answered or ended). */
   waitForGone(sessionId: string, timeoutMs = 20_000): Promise<true> {
     return this.waitUntil(`session ${sessionId} to stop ringing`, () => !this.ringing.has(sessionId) || undefined, timeoutMs);
+  }
+
+  /** Resolves once the session has left Q0's results (the server recorded it answered or ended). */
+  waitForLeft(sessionId: string, timeoutMs = 20_000): Promise<true> {
+    return this.waitUntil(`session ${sessionId} to leave the incoming-calls query`, () => !this.present.has(sessionId) || undefined, timeoutMs);
   }
 
   private waitUntil<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
@@ -369,6 +407,7 @@ export class IncomingCalls {
 /** The callee's side of one ringing call. */
 export class IncomingCall {
   private peer: PeerCandidates | undefined;
+  private accepted = false;
 
   constructor(
     private readonly party: Party,
@@ -376,16 +415,20 @@ export class IncomingCall {
     readonly session: Session,
   ) {}
 
-  /** Attaches L3 to the caller's candidates, then writes the answer. */
-  async accept(): Promise<void> {
+  /** Attaches L3 to the caller's candidates, then answers and creates its own candidates document in one batch. */
+  async accept(entries: CandidateEntry[] = []): Promise<void> {
     this.peer = new PeerCandidates(this.party, this.sessionId, "caller");
     await this.peer.attached.wait();
-    await this.party.meter.write("callee answers", updateDoc(sessionRef(this.party.db, this.sessionId), answerFields({ type: "answer", sdp: sampleSdp("answer") })));
+    const batch = writeBatch(this.party.db);
+    batch.update(sessionRef(this.party.db, this.sessionId), answerFields({ type: "answer", sdp: sampleSdp("answer") }));
+    batch.set(candidatesRef(this.party.db, this.sessionId, "callee"), candidatesCreateFields(this.session, "callee", entries, serverTimestamp(), Date.now()));
+    await this.party.meter.batch("callee answers and creates its candidates", { writes: 2, ruleReads: 1 }, batch);
+    this.accepted = true;
   }
 
   /** Ends the call as the callee (reject or busy while ringing, hangup or failed later). */
   async end(reason: EndRequestReason): Promise<void> {
-    await this.party.meter.write(`callee ends (${reason})`, updateDoc(sessionRef(this.party.db, this.sessionId), endRequestFields("callee", reason, serverTimestamp())));
+    await hangUp(this.party, this.sessionId, "callee", reason, this.accepted);
   }
 
   /** Appends a batch of the callee's candidates. */

@@ -8,7 +8,7 @@ import { functionParams, newSecret } from "./turn-config";
 export const SUITE_TIMEOUTS = { ...DEFAULT_TIMEOUTS };
 
 /** Starts the emulators a signaling suite needs, with every param of every function given. */
-function startSignalingStack(emulators: EmulatorName[]): Promise<EmulatorStack> {
+export function startSignalingStack(emulators: EmulatorName[]): Promise<EmulatorStack> {
   return startEmulatorStack({
     emulators,
     params: functionParams(["turn:127.0.0.1:3478?transport=udp"], {

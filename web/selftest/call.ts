@@ -1,8 +1,9 @@
 import { signInAnonymously } from "firebase/auth";
-import { connectFirestoreEmulator, getFirestore } from "firebase/firestore";
+import { connectFirestoreEmulator, getFirestore, setLogLevel } from "firebase/firestore";
 import { listenForCalls, startCall, type Call, type IncomingCall } from "../src/call/call";
 import { firestoreSignaling } from "../src/call/firestore";
 import type { CallState } from "../src/call/state";
+import type { SignalingStore } from "../src/call/store";
 import { createTurnClient } from "../src/turn";
 import { connectPageFirebase } from "./firebase";
 import { selectedCandidatePair } from "./stats";
@@ -20,12 +21,26 @@ const pathOutput = element<HTMLOutputElement>("#path");
 const messageInput = element<HTMLInputElement>("#message");
 const sendButton = element<HTMLButtonElement>("#send");
 const messages = element<HTMLUListElement>("#messages");
+const warningList = element<HTMLUListElement>("#warnings");
 
 let activeCall: Call | undefined;
 let activeChannel: RTCDataChannel | undefined;
 
 function showError(error: unknown): void {
   errorLine.textContent = error instanceof Error ? error.message : String(error);
+}
+
+/** Problems that leave the call running (e.g. a candidate of the other side that cannot be used). */
+function showWarning(warning: Error): void {
+  const item = document.createElement("li");
+  item.textContent = warning.message;
+  warningList.append(item);
+}
+
+// Each moment the page shows is stamped (epoch ms, one clock for every page of this browser),
+// so that a test can measure dial → ring → connected → hang-up from the pages themselves.
+function stamp(element: HTMLElement, name: string): void {
+  element.dataset[name] = String(Date.now());
 }
 
 function describe(state: CallState): string {
@@ -51,6 +66,7 @@ function follow(call: Call, pc: RTCPeerConnection): void {
   const render = (state: CallState): void => {
     stateOutput.textContent = describe(state);
     stateOutput.dataset.phase = state.phase;
+    stamp(stateOutput, `${state.phase}At`);
     if (state.phase === "connected") {
       selectedCandidatePair(pc).then(
         (pair) => (pathOutput.textContent = pair ? `${pair.localType} to ${pair.remoteType} (${pair.protocol})` : "unknown"),
@@ -67,10 +83,14 @@ function follow(call: Call, pc: RTCPeerConnection): void {
   call.onStateChange(render);
 }
 
+const firstSeen = new Map<string, string>();
+
 function renderIncoming(calls: IncomingCall[], answer: (call: IncomingCall) => Promise<void>): void {
   incomingList.replaceChildren(
     ...calls.map((incoming) => {
       const item = document.createElement("li");
+      if (!firstSeen.has(incoming.sessionId)) firstSeen.set(incoming.sessionId, String(Date.now()));
+      item.dataset.seenAt = firstSeen.get(incoming.sessionId);
       item.dataset.session = incoming.sessionId;
       item.dataset.caller = incoming.callerId;
       item.append(`Call from ${incoming.callerId} `);
@@ -91,13 +111,24 @@ function renderIncoming(calls: IncomingCall[], answer: (call: IncomingCall) => P
 async function main(): Promise<void> {
   const { app, auth, functions, emulators } = await connectPageFirebase();
   const firestore = getFirestore(app);
+  // `?firestoreLog=debug` shows the SDK's stream errors and back-offs in the console (the tests read them).
+  if (new URLSearchParams(location.search).get("firestoreLog") === "debug") setLogLevel("debug");
   if (emulators) {
     if (!emulators.firestore) throw new Error("emulators.json names no Firestore emulator: start the emulators with firestore for this page.");
     connectFirestoreEmulator(firestore, emulators.firestore.host, emulators.firestore.port);
   }
   const { user } = await signInAnonymously(auth);
   me.textContent = user.uid;
-  const store = firestoreSignaling(firestore);
+  const signaling = firestoreSignaling(firestore);
+  // Stamps when the create batch leaves, so that a slow dial can be told apart: WebRTC and
+  // credentials before it, Firestore after it.
+  const store: SignalingStore = {
+    ...signaling,
+    createCall: (...args) => {
+      stamp(callButton, "createSentAt");
+      return signaling.createCall(...args);
+    },
+  };
   const turn = createTurnClient(functions);
   // Relay only: this page checks the TURN path, so a direct path must not hide a broken relay.
   const newPeerConnection = async (): Promise<RTCPeerConnection> =>
@@ -105,11 +136,12 @@ async function main(): Promise<void> {
 
   callButton.disabled = false;
   const dial = async (): Promise<void> => {
+    stamp(callButton, "clickedAt");
     errorLine.textContent = "";
     try {
       const pc = await newPeerConnection();
       useChannel(pc.createDataChannel("chat"));
-      activeCall = await startCall(store, pc, { callerId: user.uid, calleeId: calleeInput.value.trim() });
+      activeCall = await startCall(store, pc, { callerId: user.uid, calleeId: calleeInput.value.trim() }, { onWarning: showWarning });
       follow(activeCall, pc);
     } catch (error) {
       showError(error);
@@ -133,9 +165,13 @@ async function main(): Promise<void> {
         }
       }),
     showError,
+    { onWarning: showWarning },
   );
 
-  hangUpButton.addEventListener("click", () => void activeCall?.hangUp().catch(showError));
+  hangUpButton.addEventListener("click", () => {
+    stamp(hangUpButton, "clickedAt");
+    void activeCall?.hangUp().catch(showError);
+  });
   sendButton.addEventListener("click", () => {
     activeChannel?.send(messageInput.value);
     messageInput.value = "";

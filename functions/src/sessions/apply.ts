@@ -1,4 +1,4 @@
-import { FieldValue, Timestamp, type DocumentData, type DocumentReference, type Firestore, type UpdateData } from "firebase-admin/firestore";
+import { Timestamp, type DocumentData, type DocumentReference, type Firestore, type UpdateData } from "firebase-admin/firestore";
 import { logSessionRefusal, logSessionSuperseded, logSessionTransition } from "../logs";
 import type { SessionPatch, SessionWrite } from "./decide";
 import { CANDIDATES_COLLECTION, ROLES } from "./model";
@@ -12,7 +12,8 @@ export type ApplyOutcome = "written" | "superseded";
 /**
  * Commits one decided write as a single batch: the session update guarded by a `lastUpdateTime`
  * precondition (so a stale or redelivered decision never overwrites a newer state) and, in the
- * same batch, the creation or deletion of both candidate documents.
+ * same batch, the deletion of both candidate documents when the call ends (deleting one that
+ * its sender already deleted is harmless).
  */
 export async function applySessionWrite(
   db: Firestore,
@@ -24,15 +25,6 @@ export async function applySessionWrite(
   const batch = db.batch();
   batch.update(session, toUpdateData(write.patch), { lastUpdateTime });
   const candidates = ROLES.map((role) => session.collection(CANDIDATES_COLLECTION).doc(role));
-  if (write.kind === "transition" && write.newCandidates) {
-    for (const document of write.newCandidates) {
-      batch.set(session.collection(CANDIDATES_COLLECTION).doc(document.sender), {
-        ...document,
-        created_at: Timestamp.fromMillis(document.created_at),
-        expire_at: Timestamp.fromMillis(document.expire_at),
-      });
-    }
-  }
   if (write.kind === "transition" && write.candidates === "delete") {
     for (const candidate of candidates) batch.delete(candidate);
   }
@@ -46,21 +38,21 @@ export async function applySessionWrite(
     throw error;
   }
   if (write.kind === "refusal") {
-    logSessionRefusal(session.id, { status: write.status, code: write.refused.code, reason: write.refused.message, removed: write.patch.remove ?? [] });
+    logSessionRefusal(session.id, { status: write.status, code: write.refused.code, reason: write.refused.message, removed: write.patch.reset ?? [] });
   } else {
     logSessionTransition(session.id, {
       by,
       event: write.event,
       from: write.from,
       to: write.to,
-      writes: 1 + (write.newCandidates?.length ?? 0),
+      writes: 1,
       deletes: write.candidates === "delete" ? candidates.length : 0,
     });
   }
   return "written";
 }
 
-/** Turns a decision's patch (epoch milliseconds, fields to remove) into a Firestore update. */
+/** Turns a decision's patch (epoch milliseconds, fields to reset) into a Firestore update. */
 export function toUpdateData(patch: SessionPatch): UpdateData<DocumentData> {
   const data: UpdateData<DocumentData> = {};
   if (patch.status !== undefined) data.status = patch.status;
@@ -70,6 +62,7 @@ export function toUpdateData(patch: SessionPatch): UpdateData<DocumentData> {
   }
   if (patch.ended_reason !== undefined) data.ended_reason = patch.ended_reason;
   if (patch.error !== undefined) data.error = patch.error;
-  for (const field of patch.remove ?? []) data[field] = FieldValue.delete();
+  // Null, not deleted: the incoming-calls query selects calls whose answer and end request are null.
+  for (const field of patch.reset ?? []) data[field] = null;
   return data;
 }

@@ -2,8 +2,9 @@
 // Billing rules applied (Cloud Firestore pricing): every document write and delete counts; a
 // listener pays one read per document in its first snapshot (at least one, even when empty) and
 // one per document added, changed, or removed by a change — but nothing for a deletion; a
-// query pays one read per document returned (at least one); triggers receive their snapshots
-// free and write with preconditions, and the rules use no get().
+// query pays one read per document returned (at least one); a get()/getAfter() in the rules
+// costs one read per document per request; triggers receive their snapshots free and write
+// with preconditions.
 import { LIMITS } from "./model";
 
 /** The shape of one call: candidates gathered per side and how many batches carried them. */
@@ -34,22 +35,24 @@ export interface CallCost {
 /** Reads each sweep run pays even when there is nothing to do: three queries, one read each. */
 export const SWEEP_QUERIES_PER_RUN = 3;
 
-/** Operations for one complete call under the documented protocol. */
+/** Operations for one complete call under the documented protocol (worst case: the trigger keeps up). */
 export function signalingCallCost(shape: CallShape): CallCost {
   checkShape(shape);
   const lateCallerBatches = shape.callerBatchesAfterAccept ?? 0;
   const steps: StepCost[] = [
-    row("caller creates the session carrying the offer; attaches Q1 (empty first snapshot)", 1, 1),
-    row("trigger: pending → offered, creates both candidate documents; Q1 and the callee's Q0 see it", 3, 2),
+    row("caller creates the session (offer, ring time) and its candidates document in one batch; the rules' getAfter of the session; the callee's Q0 sees the call: it rings", 2, 1, 1),
+    row("caller attaches L1 on its session (first snapshot)", 0, 1),
+    row("trigger: pending → offered; L1 and Q0 see it", 1, 2),
     row(`caller appends its ${shape.callerCandidates} candidates and end-of-candidates in ${shape.callerBatches} batch(es)`, shape.callerBatches, 0),
     row("callee accepts: attaches L3 on the caller's candidates (one snapshot holds every batch so far)", 0, 1 + lateCallerBatches),
-    row("callee writes the answer; Q1 and Q0 see it; the caller stops Q1", 1, 2),
-    row("caller attaches L2 on the callee's candidates", 0, 1),
+    row("callee writes the answer and creates its candidates document in one batch (the rules' get of the session); L1 and Q0 see the answer; the caller stops L1", 2, 2, 1),
+    row("caller attaches L2 on the callee's candidates (first snapshot)", 0, 1),
     row("trigger: offered → answered; the session leaves Q0", 1, 1),
     row(`callee appends its ${shape.calleeCandidates} candidates and end-of-candidates in ${shape.calleeBatches} batch(es); L2 sees each`, shape.calleeBatches, shape.calleeBatches),
-    row("caller reports ICE connected; trigger: answered → connected (no listener is attached)", 2, 0),
-    row("a participant hangs up; trigger: connected → ended, deletes both candidate documents (L2 and L3 see the deletions free)", 2, 0, 0, 2),
-    row("sweep after expire_at: its query returns the session; recursiveDelete lists the (empty) subcollection and deletes the session", 0, 0, 2, 1),
+    row("caller reports ICE connected; trigger: answered → connected (nobody listens to the session any more)", 2, 0),
+    row("a participant hangs up: its end request and the deletion of its candidates document in one batch; the other side's listener sees the deletion (free)", 1, 0, 0, 1),
+    row("trigger: connected → ended, deletes both candidate documents (one is already gone)", 1, 0, 0, 2),
+    row("sweep after expire_at: its query returns the ended session, which it deletes alone", 0, 0, 1, 1),
   ];
   const totals = steps.reduce(
     (sum, step) => ({

@@ -1,10 +1,13 @@
 // What the server does with a session: given the document as it is now, the trigger and the
-// sweep ask these functions for the one write (or none) that moves it along. Decisions look at
-// the current document only, never at how it got there, so a redelivered event, an event for
-// the server's own write, or events handled out of order all converge on the same state.
+// sweep ask these functions for the one write (or none) that records it. Participants move a
+// call along with their own fields and never wait for the server, so a decision reads how far
+// those fields show the call has got and brings `status` up to it, in one write, however many
+// steps behind the record is. Decisions look at the current document only, never at how it got
+// there, so a redelivered, reordered or late event converges on the same state.
 import { z } from "zod";
 import {
-  ROLES,
+  END_REQUEST_REASONS,
+  RING_SECONDS,
   SESSION_STATUSES,
   answerSchema,
   describeIssues,
@@ -14,19 +17,17 @@ import {
   uidSchema,
   type EndedReason,
   type LiveStatus,
-  type Role,
   type SessionError,
   type SessionStatus,
   type Timeouts,
-  END_REQUEST_REASONS,
 } from "./model";
-import { candidateExpireAtMillis, expireAtMillis, isStale } from "./timeouts";
-import { STEP_RULES, transition, type SessionEvent } from "./transitions";
+import { expireAtMillis, isStale, ringEndsAtMillis } from "./timeouts";
+import { reachedPhase, statusRank, transition, type CallPhase, type SessionEvent } from "./transitions";
 
-/** Fields participants write that the server removes when it refuses them. */
+/** Fields participants write that the server resets to null when it refuses them. */
 export type ParticipantField = "answer" | "connectivity" | "end_request";
 
-/** The server-owned fields a decision sets (times in epoch milliseconds) and the fields it removes. */
+/** The server-owned fields a decision sets (times in epoch milliseconds) and the participant fields it resets. */
 export interface SessionPatch {
   status?: SessionStatus;
   updated_at?: number;
@@ -34,22 +35,12 @@ export interface SessionPatch {
   ended_reason?: EndedReason;
   expire_at?: number;
   error?: SessionError;
-  remove?: ParticipantField[];
-}
-
-/** A candidates document as the server creates it (times in epoch milliseconds). */
-export interface NewCandidateDocument {
-  sender: Role;
-  caller_id: string;
-  callee_id: string;
-  candidates: [];
-  created_at: number;
-  expire_at: number;
+  reset?: ParticipantField[];
 }
 
 /** One write to a session and what happens to its candidate documents in the same batch. */
 export type SessionWrite =
-  | { kind: "transition"; event: string; from: SessionStatus | "invalid"; to: SessionStatus; patch: SessionPatch; candidates: "create" | "delete" | "keep"; newCandidates?: NewCandidateDocument[] }
+  | { kind: "transition"; event: string; from: SessionStatus | "invalid"; to: SessionStatus; patch: SessionPatch; candidates: "delete" | "keep" }
   | { kind: "refusal"; status: SessionStatus; patch: SessionPatch; refused: SessionError };
 
 /** What to do with a session: nothing (and why), or one write. */
@@ -65,6 +56,7 @@ const coreSchema = z
     offer: offerSchema,
     created_at: timestampMillis,
     updated_at: timestampMillis,
+    ring_seconds: z.number().int().min(RING_SECONDS.min).max(RING_SECONDS.max).default(RING_SECONDS.default),
   })
   .refine((core) => core.caller_id !== core.callee_id, { path: ["callee_id"], message: "caller and callee are the same user" });
 
@@ -75,47 +67,22 @@ type Core = z.infer<typeof coreSchema>;
 
 /**
  * Decides the trigger's write for a session document that was just written (`undefined` when
- * it was deleted). `nowMillis` stamps `updated_at`, `ended_at` and the expiry times.
+ * it was deleted). `nowMillis` stamps `updated_at`, `ended_at` and `expire_at`.
  */
 export function decideAfterWrite(data: Record<string, unknown> | undefined, nowMillis: number, timeouts: Timeouts): Decision {
   if (data === undefined) return { kind: "none", why: "the session was deleted" };
   if (data.status === "ended") return { kind: "none", why: "the session has ended" };
-
   const core = coreSchema.safeParse(data);
   if (!core.success) {
     return endInvalid(`the session document is invalid: ${describeIssues(core.error)}`, nowMillis, timeouts);
   }
-  const session = core.data;
-  const status = session.status as LiveStatus;
-
-  // Refusals first: a field written out of turn must go before it can count in a later state.
-  const judged = judgeParticipantFields(data, status);
-  const refusals = judged.filter((judgement): judgement is Refused => !judgement.ok);
-  if (refusals.length > 0) {
-    return {
-      kind: "refusal",
-      status,
-      refused: refusals[0].error,
-      patch: { error: refusals[0].error, remove: refusals.map((refusal) => refusal.field) },
-    };
-  }
-  const accepted = judged as Accepted[];
-  const endEvent = accepted.map((judgement) => judgement.event).find((event): event is EndEvent => event.kind === "end");
-  if (endEvent) return end(status, endEvent, nowMillis, timeouts);
-  const next = accepted[0];
-  if (next) return step(status, next.event.kind, next.to, nowMillis, timeouts, { candidates: "keep" });
-  if (status === "pending") {
-    return step(status, "offer", STEP_RULES.offer.to, nowMillis, timeouts, {
-      candidates: "create",
-      newCandidates: ROLES.map((sender) => newCandidateDocument(session, sender, nowMillis, timeouts)),
-    });
-  }
-  return { kind: "none", why: `${status}: waiting for ${WAITING_FOR[status]}` };
+  return catchUp(data, core.data, nowMillis, timeouts);
 }
 
 /**
- * Decides the sweep's write for a session its queries found: end a live session that outstayed
- * its state's timeout, otherwise nothing (it may have moved on since the query ran).
+ * Decides the sweep's write for a session its queries found: first whatever the trigger has
+ * not recorded yet; then, for a live session whose record is up to date, the end of one that
+ * rang past its deadline or outstayed its state's timeout.
  */
 export function decideStale(data: Record<string, unknown>, nowMillis: number, timeouts: Timeouts): Decision {
   if (data.status === "ended") return { kind: "none", why: "the session has ended" };
@@ -123,38 +90,23 @@ export function decideStale(data: Record<string, unknown>, nowMillis: number, ti
   if (!core.success) {
     return endInvalid(`the session document is invalid: ${describeIssues(core.error)}`, nowMillis, timeouts);
   }
-  const status = core.data.status as LiveStatus;
-  if (!isStale(status, core.data.updated_at, nowMillis, timeouts)) {
-    return { kind: "none", why: `${status} and within its timeout` };
-  }
-  return end(status, { kind: "timeout" }, nowMillis, timeouts);
+  const session = core.data;
+  const pending = catchUp(data, session, nowMillis, timeouts);
+  if (pending.kind === "refusal" || (pending.kind === "transition" && pending.to === "ended")) return pending;
+  const recorded = (pending.kind === "transition" ? pending.to : session.status) as LiveStatus;
+  const stale =
+    recorded === "offered" || recorded === "pending"
+      ? nowMillis >= ringEndsAtMillis(session.created_at, session.ring_seconds, timeouts)
+      : // A state the sweep itself is about to record was entered just now.
+        pending.kind === "none" && isStale(recorded, session.updated_at, nowMillis, timeouts);
+  if (!stale) return pending.kind === "none" ? { kind: "none", why: `${recorded} and within its timeout` } : pending;
+  return end(session.status as LiveStatus, { kind: "timeout" }, nowMillis, timeouts);
 }
-
-/** The candidates document the server creates for `sender` when a call starts ringing. */
-export function newCandidateDocument(session: Pick<Core, "caller_id" | "callee_id">, sender: Role, nowMillis: number, timeouts: Timeouts): NewCandidateDocument {
-  return {
-    sender,
-    caller_id: session.caller_id,
-    callee_id: session.callee_id,
-    candidates: [],
-    created_at: nowMillis,
-    expire_at: candidateExpireAtMillis(nowMillis, timeouts),
-  };
-}
-
-const WAITING_FOR: Readonly<Record<Exclude<LiveStatus, "pending">, string>> = Object.freeze({
-  offered: "the callee's answer",
-  answered: "a connectivity report",
-  connected: "the end of the call",
-});
-
-type EndEvent = Extract<SessionEvent, { kind: "end" }>;
 
 interface Accepted {
   ok: true;
   field: ParticipantField;
   event: SessionEvent;
-  to: SessionStatus;
 }
 interface Refused {
   ok: false;
@@ -162,41 +114,80 @@ interface Refused {
   error: SessionError;
 }
 
-// A participant field is judged only in the states where it can still cause a step: an answer
-// in `pending`/`offered`, a connectivity report before `connected`, an end request always.
-// Elsewhere it has already been consumed and is history.
-function judgeParticipantFields(data: Record<string, unknown>, status: LiveStatus): Array<Accepted | Refused> {
+// Brings the record up to what the participants' fields show, in one write.
+function catchUp(data: Record<string, unknown>, session: Core, nowMillis: number, timeouts: Timeouts): Decision {
+  const status = session.status as LiveStatus;
+  // Refusals first: a field that does not fit must go before it can count.
+  const judged = judgeParticipantFields(data);
+  const refusals = judged.filter((judgement): judgement is Refused => !judgement.ok);
+  if (refusals.length > 0) {
+    return {
+      kind: "refusal",
+      status,
+      refused: refusals[0].error,
+      patch: { error: refusals[0].error, reset: refusals.map((refusal) => refusal.field) },
+    };
+  }
+  const endEvent = (judged as Accepted[]).map((judgement) => judgement.event).find((event) => event.kind === "end");
+  if (endEvent?.kind === "end") return end(status, endEvent, nowMillis, timeouts);
+  const reached = reachedPhase(data);
+  if (statusRank(reached) <= statusRank(status)) return { kind: "none", why: `${status}: ${WAITING_FOR[reached]}` };
+  return {
+    kind: "transition",
+    event: `${reached} (from the participants' fields)`,
+    from: status,
+    to: reached,
+    patch: stamp(reached, nowMillis, timeouts),
+    candidates: "keep",
+  };
+}
+
+const WAITING_FOR: Readonly<Record<CallPhase, string>> = Object.freeze({
+  offered: "waiting for the callee's answer",
+  answered: "waiting for a connectivity report",
+  connected: "waiting for the end of the call",
+});
+
+// Each participant field is judged against the phase the other fields show, so the verdict is
+// the same however often and however late the document is looked at.
+function judgeParticipantFields(data: Record<string, unknown>): Array<Accepted | Refused> {
   const judged: Array<Accepted | Refused> = [];
-  if (data.answer !== undefined && (status === "pending" || status === "offered")) {
+  let answered = false;
+  if (data.answer !== undefined && data.answer !== null) {
     const answer = answerSchema.safeParse(data.answer);
+    answered = answer.success;
     judged.push(
       answer.success
-        ? judge("answer", status, { kind: "answer", by: "callee" })
+        ? { ok: true, field: "answer", event: { kind: "answer", by: "callee" } }
         : refused("answer", "invalid-answer", `the answer is invalid: ${describeIssues(answer.error)}`),
     );
   }
-  if (data.connectivity !== undefined && status !== "connected") {
+  let connected = false;
+  if (data.connectivity !== undefined && data.connectivity !== null) {
     const report = connectivitySchema.safeParse(data.connectivity);
-    judged.push(
-      report.success
-        ? judge("connectivity", status, { kind: "connectivity", by: report.data.by })
-        : refused("connectivity", "invalid-connectivity", `the connectivity report is invalid: ${describeIssues(report.error)}`),
-    );
+    if (report.success) {
+      const verdict = judge("connectivity", answered ? "answered" : "offered", { kind: "connectivity", by: report.data.by });
+      connected = verdict.ok;
+      judged.push(verdict);
+    } else {
+      judged.push(refused("connectivity", "invalid-connectivity", `the connectivity report is invalid: ${describeIssues(report.error)}`));
+    }
   }
-  if (data.end_request !== undefined) {
+  if (data.end_request !== undefined && data.end_request !== null) {
     const request = endRequestSchema.safeParse(data.end_request);
+    const phase: CallPhase = connected ? "connected" : answered ? "answered" : "offered";
     judged.push(
       request.success
-        ? judge("end_request", status, { kind: "end", by: request.data.by, reason: request.data.reason })
+        ? judge("end_request", phase, { kind: "end", by: request.data.by, reason: request.data.reason })
         : refused("end_request", "invalid-end-request", `the end request is invalid: ${describeIssues(request.error)}`),
     );
   }
   return judged;
 }
 
-function judge(field: ParticipantField, status: SessionStatus, event: SessionEvent): Accepted | Refused {
-  const result = transition(status, event);
-  return result.ok ? { ok: true, field, event, to: result.to } : refused(field, result.code, result.message);
+function judge(field: ParticipantField, phase: CallPhase, event: SessionEvent): Accepted | Refused {
+  const result = transition(phase, event);
+  return result.ok ? { ok: true, field, event } : refused(field, result.code, result.message);
 }
 
 function refused(field: ParticipantField, code: string, message: string): Refused {
@@ -207,19 +198,13 @@ function stamp(to: SessionStatus, nowMillis: number, timeouts: Timeouts): Sessio
   return { status: to, updated_at: nowMillis, expire_at: expireAtMillis(to, nowMillis, timeouts) };
 }
 
-function step(
+// Ends a live session: on a participant's end request (its reason) or a timeout.
+function end(
   from: LiveStatus,
-  event: string,
-  to: SessionStatus,
+  event: Extract<SessionEvent, { kind: "end" }> | { kind: "timeout" },
   nowMillis: number,
   timeouts: Timeouts,
-  candidates: Pick<Extract<SessionWrite, { kind: "transition" }>, "candidates" | "newCandidates">,
 ): SessionWrite {
-  return { kind: "transition", event, from, to, patch: stamp(to, nowMillis, timeouts), ...candidates };
-}
-
-// Ends a live session: on a participant's end request (its reason) or a timeout.
-function end(from: LiveStatus, event: Extract<SessionEvent, { kind: "end" | "timeout" }>, nowMillis: number, timeouts: Timeouts): SessionWrite {
   const reason: EndedReason = event.kind === "end" ? event.reason : "timeout";
   return {
     kind: "transition",

@@ -47,6 +47,7 @@ export const SESSION_FIELDS = Object.freeze({
   endedReason: "ended_reason",
   error: "error",
   expireAt: "expire_at",
+  ringSeconds: "ring_seconds",
 } as const);
 
 /** Field names of `webrtc_sessions/{sessionId}/ice_candidates/{caller|callee}`. */
@@ -64,6 +65,7 @@ export const CANDIDATE_ENTRY_FIELDS = Object.freeze({
   candidate: "candidate",
   sdpMid: "sdpMid",
   sdpMLineIndex: "sdpMLineIndex",
+  usernameFragment: "usernameFragment",
 } as const);
 
 /** Size limits; `firestore.rules` enforces the same numbers (a unit test keeps them in step). */
@@ -75,7 +77,7 @@ export const LIMITS = Object.freeze({
   /** Most entries (candidates plus end-of-candidates markers) in one side's document. */
   maxCandidatesPerSide: 20,
   /** Most entries one write may append (rules evaluate at most 1000 expressions per request). */
-  maxCandidatesPerWrite: 8,
+  maxCandidatesPerWrite: 6,
   /** Longest `sdpMid`. */
   maxSdpMidLength: 64,
   /** Largest `sdpMLineIndex`. */
@@ -84,7 +86,23 @@ export const LIMITS = Object.freeze({
   maxUidLength: 128,
   /** Largest `limit()` a client query may ask for. */
   maxQueryLimit: 20,
+  /** Longest `usernameFragment` (RFC 8839: ice-ufrag is 4–256 ice-chars). */
+  maxUsernameFragmentLength: 256,
 } as const);
+
+/**
+ * How long a call rings, chosen by the caller in `ring_seconds` at create (the rules bound it),
+ * so that every app reads the deadline from the document instead of a server param.
+ */
+export const RING_SECONDS = Object.freeze({ min: 10, max: 600, default: 60 } as const);
+
+/**
+ * `expire_at` that a client writes at create (session and candidates documents): its own clock
+ * plus `clientSeconds`. The rules accept anything between `minSeconds` and `maxSeconds` after
+ * the server's time, so a device clock a day off still works, while a document no function
+ * ever touched is still removed by the TTL policy.
+ */
+export const CREATE_EXPIRY = Object.freeze({ clientSeconds: 25 * 3_600, minSeconds: 3_600, maxSeconds: 2 * 86_400 } as const);
 
 /** Defaults of the timeouts and the TTL (params in functions/src/config.ts can change them). */
 export const DEFAULT_TIMEOUTS = Object.freeze({
@@ -145,6 +163,9 @@ export const answerSchema = descriptionSchema("answer");
 /** An offer or answer as stored. */
 export type SessionDescription<T extends "offer" | "answer" = "offer" | "answer"> = { type: T; sdp: string };
 
+// RFC 8839 ice-char; rules use the same pattern.
+const USERNAME_FRAGMENT = /^[A-Za-z0-9+/]{1,256}$/;
+
 /** One entry of a candidates document: a `candidate:` line, or `""` meaning end-of-candidates. */
 export const candidateEntrySchema = z
   .strictObject({
@@ -159,6 +180,14 @@ export const candidateEntrySchema = z
       .min(0, { error: "sdpMLineIndex must not be negative" })
       .max(LIMITS.maxSdpMLineIndex, { error: `sdpMLineIndex must be at most ${LIMITS.maxSdpMLineIndex}` })
       .nullable(),
+    // RTCIceCandidate.toJSON() (the spec's and libwebrtc's) includes it; optional, may be null.
+    usernameFragment: z
+      .string({ error: "usernameFragment must be a string or null" })
+      .regex(USERNAME_FRAGMENT, {
+        error: `usernameFragment must be 1 to ${LIMITS.maxUsernameFragmentLength} characters of A-Z, a-z, 0-9, + and /`,
+      })
+      .nullable()
+      .optional(),
   })
   .superRefine((entry, context) => {
     const problem = candidateLineProblem(entry.candidate);
@@ -170,7 +199,7 @@ export const candidateEntrySchema = z
 /** One ICE candidate (or end-of-candidates marker), ready for `RTCPeerConnection.addIceCandidate`. */
 export type CandidateEntry = z.infer<typeof candidateEntrySchema>;
 
-/** A batch of 1–8 entries a participant appends (with `arrayUnion`) to its own candidates document. */
+/** A batch of 1–6 entries a participant appends (with `arrayUnion`) to its own candidates document. */
 export const candidateBatchSchema = z
   .array(candidateEntrySchema, { error: "candidates must be an array" })
   .min(1, { error: "a batch holds at least one entry" })
@@ -178,13 +207,23 @@ export const candidateBatchSchema = z
 
 /** What the caller supplies to create a session; `sessionCreateFields` turns it into the document. */
 export const sessionCreateInputSchema = z
-  .strictObject({ caller_id: uidSchema, callee_id: uidSchema, offer: offerSchema })
+  .strictObject({
+    caller_id: uidSchema,
+    callee_id: uidSchema,
+    offer: offerSchema,
+    ring_seconds: z
+      .number({ error: "ring_seconds must be a whole number of seconds" })
+      .int({ error: "ring_seconds must be a whole number of seconds" })
+      .min(RING_SECONDS.min, { error: `ring_seconds must be at least ${RING_SECONDS.min}` })
+      .max(RING_SECONDS.max, { error: `ring_seconds must be at most ${RING_SECONDS.max}` })
+      .default(RING_SECONDS.default),
+  })
   .refine((input) => input.caller_id !== input.callee_id, {
     path: ["callee_id"],
     message: "callee_id must be a different user than caller_id",
   });
-/** What the caller supplies to create a session. */
-export type SessionCreateInput = z.infer<typeof sessionCreateInputSchema>;
+/** What the caller supplies to create a session (`ring_seconds` may be left out). */
+export type SessionCreateInput = z.input<typeof sessionCreateInputSchema>;
 
 /** The connectivity report a participant writes once ICE is connected. */
 export interface ConnectivityReport<T = TimestampLike> {
@@ -203,15 +242,50 @@ export interface SessionError {
   message: string;
 }
 
-/** The session document a client creates; `serverTime` is the SDK's `serverTimestamp()`. */
-export function sessionCreateFields<T>(input: SessionCreateInput, serverTime: T) {
+/** The `expire_at` a client writes at create: its own clock plus `CREATE_EXPIRY.clientSeconds`. */
+export function createExpiry(nowMillis: number): Date {
+  return new Date(nowMillis + CREATE_EXPIRY.clientSeconds * 1_000);
+}
+
+/**
+ * The session document a client creates; `serverTime` is the SDK's `serverTimestamp()` and
+ * `nowMillis` the device clock. `answer` and `end_request` start as explicit nulls so that
+ * the callee's incoming-calls query can select calls nobody has answered or ended yet.
+ */
+export function sessionCreateFields<T>(input: SessionCreateInput, serverTime: T, nowMillis: number) {
   return {
     caller_id: input.caller_id,
     callee_id: input.callee_id,
     status: "pending" as const,
     offer: { type: "offer" as const, sdp: input.offer.sdp },
+    answer: null,
+    end_request: null,
+    ring_seconds: input.ring_seconds ?? RING_SECONDS.default,
     created_at: serverTime,
     updated_at: serverTime,
+    expire_at: createExpiry(nowMillis),
+  };
+}
+
+/**
+ * A participant's own candidates document, created by the caller in the same batch as the
+ * session and by the callee in the same batch as its answer, holding what was gathered so far
+ * (0 to `LIMITS.maxCandidatesPerWrite` entries).
+ */
+export function candidatesCreateFields<T>(
+  session: { caller_id: string; callee_id: string },
+  sender: Role,
+  entries: CandidateEntry[],
+  serverTime: T,
+  nowMillis: number,
+) {
+  return {
+    sender,
+    caller_id: session.caller_id,
+    callee_id: session.callee_id,
+    candidates: entries,
+    created_at: serverTime,
+    expire_at: createExpiry(nowMillis),
   };
 }
 
@@ -225,9 +299,14 @@ export function connectivityFields<T>(by: Role, serverTime: T) {
   return { connectivity: { by, at: serverTime } };
 }
 
-/** The update asking the server to end the call. */
+/** The update asking the server to end the call (written with the deletion of the sender's own candidates document). */
 export function endRequestFields<T>(by: Role, reason: EndRequestReason, serverTime: T) {
   return { end_request: { by, reason, at: serverTime } };
+}
+
+/** When an unanswered call stops ringing: `created_at` plus `ring_seconds` (server time, epoch ms). */
+export function ringDeadlineMillis(session: { created_at: TimestampLike; ring_seconds: number }): number {
+  return session.created_at.toMillis() + session.ring_seconds * 1_000;
 }
 
 /** `"caller"` or `"callee"`. */
@@ -240,11 +319,13 @@ export const sessionSchema = z
     callee_id: uidSchema,
     status: z.enum(SESSION_STATUSES, { error: `status must be one of ${SESSION_STATUSES.join(", ")}` }),
     offer: offerSchema.optional(),
-    answer: answerSchema.optional(),
-    connectivity: z.object({ by: roleSchema, at: timestampSchema }).optional(),
+    answer: answerSchema.nullish(),
+    connectivity: z.object({ by: roleSchema, at: timestampSchema }).nullish(),
     end_request: z
       .object({ by: roleSchema, reason: z.enum(END_REQUEST_REASONS), at: timestampSchema })
-      .optional(),
+      .nullish(),
+    // Sessions created before ring_seconds existed ring for the default.
+    ring_seconds: z.number().int().min(RING_SECONDS.min).max(RING_SECONDS.max).default(RING_SECONDS.default),
     created_at: timestampSchema,
     updated_at: timestampSchema,
     ended_at: timestampSchema.optional(),

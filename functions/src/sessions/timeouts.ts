@@ -1,6 +1,6 @@
 // Timeouts and `expire_at` arithmetic. Everything in milliseconds since the epoch, so the
 // trigger, the sweep and the tests agree to the millisecond.
-import { DEFAULT_TIMEOUTS, type LiveStatus, type SessionStatus, type Timeouts } from "./model";
+import { DEFAULT_TIMEOUTS, RING_SECONDS, type LiveStatus, type SessionStatus, type Timeouts } from "./model";
 
 const SECOND = 1_000;
 
@@ -30,23 +30,16 @@ export function expireAtMillis(status: SessionStatus, nowMillis: number, timeout
 }
 
 /**
- * When the candidate documents created at `offeredAtMillis` may be deleted: after the longest
- * the call can last (ring, connect, longest call) plus the TTL. Their deletion is the "call
- * ended" signal, so the TTL policy must never reach them while the call can still be alive.
+ * When an `offered` call stops ringing for the server: its own deadline (`created_at` plus the
+ * caller's `ring_seconds`), never later than the operator's ring timeout.
  */
-export function candidateExpireAtMillis(offeredAtMillis: number, timeouts: Timeouts): number {
-  const lifetime = timeouts.ringSeconds + timeouts.answerSeconds + timeouts.maxCallSeconds + timeouts.sessionTtlSeconds;
-  return offeredAtMillis + lifetime * SECOND;
+export function ringEndsAtMillis(createdAtMillis: number, ringSeconds: number, timeouts: Timeouts): number {
+  return createdAtMillis + Math.min(ringSeconds, timeouts.ringSeconds) * SECOND;
 }
 
 /** Whether a live session that entered `status` at `sinceMillis` has outstayed its timeout. */
 export function isStale(status: LiveStatus, sinceMillis: number, nowMillis: number, timeouts: Timeouts): boolean {
   return nowMillis - sinceMillis >= stateTimeoutSeconds(status, timeouts) * SECOND;
-}
-
-/** Whether an `offered` session is still ringing for the callee (clients hide older ones). */
-export function isRinging(status: SessionStatus, updatedAtMillis: number, nowMillis: number, timeouts: Timeouts): boolean {
-  return status === "offered" && !isStale("offered", updatedAtMillis, nowMillis, timeouts);
 }
 
 /**
@@ -55,7 +48,8 @@ export function isRinging(status: SessionStatus, updatedAtMillis: number, nowMil
  * connected calls at or before `connectedBefore` are; `expiredBefore` bounds `expire_at`.
  */
 export function sweepCutoffs(nowMillis: number, timeouts: Timeouts) {
-  const shortest = Math.min(timeouts.pendingSeconds, timeouts.ringSeconds, timeouts.answerSeconds);
+  // A caller may ring for as little as RING_SECONDS.min, shorter than any server timeout.
+  const shortest = Math.min(timeouts.pendingSeconds, timeouts.ringSeconds, timeouts.answerSeconds, RING_SECONDS.min);
   return {
     shortLivedBefore: nowMillis - shortest * SECOND,
     connectedBefore: nowMillis - timeouts.maxCallSeconds * SECOND,

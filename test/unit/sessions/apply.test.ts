@@ -8,7 +8,7 @@ import { adminFirestoreModule, type AdminFirestore } from "../../helpers/admin";
 import { captureOutputAsync } from "../../helpers/capture";
 import { sampleSdp } from "../../helpers/sdp";
 
-const { FieldValue, Timestamp } = adminFirestoreModule;
+const { Timestamp } = adminFirestoreModule;
 const T = { pendingSeconds: 60, ringSeconds: 60, answerSeconds: 60, maxCallSeconds: 86_400, sessionTtlSeconds: 3_600 };
 const NOW = Date.UTC(2026, 10, 24, 8, 0, 0);
 
@@ -66,12 +66,14 @@ const ended: SessionWrite = {
 };
 
 describe("applying a decision", () => {
-  it("turns a patch into Firestore values: timestamps, and deletes for removed fields", () => {
-    const data = toUpdateData({ status: "ended", updated_at: NOW, ended_at: NOW, expire_at: NOW + 1, ended_reason: "timeout", error: { code: "c", message: "m" }, remove: ["answer", "end_request"] });
+  it("turns a patch into Firestore values: timestamps, and nulls for reset fields", () => {
+    const data = toUpdateData({ status: "ended", updated_at: NOW, ended_at: NOW, expire_at: NOW + 1, ended_reason: "timeout", error: { code: "c", message: "m" }, reset: ["answer", "end_request"] });
     assert.deepEqual(Object.keys(data).sort(), ["answer", "end_request", "ended_at", "ended_reason", "error", "expire_at", "status", "updated_at"]);
     assert.ok((data.updated_at as InstanceType<typeof Timestamp>).isEqual(Timestamp.fromMillis(NOW)));
     assert.ok((data.expire_at as InstanceType<typeof Timestamp>).isEqual(Timestamp.fromMillis(NOW + 1)));
-    assert.ok((data.answer as ReturnType<typeof FieldValue.delete>).isEqual(FieldValue.delete()));
+    // Null, not deleted: the incoming-calls query selects on answer == null and end_request == null.
+    assert.equal(data.answer, null);
+    assert.equal(data.end_request, null);
     assert.deepEqual(toUpdateData({ error: { code: "c", message: "m" } }), { error: { code: "c", message: "m" } });
   });
 
@@ -103,28 +105,28 @@ describe("applying a decision", () => {
     });
   });
 
-  it("creates both candidate documents with the offered transition, with server timestamps", async () => {
+  it("records a step in one guarded update and leaves the candidate documents to their senders", async () => {
     const { db, commits, reference } = recordingFirestore();
     const offered: SessionWrite = {
       kind: "transition",
-      event: "offer",
+      event: "offered (from the participants' fields)",
       from: "pending",
       to: "offered",
       patch: { status: "offered", updated_at: NOW, expire_at: NOW + 10 },
-      candidates: "create",
-      newCandidates: (["caller", "callee"] as const).map((sender) => ({ sender, caller_id: "a", callee_id: "b", candidates: [], created_at: NOW, expire_at: NOW + 20 })),
+      candidates: "keep",
     };
     const { result } = await captureOutputAsync(() => applySessionWrite(db, reference("webrtc_sessions/s2") as never, lastUpdateTime, offered, "trigger"));
     assert.equal(result, "written");
-    const [update, callerSet, calleeSet] = commits[0];
-    assert.deepEqual([update.kind, callerSet.path, calleeSet.path], ["update", "webrtc_sessions/s2/ice_candidates/caller", "webrtc_sessions/s2/ice_candidates/callee"]);
-    assert.equal(callerSet.data!.sender, "caller");
-    assert.ok((callerSet.data!.expire_at as InstanceType<typeof Timestamp>).isEqual(Timestamp.fromMillis(NOW + 20)));
+    assert.deepEqual(
+      commits[0].map((operation) => [operation.kind, operation.path]),
+      [["update", "webrtc_sessions/s2"]],
+    );
+    assert.ok(commits[0][0].precondition!.lastUpdateTime.isEqual(lastUpdateTime));
   });
 
   it("logs a refusal with the removed fields and touches no candidate document", async () => {
     const { db, commits, reference } = recordingFirestore();
-    const refusal: SessionWrite = { kind: "refusal", status: "offered", refused: { code: "x", message: "y" }, patch: { error: { code: "x", message: "y" }, remove: ["connectivity"] } };
+    const refusal: SessionWrite = { kind: "refusal", status: "offered", refused: { code: "x", message: "y" }, patch: { error: { code: "x", message: "y" }, reset: ["connectivity"] } };
     const { result, output } = await captureOutputAsync(() => applySessionWrite(db, reference("webrtc_sessions/s3") as never, lastUpdateTime, refusal, "trigger"));
     assert.equal(result, "written");
     assert.equal(commits[0].length, 1);

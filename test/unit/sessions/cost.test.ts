@@ -4,8 +4,14 @@ import { SWEEP_QUERIES_PER_RUN, codelabCallCost, signalingCallCost, sweepFixedRe
 const FIVE_AND_FIVE = { callerCandidates: 5, calleeCandidates: 5, callerBatches: 1, calleeBatches: 1 };
 
 describe("cost model", () => {
-  it("a 5+5-candidate call costs 12 writes, 9 listener reads, 2 other reads and 3 deletes", () => {
-    assert.deepEqual(signalingCallCost(FIVE_AND_FIVE).totals, { writes: 12, listenerReads: 9, otherReads: 2, deletes: 3 });
+  it("a 5+5-candidate call costs 12 writes, 10 listener reads, 3 other reads and 4 deletes", () => {
+    assert.deepEqual(signalingCallCost(FIVE_AND_FIVE).totals, { writes: 12, listenerReads: 10, otherReads: 3, deletes: 4 });
+  });
+
+  it("stays within issue 8's budget: at most 12 writes and 13 reads, rules gets and the sweep included", () => {
+    const { writes, listenerReads, otherReads } = signalingCallCost(FIVE_AND_FIVE).totals;
+    assert.ok(writes <= 12, `${writes} writes`);
+    assert.ok(listenerReads + otherReads <= 13, `${listenerReads + otherReads} reads`);
   });
 
   it("stays within the codelab's 2+Nc+Ne writes and 3+Nc+Ne listener reads, cleanup included", () => {
@@ -17,48 +23,50 @@ describe("cost model", () => {
   });
 
   it("does not grow with the number of candidates, only with the number of batches", () => {
-    const seven = signalingCallCost({ callerCandidates: 7, calleeCandidates: 7, callerBatches: 1, calleeBatches: 1 }).totals;
-    assert.deepEqual(seven, signalingCallCost(FIVE_AND_FIVE).totals);
-    // 15 candidates and end-of-candidates need two writes of at most 8 entries.
-    const many = signalingCallCost({ callerCandidates: 15, calleeCandidates: 12, callerBatches: 2, calleeBatches: 2 }).totals;
-    assert.deepEqual(many, { writes: 14, listenerReads: 10, otherReads: 2, deletes: 3 });
+    const three = signalingCallCost({ callerCandidates: 3, calleeCandidates: 3, callerBatches: 1, calleeBatches: 1 }).totals;
+    assert.deepEqual(three, signalingCallCost(FIVE_AND_FIVE).totals);
+    // 11 candidates and end-of-candidates need two writes of at most 6 entries.
+    const many = signalingCallCost({ callerCandidates: 11, calleeCandidates: 8, callerBatches: 2, calleeBatches: 2 }).totals;
+    assert.deepEqual(many, { writes: 14, listenerReads: 11, otherReads: 3, deletes: 4 });
     const trickled = signalingCallCost({ callerCandidates: 5, calleeCandidates: 5, callerBatches: 3, calleeBatches: 2 }).totals;
-    assert.deepEqual(trickled, { writes: 15, listenerReads: 10, otherReads: 2, deletes: 3 });
+    assert.deepEqual(trickled, { writes: 15, listenerReads: 11, otherReads: 3, deletes: 4 });
   });
 
   it("charges the callee's listener for caller batches written after it attached", () => {
     const late = signalingCallCost({ ...FIVE_AND_FIVE, callerBatches: 2, callerBatchesAfterAccept: 1 }).totals;
-    assert.deepEqual(late, { writes: 13, listenerReads: 10, otherReads: 2, deletes: 3 });
+    assert.deepEqual(late, { writes: 13, listenerReads: 11, otherReads: 3, deletes: 4 });
   });
 
   it("lists every protocol step with its own counts", () => {
     const { steps } = signalingCallCost(FIVE_AND_FIVE);
-    assert.equal(steps.length, 11);
+    assert.equal(steps.length, 13);
     assert.deepEqual(
       steps.map((step) => [step.writes, step.listenerReads, step.otherReads, step.deletes]),
       [
-        [1, 1, 0, 0],
-        [3, 2, 0, 0],
-        [1, 0, 0, 0],
+        [2, 1, 1, 0],
         [0, 1, 0, 0],
         [1, 2, 0, 0],
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+        [2, 2, 1, 0],
         [0, 1, 0, 0],
         [1, 1, 0, 0],
         [1, 1, 0, 0],
         [2, 0, 0, 0],
-        [2, 0, 0, 2],
-        [0, 0, 2, 1],
+        [1, 0, 0, 1],
+        [1, 0, 0, 2],
+        [0, 0, 1, 1],
       ],
     );
-    assert.match(steps[2].step, /caller appends its 5 candidates and end-of-candidates in 1 batch/);
+    assert.match(steps[3].step, /caller appends its 5 candidates and end-of-candidates in 1 batch/);
   });
 
   it("refuses impossible call shapes with a sentence", () => {
     assert.throws(() => signalingCallCost({ ...FIVE_AND_FIVE, callerCandidates: 20 }), { name: "RangeError", message: "callerCandidates must be a whole number from 0 to 19." });
     assert.throws(() => signalingCallCost({ ...FIVE_AND_FIVE, calleeCandidates: -1 }), { message: "calleeCandidates must be a whole number from 0 to 19." });
-    assert.throws(() => signalingCallCost({ ...FIVE_AND_FIVE, calleeBatches: 0 }), { message: "calleeBatches must be a whole number from 1 to 6 (1 to 8 entries per batch)." });
-    assert.throws(() => signalingCallCost({ ...FIVE_AND_FIVE, callerBatches: 7 }), { message: "callerBatches must be a whole number from 1 to 6 (1 to 8 entries per batch)." });
-    assert.throws(() => signalingCallCost({ ...FIVE_AND_FIVE, callerCandidates: 8 }), { message: "callerBatches must be a whole number from 2 to 9 (1 to 8 entries per batch)." });
+    assert.throws(() => signalingCallCost({ ...FIVE_AND_FIVE, calleeBatches: 0 }), { message: "calleeBatches must be a whole number from 1 to 6 (1 to 6 entries per batch)." });
+    assert.throws(() => signalingCallCost({ ...FIVE_AND_FIVE, callerBatches: 7 }), { message: "callerBatches must be a whole number from 1 to 6 (1 to 6 entries per batch)." });
+    assert.throws(() => signalingCallCost({ ...FIVE_AND_FIVE, callerCandidates: 8 }), { message: "callerBatches must be a whole number from 2 to 9 (1 to 6 entries per batch)." });
     assert.throws(() => signalingCallCost({ ...FIVE_AND_FIVE, callerBatchesAfterAccept: 2 }), { message: "callerBatchesAfterAccept must be a whole number from 0 to callerBatches." });
   });
 

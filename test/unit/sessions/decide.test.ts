@@ -18,8 +18,12 @@ function session(fields: Doc = {}): Doc {
     callee_id: "bob",
     status: "pending",
     offer: { type: "offer", sdp: sampleSdp("offer") },
+    answer: null,
+    end_request: null,
+    ring_seconds: 60,
     created_at: at(CREATED),
     updated_at: at(CREATED),
+    expire_at: at(CREATED + 25 * 3_600_000),
     ...fields,
   };
 }
@@ -31,10 +35,10 @@ const endRequest = (by: "caller" | "callee", reason: string) => ({ by, reason, a
 function applyPatch(doc: Doc, patch: SessionPatch): Doc {
   const next: Doc = { ...doc };
   for (const [key, value] of Object.entries(patch)) {
-    if (key === "remove") continue;
+    if (key === "reset") continue;
     next[key] = key.endsWith("_at") ? at(value as number) : value;
   }
-  for (const field of patch.remove ?? []) delete next[field];
+  for (const field of patch.reset ?? []) next[field] = null;
   return next;
 }
 
@@ -49,26 +53,18 @@ describe("decideAfterWrite", () => {
     assert.deepEqual(decideAfterWrite(session({ status: "ended", answer: "junk" }), NOW, T), { kind: "none", why: "the session has ended" });
   });
 
-  it("moves a new session to offered and creates both candidate documents", () => {
+  it("records a new session as offered and leaves the candidate documents to their senders", () => {
     assert.deepEqual(decideAfterWrite(session(), NOW, T), {
       kind: "transition",
-      event: "offer",
+      event: "offered (from the participants' fields)",
       from: "pending",
       to: "offered",
       patch: { status: "offered", updated_at: NOW, expire_at: NOW + (45 + 3_600) * 1_000 },
-      candidates: "create",
-      newCandidates: (["caller", "callee"] as const).map((sender) => ({
-        sender,
-        caller_id: "alice",
-        callee_id: "bob",
-        candidates: [],
-        created_at: NOW,
-        expire_at: NOW + (45 + 20 + 7_200 + 3_600) * 1_000,
-      })),
+      candidates: "keep",
     });
   });
 
-  it("waits while nothing new has arrived", () => {
+  it("waits while the record is up to date with the participants' fields", () => {
     assert.deepEqual(decideAfterWrite(session({ status: "offered" }), NOW, T), { kind: "none", why: "offered: waiting for the callee's answer" });
     assert.deepEqual(decideAfterWrite(session({ status: "answered", answer }), NOW, T), { kind: "none", why: "answered: waiting for a connectivity report" });
     assert.deepEqual(decideAfterWrite(session({ status: "connected", answer, connectivity: connectivity("caller") }), NOW, T), {
@@ -77,22 +73,19 @@ describe("decideAfterWrite", () => {
     });
   });
 
-  it("moves offered to answered when the answer arrives", () => {
-    assert.deepEqual(decideAfterWrite(session({ status: "offered", answer }), NOW, T), {
-      kind: "transition",
-      event: "answer",
-      from: "offered",
-      to: "answered",
-      patch: { status: "answered", updated_at: NOW, expire_at: NOW + (20 + 3_600) * 1_000 },
-      candidates: "keep",
-    });
+  it("reads legacy documents without ring_seconds, answer or end_request fields", () => {
+    const legacy = session({ status: "offered", answer });
+    delete legacy.ring_seconds;
+    delete legacy.end_request;
+    const decision = write(decideAfterWrite(legacy, NOW, T));
+    assert.equal(decision.kind === "transition" && decision.to, "answered");
   });
 
   for (const by of ["caller", "callee"] as const) {
-    it(`moves answered to connected on the ${by}'s connectivity report`, () => {
+    it(`records connected on the ${by}'s connectivity report`, () => {
       assert.deepEqual(decideAfterWrite(session({ status: "answered", answer, connectivity: connectivity(by) }), NOW, T), {
         kind: "transition",
-        event: "connectivity",
+        event: "connected (from the participants' fields)",
         from: "answered",
         to: "connected",
         patch: { status: "connected", updated_at: NOW, expire_at: NOW + (7_200 + 3_600) * 1_000 },
@@ -101,21 +94,42 @@ describe("decideAfterWrite", () => {
     });
   }
 
+  // A late trigger (cold start, outage) finds the call further along than its record: it
+  // records the furthest state the fields prove, in one write, and never one they do not.
+  const catchUps: Array<[string, Doc, string]> = [
+    ["an answer the trigger never saw", { status: "pending", answer }, "answered"],
+    ["an answer and a report while still pending", { status: "pending", answer, connectivity: connectivity("caller") }, "connected"],
+    ["a report while the record says offered", { status: "offered", answer, connectivity: connectivity("callee") }, "connected"],
+  ];
+  for (const [what, fields, to] of catchUps) {
+    it(`catches up on ${what} in one write (${String(fields.status)} → ${to})`, () => {
+      const decision = write(decideAfterWrite(session(fields), NOW, T));
+      assert.equal(decision.kind, "transition");
+      assert.deepEqual(decision.kind === "transition" && [decision.from, decision.to, decision.candidates], [fields.status, to, "keep"]);
+    });
+  }
+
   const allowedEnds: Array<[string, "caller" | "callee", string, Doc]> = [
     ["pending", "caller", "cancel", {}],
     ["pending", "caller", "timeout", {}],
+    ["pending", "callee", "reject", {}],
+    ["pending", "callee", "busy", {}],
+    ["pending", "callee", "hangup", { answer, connectivity: connectivity("caller") }],
     ["offered", "caller", "cancel", {}],
     ["offered", "caller", "timeout", {}],
     ["offered", "callee", "reject", {}],
     ["offered", "callee", "busy", {}],
-    ["offered", "callee", "hangup", { answer }],
+    ["offered", "caller", "hangup", {}],
+    ["offered", "caller", "cancel", { answer }],
+    ["offered", "callee", "failed", { answer }],
     ["answered", "caller", "cancel", { answer }],
     ["answered", "callee", "failed", { answer }],
     ["connected", "caller", "hangup", { answer, connectivity: connectivity("callee") }],
     ["connected", "callee", "failed", { answer, connectivity: connectivity("caller") }],
   ];
   for (const [status, by, reason, extra] of allowedEnds) {
-    it(`ends a ${status} call on the ${by}'s ${reason}, deleting the candidate documents`, () => {
+    const phase = "connectivity" in extra ? "connected" : "answer" in extra ? "answered" : "offered";
+    it(`ends a call recorded ${status} (fields: ${phase}) on the ${by}'s ${reason}, deleting the candidate documents`, () => {
       assert.deepEqual(decideAfterWrite(session({ status, ...extra, end_request: endRequest(by, reason) }), NOW, T), {
         kind: "transition",
         event: `end requested by the ${by} (${reason})`,
@@ -134,16 +148,10 @@ describe("decideAfterWrite", () => {
 
   const refusals: Array<[string, Doc, string[], { code: string; message: string }]> = [
     [
-      "an answer while pending",
-      { answer },
-      ["answer"],
-      { code: "answer-out-of-order", message: "the answer is accepted only while the session is offered; it is pending." },
-    ],
-    [
-      "a connectivity report while offered",
+      "a connectivity report before any answer",
       { status: "offered", connectivity: connectivity("caller") },
       ["connectivity"],
-      { code: "connectivity-out-of-order", message: "the connectivity is accepted only while the session is answered; it is offered." },
+      { code: "connectivity-out-of-order", message: "the connectivity is accepted only while the call is answered; it is offered." },
     ],
     [
       "a reject from the caller",
@@ -152,10 +160,16 @@ describe("decideAfterWrite", () => {
       { code: "end-not-allowed", message: 'the caller may not end a call with reason "reject" (only the callee may).' },
     ],
     [
+      "a reject after the answer, even while the record still says pending",
+      { status: "pending", answer, end_request: endRequest("callee", "reject") },
+      ["end_request"],
+      { code: "end-not-allowed", message: 'reason "reject" does not apply to a call that is answered (only to offered).' },
+    ],
+    [
       "a cancel of a connected call",
       { status: "connected", answer, connectivity: connectivity("caller"), end_request: endRequest("caller", "cancel") },
       ["end_request"],
-      { code: "end-not-allowed", message: 'reason "cancel" does not apply to a connected call (only to pending, offered, answered).' },
+      { code: "end-not-allowed", message: 'reason "cancel" does not apply to a call that is connected (only to offered, answered).' },
     ],
     [
       "an answer whose SDP is implausible",
@@ -182,17 +196,18 @@ describe("decideAfterWrite", () => {
       { code: "invalid-end-request", message: 'the end request is invalid: reason: Invalid option: expected one of "cancel"|"reject"|"busy"|"hangup"|"failed"|"timeout"' },
     ],
   ];
-  for (const [what, fields, removed, error] of refusals) {
-    it(`refuses ${what}: removes it and records why in error`, () => {
+  for (const [what, fields, reset, error] of refusals) {
+    it(`refuses ${what}: resets it to null and records why in error`, () => {
       const status = (fields.status as string | undefined) ?? "pending";
-      assert.deepEqual(decideAfterWrite(session(fields), NOW, T), { kind: "refusal", status, refused: error, patch: { error, remove: removed } });
+      assert.deepEqual(decideAfterWrite(session(fields), NOW, T), { kind: "refusal", status, refused: error, patch: { error, reset } });
     });
   }
 
-  it("removes every refused field at once and records the first", () => {
-    const decision = decideAfterWrite(session({ answer, connectivity: connectivity("callee"), end_request: endRequest("callee", "reject") }), NOW, T);
-    assert.deepEqual(decision.kind === "refusal" && decision.patch.remove, ["answer", "connectivity", "end_request"]);
-    assert.equal(decision.kind === "refusal" && decision.refused.code, "answer-out-of-order");
+  it("resets every refused field at once and records the first", () => {
+    const bad = { type: "answer", sdp: "v=0" };
+    const decision = decideAfterWrite(session({ answer: bad, connectivity: connectivity("callee"), end_request: endRequest("callee", "bored") }), NOW, T);
+    assert.deepEqual(decision.kind === "refusal" && decision.patch.reset, ["answer", "connectivity", "end_request"]);
+    assert.equal(decision.kind === "refusal" && decision.refused.code, "invalid-answer");
   });
 
   const invalidSessions: Array<[string, Doc, string]> = [
@@ -201,6 +216,7 @@ describe("decideAfterWrite", () => {
     ["between one user and themself", { callee_id: "alice" }, "callee_id: caller and callee are the same user"],
     ["with an unknown status", { status: "ringing" }, 'status: Invalid option: expected one of "pending"|"offered"|"answered"|"connected"|"ended"'],
     ["without created_at", { created_at: undefined }, "created_at: must be a Firestore timestamp"],
+    ["with a ring time out of bounds", { ring_seconds: 601 }, "ring_seconds: Too big: expected number to be <=600"],
   ];
   for (const [what, fields, message] of invalidSessions) {
     it(`ends a session ${what} with reason error`, () => {
@@ -244,34 +260,92 @@ describe("decideAfterWrite", () => {
     assert.deepEqual(decideAfterWrite(doc, NOW, T), { kind: "none", why: "the session has ended" });
   });
 
-  it("converges after a refusal: the removed field no longer counts, the rest proceeds", () => {
-    const doc = session({ status: "offered", answer, connectivity: connectivity("callee") });
+  it("converges however the events are delivered: late, reordered, twice or lost", () => {
+    // The participants' writes of a whole call land before any trigger runs; then the events
+    // (snapshots of each write) arrive in some order. A decision lands only on the snapshot it
+    // was made from (the lastUpdateTime precondition); the event of the trigger's own write
+    // must decide nothing; whatever is still unrecorded, the sweep records.
+    const snapshots: Doc[] = [session()];
+    for (const next of [{ answer }, { connectivity: connectivity("caller") }, { end_request: endRequest("caller", "hangup") }]) {
+      snapshots.push({ ...snapshots[snapshots.length - 1], ...next });
+    }
+    for (const order of [[0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2, 2, 3], [1], []]) {
+      let current = snapshots[3];
+      const recorded: string[] = [];
+      for (const index of order) {
+        const decision = decideAfterWrite(snapshots[index], NOW, T);
+        if (decision.kind === "none" || snapshots[index] !== current) continue;
+        current = applyPatch(current, write(decision).patch);
+        recorded.push(`trigger: ${String(current.status)}`);
+        assert.equal(decideAfterWrite(current, NOW, T).kind, "none", "the event of the trigger's own write decided something");
+      }
+      const swept = decideStale(current, NOW + 600_000, T);
+      if (swept.kind !== "none") {
+        current = applyPatch(current, swept.patch);
+        recorded.push(`sweep: ${String(current.status)}`);
+      }
+      assert.deepEqual(recorded, [order.includes(3) ? "trigger: ended" : "sweep: ended"], `order [${order.join(",")}]`);
+      assert.equal(current.ended_reason, "hangup");
+      assert.equal(decideStale(current, NOW + 1_200_000, T).kind, "none");
+    }
+  });
+
+  it("converges after a refusal: the reset field no longer counts, the rest proceeds", () => {
+    const doc = session({ status: "offered", connectivity: connectivity("callee") });
     const refusal = write(decideAfterWrite(doc, NOW, T));
     assert.equal(refusal.kind, "refusal");
     const cleaned = applyPatch(doc, refusal.patch);
-    assert.equal("connectivity" in cleaned, false);
+    assert.equal(cleaned.connectivity, null);
     assert.deepEqual((cleaned.error as { code: string }).code, "connectivity-out-of-order");
-    const next = write(decideAfterWrite(cleaned, NOW, T));
-    assert.equal(next.kind === "transition" && next.to, "answered");
+    assert.deepEqual(decideAfterWrite(cleaned, NOW, T), { kind: "none", why: "offered: waiting for the callee's answer" });
   });
 });
 
 describe("decideStale", () => {
-  it("does nothing for an ended session or one within its timeout", () => {
+  it("does nothing for an ended session or one within its deadline", () => {
     assert.deepEqual(decideStale(session({ status: "ended" }), NOW, T), { kind: "none", why: "the session has ended" });
-    assert.deepEqual(decideStale(session({ status: "offered", updated_at: at(NOW - 44_999) }), NOW, T), {
-      kind: "none",
-      why: "offered and within its timeout",
+    assert.deepEqual(decideStale(session({ status: "offered" }), CREATED + 44_999, T), { kind: "none", why: "offered and within its timeout" });
+  });
+
+  it("ends an unanswered call at created_at plus the shorter of its ring_seconds and the ring timeout", () => {
+    const short = session({ status: "offered", ring_seconds: 20 });
+    assert.equal(decideStale(short, CREATED + 19_999, T).kind, "none");
+    assert.equal(write(decideStale(short, CREATED + 20_000, T)).kind, "transition");
+    const long = session({ status: "offered", ring_seconds: 600 });
+    assert.equal(decideStale(long, CREATED + 44_999, T).kind, "none");
+    assert.equal(write(decideStale(long, CREATED + 45_000, T)).patch.ended_reason, "timeout");
+  });
+
+  it("ends a call the trigger never recorded (still pending) past its ring deadline, in one write", () => {
+    assert.deepEqual(decideStale(session(), CREATED + 45_000, T), {
+      kind: "transition",
+      event: "timeout",
+      from: "pending",
+      to: "ended",
+      patch: {
+        status: "ended",
+        updated_at: CREATED + 45_000,
+        expire_at: CREATED + 45_000 + 3_600_000,
+        ended_at: CREATED + 45_000,
+        ended_reason: "timeout",
+      },
+      candidates: "delete",
     });
   });
 
+  it("records what the trigger missed instead of timing out a call that was answered", () => {
+    const decision = write(decideStale(session({ status: "pending", answer }), CREATED + 3_600_000, T));
+    assert.deepEqual(decision.kind === "transition" && [decision.from, decision.to], ["pending", "answered"]);
+    const ended = write(decideStale(session({ status: "offered", answer, end_request: endRequest("callee", "hangup") }), CREATED + 3_600_000, T));
+    assert.equal(ended.patch.ended_reason, "hangup");
+  });
+
   for (const [status, age, extra] of [
-    ["pending", 30_000, {}],
-    ["offered", 45_000, {}],
     ["answered", 20_000, { answer }],
     ["connected", 7_200_000, { answer, connectivity: connectivity("caller") }],
   ] as const) {
     it(`ends a ${status} session ${age / 1000} s after it entered that state with reason timeout`, () => {
+      assert.equal(decideStale(session({ status, updated_at: at(NOW - age + 1), ...extra }), NOW, T).kind, "none");
       assert.deepEqual(decideStale(session({ status, updated_at: at(NOW - age), ...extra }), NOW, T), {
         kind: "transition",
         event: "timeout",

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import {
   answerFields,
+  candidatesCreateFields,
   candidateBatchSchema,
   candidateDocumentSchema,
   candidateEntrySchema,
@@ -9,6 +10,7 @@ import {
   describeIssues,
   endRequestFields,
   peerOf,
+  ringDeadlineMillis,
   sessionCreateFields,
   sessionCreateInputSchema,
   sessionPath,
@@ -20,6 +22,7 @@ const at = (millis: number) => ({ toMillis: () => millis });
 const offer = { type: "offer" as const, sdp: sampleSdp("offer") };
 const answer = { type: "answer" as const, sdp: sampleSdp("answer") };
 const SERVER_TIME = Symbol("serverTimestamp");
+const NOW = Date.UTC(2026, 11, 2, 12, 0, 0);
 
 function firstIssue(schema: { safeParse(value: unknown): { success: boolean; error?: unknown } }, value: unknown): string {
   const result = schema.safeParse(value);
@@ -31,14 +34,40 @@ describe("signaling model", () => {
   describe("creating a session", () => {
     it("accepts a caller, a different callee and a plausible offer, and builds the document", () => {
       const input = sessionCreateInputSchema.parse({ caller_id: "alice", callee_id: "bob", offer });
-      assert.deepEqual(sessionCreateFields(input, SERVER_TIME), {
+      assert.deepEqual(sessionCreateFields(input, SERVER_TIME, NOW), {
         caller_id: "alice",
         callee_id: "bob",
         status: "pending",
         offer,
+        answer: null,
+        end_request: null,
+        ring_seconds: 60,
         created_at: SERVER_TIME,
         updated_at: SERVER_TIME,
+        expire_at: new Date(NOW + 25 * 3_600_000),
       });
+      assert.equal(sessionCreateFields({ ...input, ring_seconds: 15 }, SERVER_TIME, NOW).ring_seconds, 15);
+    });
+
+    it("bounds the ring time the caller chooses", () => {
+      const input = { caller_id: "alice", callee_id: "bob", offer };
+      assert.equal(sessionCreateInputSchema.parse({ ...input, ring_seconds: 10 }).ring_seconds, 10);
+      assert.equal(sessionCreateInputSchema.parse({ ...input, ring_seconds: 600 }).ring_seconds, 600);
+      assert.equal(firstIssue(sessionCreateInputSchema, { ...input, ring_seconds: 9 }), "ring_seconds: ring_seconds must be at least 10");
+      assert.equal(firstIssue(sessionCreateInputSchema, { ...input, ring_seconds: 601 }), "ring_seconds: ring_seconds must be at most 600");
+      assert.equal(firstIssue(sessionCreateInputSchema, { ...input, ring_seconds: 30.5 }), "ring_seconds: ring_seconds must be a whole number of seconds");
+    });
+
+    it("builds each side's own candidates document, and reads the ring deadline from a session", () => {
+      assert.deepEqual(candidatesCreateFields({ caller_id: "alice", callee_id: "bob" }, "callee", sampleCandidates("callee").slice(0, 2), SERVER_TIME, NOW), {
+        sender: "callee",
+        caller_id: "alice",
+        callee_id: "bob",
+        candidates: sampleCandidates("callee").slice(0, 2),
+        created_at: SERVER_TIME,
+        expire_at: new Date(NOW + 25 * 3_600_000),
+      });
+      assert.equal(ringDeadlineMillis({ created_at: at(NOW), ring_seconds: 45 }), NOW + 45_000);
     });
 
     it("refuses calling yourself, unknown keys, bad uids and a mistyped offer", () => {
@@ -66,6 +95,9 @@ describe("signaling model", () => {
       const [first] = sampleCandidates("caller");
       assert.ok(candidateEntrySchema.safeParse({ ...first, sdpMid: null }).success);
       assert.ok(candidateEntrySchema.safeParse({ ...first, sdpMLineIndex: null }).success);
+      // libwebrtc's and the spec's toJSON() add usernameFragment; it may also be null.
+      assert.ok(candidateEntrySchema.safeParse({ ...first, usernameFragment: "8hhY" }).success);
+      assert.ok(candidateEntrySchema.safeParse({ ...first, usernameFragment: null }).success);
     });
 
     it("refuses each kind of bad entry with a sentence naming the field", () => {
@@ -78,14 +110,20 @@ describe("signaling model", () => {
       assert.equal(firstIssue(candidateEntrySchema, { ...first, sdpMLineIndex: 0.5 }), "sdpMLineIndex: sdpMLineIndex must be a whole number or null");
       assert.equal(firstIssue(candidateEntrySchema, { ...first, candidate: 1 }), "candidate: candidate must be a string");
       assert.equal(firstIssue(candidateEntrySchema, { ...first, candidate: "candidate:1 1 udp 1 192.0.2.10 9 typ peer" }), "candidate: candidate type must be host, srflx, prflx or relay.");
-      assert.equal(firstIssue(candidateEntrySchema, { ...first, usernameFragment: "x" }), 'Unrecognized key: "usernameFragment"');
+      assert.equal(firstIssue(candidateEntrySchema, { ...first, foundation: "x" }), 'Unrecognized key: "foundation"');
+      assert.equal(
+        firstIssue(candidateEntrySchema, { ...first, usernameFragment: "a b" }),
+        "usernameFragment: usernameFragment must be 1 to 256 characters of A-Z, a-z, 0-9, + and /",
+      );
+      assert.equal(firstIssue(candidateEntrySchema, { ...first, usernameFragment: "u".repeat(257) }).startsWith("usernameFragment:"), true);
+      assert.equal(firstIssue(candidateEntrySchema, { ...first, usernameFragment: 7 }), "usernameFragment: usernameFragment must be a string or null");
     });
 
-    it("bounds a batch to 1–8 entries", () => {
+    it("bounds a batch to 1–6 entries", () => {
       const entry = sampleCandidates("caller")[0];
-      assert.equal(candidateBatchSchema.parse(Array(8).fill(entry)).length, 8);
+      assert.equal(candidateBatchSchema.parse(Array(6).fill(entry)).length, 6);
       assert.equal(firstIssue(candidateBatchSchema, []), "a batch holds at least one entry");
-      assert.equal(firstIssue(candidateBatchSchema, Array(9).fill(entry)), "a batch holds at most 8 entries; send the rest in another write");
+      assert.equal(firstIssue(candidateBatchSchema, Array(7).fill(entry)), "a batch holds at most 6 entries; send the rest in another write");
       assert.equal(firstIssue(candidateBatchSchema, "x"), "candidates must be an array");
     });
   });
@@ -96,6 +134,9 @@ describe("signaling model", () => {
     it("accepts each state with the fields it has, and ignores fields it does not know", () => {
       assert.ok(sessionSchema.safeParse({ ...base, status: "offered", expire_at: at(3) }).success);
       assert.ok(sessionSchema.safeParse({ ...base, status: "answered", answer }).success);
+      const created = sessionSchema.parse({ ...base, status: "pending", answer: null, end_request: null, ring_seconds: 30 });
+      assert.deepEqual([created.answer, created.end_request, created.ring_seconds], [null, null, 30]);
+      assert.equal(sessionSchema.parse({ ...base, status: "offered" }).ring_seconds, 60);
       const ended = sessionSchema.parse({
         ...base,
         status: "ended",

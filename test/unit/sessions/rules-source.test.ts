@@ -1,11 +1,22 @@
 // firestore.rules cannot be compiled offline, so this reads its text and checks that the limits,
-// the end-request table and the regular expressions agree with the pure modules that the
-// trigger and the clients use. The Firestore tier then runs the rules for real.
+// the end-request table, the document shapes and the regular expressions agree with the pure
+// modules that the trigger and the clients use. The Firestore tier then runs the rules for real.
 import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { LIMITS, ROLES, type Role } from "../../../functions/src/sessions/model";
-import { END_RULES } from "../../../functions/src/sessions/transitions";
+import {
+  CANDIDATE_ENTRY_FIELDS,
+  CREATE_EXPIRY,
+  LIMITS,
+  RING_SECONDS,
+  ROLES,
+  SESSION_FIELDS,
+  candidateEntrySchema,
+  candidatesCreateFields,
+  sessionCreateFields,
+  type Role,
+} from "../../../functions/src/sessions/model";
+import { END_RULES, reachedPhase, type CallPhase } from "../../../functions/src/sessions/transitions";
 import { candidateLineProblem, sdpProblem } from "../../../functions/src/sessions/validation";
 import { REPO_ROOT } from "../../helpers/emulators";
 import { sampleCandidates, sampleSdp } from "../../helpers/sdp";
@@ -16,7 +27,17 @@ const rules = readFileSync(join(REPO_ROOT, "firestore.rules"), "utf8");
 function ruleFunction(name: string): string {
   const start = rules.indexOf(`function ${name}(`);
   assert.ok(start >= 0, `firestore.rules has no function ${name}`);
-  return rules.slice(start, rules.indexOf("\n    }", start));
+  const indent = start - rules.lastIndexOf("\n", start) - 1;
+  return rules.slice(start, rules.indexOf(`\n${" ".repeat(indent)}}`, start));
+}
+
+/** The condition of one `allow` statement inside the `match` block that starts with `match`. */
+function allowRule(match: string, operation: string): string {
+  const block = rules.indexOf(`match ${match} {`);
+  assert.ok(block >= 0, `firestore.rules has no match ${match}`);
+  const start = rules.indexOf(`allow ${operation}:`, block);
+  assert.ok(start >= 0, `match ${match} has no allow ${operation}`);
+  return rules.slice(start, rules.indexOf(";", start));
 }
 
 /** Rules' matches() is a full match in RE2; `(?s)` at the front becomes JavaScript's `s` flag. */
@@ -29,35 +50,123 @@ function quotedPatterns(body: string): string[] {
   return [...body.matchAll(/matches\('([^']*)'\)/g)].map((match) => match[1]);
 }
 
+/** The quoted names in a rules list literal such as `['a', 'b']`. */
+function listItems(text: string | undefined): string[] {
+  return [...(text ?? "").matchAll(/'(\w+)'/g)].map((match) => match[1]);
+}
+
+/** The names a `keys().hasOnly([...])` or `hasAll([...])` in `body` lists, one array per occurrence. */
+function keyLists(body: string, method: "hasOnly" | "hasAll"): string[][] {
+  return [...body.matchAll(new RegExp(`keys\\(\\)\\.${method}\\(\\[([^\\]]*)\\]\\)`, "g"))].map((match) => listItems(match[1]));
+}
+
+const sorted = (names: Iterable<string>) => [...names].sort();
+
 describe("firestore.rules agrees with the signaling modules", () => {
   it("uses the model's size limits", () => {
     assert.match(ruleFunction("isDescription"), new RegExp(`value\\.sdp\\.size\\(\\) <= ${LIMITS.maxSdpLength}\\b`));
     assert.match(ruleFunction("isCandidateEntry"), new RegExp(`entry\\.candidate\\.size\\(\\) <= ${LIMITS.maxCandidateLength}\\b`));
-    assert.match(ruleFunction("isCandidateEntry"), new RegExp(`entry\\.sdpMid\\.size\\(\\) <= ${LIMITS.maxSdpMidLength}\\b`));
+    assert.match(ruleFunction("isCandidateEntry"), new RegExp(`entry\\.sdpMid\\.matches\\('\\(\\?s\\)\\.\\{0,${LIMITS.maxSdpMidLength}\\}'\\)`));
     assert.match(ruleFunction("isCandidateEntry"), new RegExp(`entry\\.sdpMLineIndex <= ${LIMITS.maxSdpMLineIndex}\\b`));
     assert.match(ruleFunction("isUid"), new RegExp(`value\\.size\\(\\) <= ${LIMITS.maxUidLength}\\b`));
     assert.match(rules, new RegExp(`request\\.query\\.limit <= ${LIMITS.maxQueryLimit}\\b`));
   });
 
-  it(`checks each of the up to ${LIMITS.maxCandidatesPerWrite} entries a write appends, and the total`, () => {
-    const body = ruleFunction("isCandidateAppend");
+  it(`bounds ring_seconds to ${RING_SECONDS.min}–${RING_SECONDS.max} whole seconds at create`, () => {
+    const create = allowRule("/webrtc_sessions/{sessionId}", "create");
+    assert.match(create, /request\.resource\.data\.ring_seconds is int\b/);
+    assert.match(create, new RegExp(`request\\.resource\\.data\\.ring_seconds >= ${RING_SECONDS.min}\\b`));
+    assert.match(create, new RegExp(`request\\.resource\\.data\\.ring_seconds <= ${RING_SECONDS.max}\\b`));
+    assert.ok(RING_SECONDS.min <= RING_SECONDS.default && RING_SECONDS.default <= RING_SECONDS.max);
+  });
+
+  it(`accepts a create expire_at from ${CREATE_EXPIRY.minSeconds} to ${CREATE_EXPIRY.maxSeconds} s after request.time, which the client's own offset falls in`, () => {
+    const body = ruleFunction("isCreateExpiry");
+    assert.match(body, new RegExp(`value >= request\\.time \\+ duration\\.value\\(${CREATE_EXPIRY.minSeconds}, 's'\\)`));
+    assert.match(body, new RegExp(`value <= request\\.time \\+ duration\\.value\\(${CREATE_EXPIRY.maxSeconds}, 's'\\)`));
+    assert.ok(CREATE_EXPIRY.minSeconds < CREATE_EXPIRY.clientSeconds && CREATE_EXPIRY.clientSeconds < CREATE_EXPIRY.maxSeconds);
+    // Both create rules (session and candidates) use it.
+    assert.match(allowRule("/webrtc_sessions/{sessionId}", "create"), /isCreateExpiry\(request\.resource\.data\.expire_at\)/);
+    assert.match(ruleFunction("isNewDocument"), /isCreateExpiry\(data\.expire_at\)/);
+  });
+
+  it("asks for exactly the keys that sessionCreateFields and candidatesCreateFields write", () => {
+    const session = sessionCreateFields({ caller_id: "a", callee_id: "b", offer: { type: "offer", sdp: sampleSdp("offer") } }, "now", 0);
+    const sessionRule = allowRule("/webrtc_sessions/{sessionId}", "create");
+    assert.deepEqual(keyLists(sessionRule, "hasOnly").map(sorted), [sorted(Object.keys(session))]);
+    assert.deepEqual(keyLists(sessionRule, "hasAll").map(sorted), [sorted(Object.keys(session))]);
+    const candidates = candidatesCreateFields(session, "caller", [], "now", 0);
+    // The candidates create reads every key (a missing one is an error), so it needs no hasAll.
+    const candidatesRule = ruleFunction("isNewDocument");
+    assert.deepEqual(keyLists(candidatesRule, "hasOnly").map(sorted), [sorted(Object.keys(candidates))]);
+    for (const key of Object.keys(candidates).filter((key) => key !== "sender")) assert.match(candidatesRule, new RegExp(`data\\.${key}\\b`), key);
+    assert.match(candidatesRule, /isOwner\(data\)/);
+  });
+
+  it("lets participants update only the answer, the connectivity report and the end request", () => {
+    const update = allowRule("/webrtc_sessions/{sessionId}", "update");
+    const [writable] = [...update.matchAll(/affectedKeys\(\)\.hasOnly\(\[([^\]]*)\]\)/g)].map((match) => listItems(match[1]));
+    assert.deepEqual(sorted(writable), sorted([SESSION_FIELDS.answer, SESSION_FIELDS.connectivity, SESSION_FIELDS.endRequest]));
+  });
+
+  it("asks of a candidate entry the keys of RTCIceCandidateInit, reading every one but usernameFragment", () => {
+    const body = ruleFunction("isCandidateEntry");
+    const { usernameFragment, ...required } = CANDIDATE_ENTRY_FIELDS;
+    assert.deepEqual(keyLists(body, "hasOnly").map(sorted), [sorted([...Object.values(required), usernameFragment])]);
+    // No hasAll (it would cost expressions): reading a missing key is an error, which refuses.
+    for (const key of Object.values(required)) assert.match(body, new RegExp(`entry\\.${key}\\b(?! is)`), key);
+    assert.match(body, new RegExp(`entry\\.get\\('${usernameFragment}', null\\) == null`));
+  });
+
+  it("accepts the usernameFragments the model accepts, and refuses the others", () => {
+    const pattern = quotedPatterns(ruleFunction("isCandidateEntry")).find((source) => source.includes(`{1,${LIMITS.maxUsernameFragmentLength}}`));
+    assert.ok(pattern, `isCandidateEntry has no usernameFragment pattern bounded at ${LIMITS.maxUsernameFragmentLength}`);
+    const regex = rulesRegex(pattern);
+    const entry = (usernameFragment: string) => ({ ...sampleCandidates("caller")[0], usernameFragment });
+    const accepted = ["Gq2b", "a", "a+b/C9", "x".repeat(LIMITS.maxUsernameFragmentLength)];
+    const refused = ["", "x".repeat(LIMITS.maxUsernameFragmentLength + 1), "a-b", "a b", "a_b", "ü", "ab\n", "ab="];
+    for (const fragment of accepted) {
+      assert.equal(candidateEntrySchema.safeParse(entry(fragment)).success, true, fragment);
+      assert.equal(regex.test(fragment), true, fragment);
+    }
+    for (const fragment of refused) {
+      assert.equal(candidateEntrySchema.safeParse(entry(fragment)).success, false, fragment);
+      assert.equal(regex.test(fragment), false, fragment);
+    }
+  });
+
+  it(`checks each of the up to ${LIMITS.maxCandidatesPerWrite} entries a write adds, and the total of ${LIMITS.maxCandidatesPerSide}`, () => {
+    const body = ruleFunction("isCandidateList");
     assert.match(body, new RegExp(`after\\.size\\(\\) <= ${LIMITS.maxCandidatesPerSide}\\b`));
     assert.match(body, new RegExp(`after\\.size\\(\\) - before\\.size\\(\\) <= ${LIMITS.maxCandidatesPerWrite}\\b`));
     const offsets = [...body.matchAll(/isNewEntry\(after, before\.size\(\), (\d+)\)/g)].map((match) => Number(match[1]));
     assert.deepEqual(offsets, Array.from({ length: LIMITS.maxCandidatesPerWrite }, (_, index) => index));
   });
 
+  it("reads the phase from the same fields, in the same order, as reachedPhase", () => {
+    // phaseOf is a chain `data.get('field', null) != null ? 'phase' : …`: the first field set decides.
+    const body = ruleFunction("phaseOf");
+    const chain = [...body.matchAll(/data\.get\('(\w+)', null\) != null \? '(\w+)'/g)].map((match) => ({ field: match[1], phase: match[2] }));
+    assert.deepEqual(
+      chain.map(({ field }) => field),
+      [SESSION_FIELDS.connectivity, SESSION_FIELDS.answer],
+    );
+    assert.equal(chain[0].phase, reachedPhase({ connectivity: { by: "caller" }, answer: { type: "answer" } }));
+    assert.equal(chain[1].phase, reachedPhase({ connectivity: null, answer: { type: "answer" } }));
+    assert.equal(/:\s*'(\w+)';/.exec(body)?.[1], reachedPhase({ connectivity: null, answer: null }));
+  });
+
   it("allows the same end requests as the transition table", () => {
-    const clauses = ruleFunction("mayEnd").split("||");
-    const table: Record<string, { by: Role[]; from: string[] }> = {};
-    for (const clause of clauses) {
-      const list = (text: string | undefined) => [...(text ?? "").matchAll(/'(\w+)'/g)].map((match) => match[1]);
-      const reasons = /reason == '(\w+)'/.exec(clause)?.[1] ? [/reason == '(\w+)'/.exec(clause)![1]] : list(/reason in \[([^\]]*)\]/.exec(clause)?.[1]);
+    const table: Record<string, { by: Role[]; in: CallPhase[] }> = {};
+    for (const clause of ruleFunction("mayEnd").split("||")) {
+      const single = /reason == '(\w+)'/.exec(clause)?.[1];
+      const reasons = single ? [single] : listItems(/reason in \[([^\]]*)\]/.exec(clause)?.[1]);
       const role = /role == '(\w+)'/.exec(clause)?.[1] as Role | undefined;
-      const from = /status == '(\w+)'/.exec(clause)?.[1] ? [/status == '(\w+)'/.exec(clause)![1]] : list(/status in \[([^\]]*)\]/.exec(clause)?.[1]);
-      for (const reason of reasons) table[reason] = { by: role ? [role] : [...ROLES], from };
+      const phase = /phase == '(\w+)'/.exec(clause)?.[1];
+      const phases = (phase ? [phase] : /phase in \[([^\]]*)\]/.test(clause) ? listItems(/phase in \[([^\]]*)\]/.exec(clause)?.[1]) : ["offered", "answered", "connected"]) as CallPhase[];
+      for (const reason of reasons) table[reason] = { by: role ? [role] : [...ROLES], in: phases };
     }
-    const expected = Object.fromEntries(Object.entries(END_RULES).map(([reason, rule]) => [reason, { by: [...rule.by], from: [...rule.from] }]));
+    const expected = Object.fromEntries(Object.entries(END_RULES).map(([reason, rule]) => [reason, { by: [...rule.by], in: [...rule.in] }]));
     assert.deepEqual(table, expected);
   });
 

@@ -1,10 +1,9 @@
 import { strict as assert } from "node:assert";
 import { DEFAULT_TIMEOUTS, type Timeouts } from "../../../functions/src/sessions/model";
 import {
-  candidateExpireAtMillis,
   expireAtMillis,
-  isRinging,
   isStale,
+  ringEndsAtMillis,
   resolveTimeouts,
   stateTimeoutSeconds,
   sweepCutoffs,
@@ -29,13 +28,10 @@ describe("timeouts", () => {
     assert.equal(expireAtMillis("connected", NOW, T), NOW + 10_800_000);
   });
 
-  it("keeps candidate documents past the latest moment the call can still be alive", () => {
-    const offeredAt = NOW;
-    const expireAt = candidateExpireAtMillis(offeredAt, T);
-    assert.equal(expireAt, NOW + (45 + 20 + 7_200 + 3_600) * 1_000);
-    // Latest connect: ring and connect timeouts used up; the call then lasts maxCall.
-    const latestConnected = offeredAt + (45 + 20) * 1_000;
-    assert.ok(expireAt >= expireAtMillis("connected", latestConnected, T));
+  it("ends the ring at created_at plus the caller's ring_seconds, never later than the ring timeout", () => {
+    assert.equal(ringEndsAtMillis(NOW, 20, T), NOW + 20_000);
+    assert.equal(ringEndsAtMillis(NOW, 45, T), NOW + 45_000);
+    assert.equal(ringEndsAtMillis(NOW, 600, T), NOW + 45_000);
   });
 
   it("calls a state stale exactly when its timeout has passed", () => {
@@ -46,14 +42,8 @@ describe("timeouts", () => {
     assert.equal(isStale("connected", NOW, NOW + 7_200_000, T), true);
   });
 
-  it("says an offered session rings only within the ring timeout", () => {
-    assert.equal(isRinging("offered", NOW, NOW + 44_999, T), true);
-    assert.equal(isRinging("offered", NOW, NOW + 45_000, T), false);
-    assert.equal(isRinging("answered", NOW, NOW, T), false);
-  });
-
-  it("cuts the sweep's queries at the shortest short-lived timeout and at the longest call", () => {
-    assert.deepEqual(sweepCutoffs(NOW, T), { shortLivedBefore: NOW - 20_000, connectedBefore: NOW - 7_200_000, expiredBefore: NOW });
+  it("cuts the sweep's queries at the shortest ring a caller may choose or the shortest timeout, and at the longest call", () => {
+    assert.deepEqual(sweepCutoffs(NOW, T), { shortLivedBefore: NOW - 10_000, connectedBefore: NOW - 7_200_000, expiredBefore: NOW });
   });
 
   describe("resolveTimeouts", () => {

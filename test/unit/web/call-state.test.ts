@@ -6,15 +6,13 @@ import { candidateLine } from "./fakes";
 describe("web client: call states", () => {
   const error = new CallError("ice-failed", "ICE could not connect.");
   const table: Array<[CallState["phase"], CallEvent, CallState]> = [
-    ["starting", { type: "offered" }, { phase: "ringing" }],
-    ["starting", { type: "answered" }, { phase: "connecting" }],
     ["ringing", { type: "answered" }, { phase: "connecting" }],
     ["connecting", { type: "ice-connected" }, { phase: "connected" }],
     ["ringing", { type: "ended", reason: "reject" }, { phase: "ended", reason: "reject" }],
     ["connected", { type: "ended", reason: "hangup" }, { phase: "ended", reason: "hangup" }],
     ["connecting", { type: "failed", error }, { phase: "ended", reason: "error", error }],
     // Late or early events change nothing.
-    ["connecting", { type: "offered" }, { phase: "connecting" }],
+    ["connecting", { type: "answered" }, { phase: "connecting" }],
     ["connected", { type: "answered" }, { phase: "connected" }],
     ["ringing", { type: "ice-connected" }, { phase: "ringing" }],
   ];
@@ -26,7 +24,7 @@ describe("web client: call states", () => {
 
   it("stays ended whatever comes after", () => {
     const ended: CallState = { phase: "ended", reason: "cancel" };
-    for (const event of [{ type: "offered" }, { type: "ice-connected" }, { type: "ended", reason: "hangup" }, { type: "failed", error }] as CallEvent[]) {
+    for (const event of [{ type: "answered" }, { type: "ice-connected" }, { type: "ended", reason: "hangup" }, { type: "failed", error }] as CallEvent[]) {
       assert.equal(nextCallState(ended, event), ended);
     }
   });
@@ -48,13 +46,14 @@ describe("web client: candidate batches", () => {
     assert.equal(outbox.add(entry(4)), false);
   });
 
-  it("stays within the contract's 20 entries per side and 8 per write, and keeps a slot for the end marker", () => {
+  it("stays within the contract's 20 entries per side and 6 per write, and keeps a slot for the end marker", () => {
     const outbox = new CandidateOutbox();
     const accepted = Array.from({ length: 25 }, (_, n) => outbox.add(entry(n))).filter(Boolean).length;
     outbox.end("0", 0);
     const batches = [outbox.take(), outbox.take(), outbox.take(), outbox.take()];
     assert.equal(accepted, 19);
-    assert.deepEqual(batches.map((batch) => batch?.length), [8, 8, 4, undefined]);
+    assert.deepEqual(batches.map((batch) => batch?.length), [6, 6, 6, 2]);
+    assert.equal(outbox.take(), undefined);
     assert.deepEqual(batches.flatMap((batch) => batch ?? []), [
       ...Array.from({ length: 19 }, (_, n) => entry(n)),
       { candidate: "", sdpMid: "0", sdpMLineIndex: 0 },

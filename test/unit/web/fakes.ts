@@ -1,6 +1,9 @@
 import type { CandidateEntry, Role, SessionCreateInput } from "../../../functions/src/sessions/model";
-import type { IceCandidateFields, PeerConnection } from "../../../web/src/call/call";
-import type { RawDocument, RawRingingSession, SignalingStore, Unsubscribe } from "../../../web/src/call/store";
+import type { Call } from "../../../web/src/call/call";
+import type { IceCandidateFields, PeerConnection } from "../../../web/src/call/peer";
+import type { CallState } from "../../../web/src/call/state";
+import type { RawDocument, RawRingingSession, SessionParticipants, SignalingStore, Unsubscribe } from "../../../web/src/call/store";
+import { waitFor } from "../../helpers/wait";
 
 /** A WebRTC session description that passes the contract's SDP checks. */
 export function sdp(type: "offer" | "answer"): string {
@@ -27,50 +30,71 @@ export function candidateLine(n: number): string {
   return `candidate:${n} 1 udp 16785407 127.0.0.1 ${50000 + n} typ relay raddr 0.0.0.0 rport 0`;
 }
 
-/** A session document as the server would have it. */
-export function sessionDocument(status: string, fields: Record<string, unknown> = {}, updatedAtMs = 1_000): Record<string, unknown> {
+/** A session document as clients read it; `created_at` is `createdAtMs`, `ring_seconds` 60 unless given. */
+export function sessionDocument(status: string, fields: Record<string, unknown> = {}, createdAtMs = 1_000): Record<string, unknown> {
   return {
     caller_id: "alice",
     callee_id: "bob",
     status,
     offer: { type: "offer", sdp: sdp("offer") },
-    created_at: timestamp(1_000),
-    updated_at: timestamp(updatedAtMs),
+    answer: null,
+    end_request: null,
+    ring_seconds: 60,
+    created_at: timestamp(createdAtMs),
+    updated_at: timestamp(createdAtMs),
     ...fields,
   };
 }
 
-/** One side's candidates document. */
-export function candidatesDocument(sender: Role, candidates: CandidateEntry[]): Record<string, unknown> {
+/** One side's candidates document (entries unchecked, as Firestore may hold them). */
+export function candidatesDocument(sender: Role, candidates: unknown[]): Record<string, unknown> {
   return { sender, caller_id: "alice", callee_id: "bob", candidates, created_at: timestamp(1_000), expire_at: timestamp(9_000) };
 }
 
 /**
- * An in-memory SignalingStore: records every write, hands the listeners to the test so it can
- * play the server's part, and fails a method once when told to.
+ * An in-memory SignalingStore. It keeps what each batch wrote (the session input, each side's
+ * candidates document, the answer), logs every batch as one line, hands the listeners to the
+ * test so it can play the other side and the server, fails a method once when told to, and
+ * holds a method's commit until the test releases it.
  */
 export class FakeSignalingStore implements SignalingStore {
   readonly log: string[] = [];
-  readonly appended: Record<Role, CandidateEntry[][]> = { caller: [], callee: [] };
+  /** Each side's candidates document as written: the entries of its create, then every append. */
+  readonly documents = new Map<Role, CandidateEntry[]>();
+  /** Each side's writes to its candidates document, the create's entries first. */
+  readonly writes: Record<Role, CandidateEntry[][]> = { caller: [], callee: [] };
   created: SessionCreateInput | undefined;
   answer: string | undefined;
-  session: RawDocument;
-  outgoing: ((session: RawDocument) => void) | undefined;
-  ringing: ((sessions: RawRingingSession[]) => void) | undefined;
+  session: ((session: RawDocument) => void) | undefined;
+  ringing: ((sessions: RawRingingSession[], initial: boolean) => void) | undefined;
   readonly candidates = new Map<Role, (document: RawDocument) => void>();
   readonly failures = new Map<string, unknown>();
+  private readonly holds = new Map<string, Promise<void>>();
+
+  /** Keeps `method`'s next commit pending until the returned function is called. */
+  hold(method: string): () => void {
+    let release!: () => void;
+    this.holds.set(method, new Promise<void>((resolve) => (release = resolve)));
+    return release;
+  }
 
   private listen<T>(name: string, set: (listener: T | undefined) => void, listener: T): Unsubscribe {
     this.log.push(`listen ${name}`);
     set(listener);
+    let stopped = false;
     return () => {
+      if (stopped) return;
+      stopped = true;
       this.log.push(`stop ${name}`);
       set(undefined);
     };
   }
 
-  private async write(entry: string): Promise<void> {
+  private async commit(entry: string): Promise<void> {
     const method = entry.split(" ")[0];
+    const held = this.holds.get(method);
+    this.holds.delete(method);
+    if (held) await held;
     const failure = this.failures.get(method);
     if (failure !== undefined) {
       this.failures.delete(method);
@@ -79,15 +103,19 @@ export class FakeSignalingStore implements SignalingStore {
     this.log.push(entry);
   }
 
-  async createSession(input: SessionCreateInput): Promise<string> {
-    await this.write("createSession");
-    this.created = input;
+  newSessionId(): string {
     return "session-1";
   }
-  watchOutgoing(sessionId: string, callerId: string, onChange: (session: RawDocument) => void): Unsubscribe {
-    return this.listen(`outgoing ${sessionId} ${callerId}`, (listener) => (this.outgoing = listener), onChange);
+  async createCall(sessionId: string, input: SessionCreateInput, candidates: CandidateEntry[]): Promise<void> {
+    await this.commit(`createCall ${sessionId} +caller-candidates:${candidates.length}`);
+    this.created = input;
+    this.documents.set("caller", [...candidates]);
+    this.writes.caller.push(candidates);
   }
-  watchRinging(calleeId: string, onChange: (sessions: RawRingingSession[]) => void): Unsubscribe {
+  watchSession(sessionId: string, onChange: (session: RawDocument) => void): Unsubscribe {
+    return this.listen(`session ${sessionId}`, (listener) => (this.session = listener), onChange);
+  }
+  watchRinging(calleeId: string, onChange: (sessions: RawRingingSession[], initial: boolean) => void): Unsubscribe {
     return this.listen(`ringing ${calleeId}`, (listener) => (this.ringing = listener), onChange);
   }
   watchCandidates(sessionId: string, sender: Role, onChange: (document: RawDocument) => void): Unsubscribe {
@@ -97,23 +125,23 @@ export class FakeSignalingStore implements SignalingStore {
       onChange,
     );
   }
-  async readSession(): Promise<RawDocument> {
-    this.log.push("readSession");
-    return this.session;
-  }
-  async writeAnswer(sessionId: string, answer: { sdp: string }): Promise<void> {
-    await this.write(`writeAnswer ${sessionId}`);
+  async answerCall(sessionId: string, session: SessionParticipants, answer: { sdp: string }, candidates: CandidateEntry[]): Promise<void> {
+    await this.commit(`answerCall ${sessionId} ${session.caller_id}->${session.callee_id} +callee-candidates:${candidates.length}`);
     this.answer = answer.sdp;
+    this.documents.set("callee", [...candidates]);
+    this.writes.callee.push(candidates);
   }
   async appendCandidates(sessionId: string, sender: Role, entries: CandidateEntry[]): Promise<void> {
-    await this.write(`appendCandidates ${sessionId} ${sender} ${entries.length}`);
-    this.appended[sender].push(entries);
+    await this.commit(`appendCandidates ${sessionId} ${sender} ${entries.length}`);
+    this.documents.get(sender)?.push(...entries);
+    this.writes[sender].push(entries);
   }
   async reportConnected(sessionId: string, by: Role): Promise<void> {
-    await this.write(`reportConnected ${sessionId} ${by}`);
+    await this.commit(`reportConnected ${sessionId} ${by}`);
   }
-  async requestEnd(sessionId: string, by: Role, reason: string): Promise<void> {
-    await this.write(`requestEnd ${sessionId} ${by} ${reason}`);
+  async requestEnd(sessionId: string, by: Role, reason: string, deleteOwnCandidates: boolean): Promise<void> {
+    await this.commit(`requestEnd ${sessionId} ${by} ${reason}${deleteOwnCandidates ? ` +delete ${by}-candidates` : ""}`);
+    if (deleteOwnCandidates) this.documents.delete(by);
   }
 }
 
@@ -125,6 +153,8 @@ export class FakePeerConnection implements PeerConnection {
   readonly added: RTCIceCandidateInit[] = [];
   closed = false;
   offerSdp = sdp("offer");
+  /** Candidates a browser fires as soon as the local description is set (played then). */
+  gatherOnSetLocal: Array<IceCandidateFields | null> = [];
   private readonly iceListeners: Array<(event: { candidate: IceCandidateFields | null }) => void> = [];
   private readonly stateListeners: Array<() => void> = [];
 
@@ -134,16 +164,18 @@ export class FakePeerConnection implements PeerConnection {
   async createAnswer(): Promise<RTCSessionDescriptionInit> {
     return { type: "answer", sdp: sdp("answer") };
   }
-  /** Candidates a browser fires as soon as the local description is set (played then). */
-  gatherOnSetLocal: Array<IceCandidateFields | null> = [];
   async setLocalDescription(description: RTCSessionDescriptionInit): Promise<void> {
     this.local = description;
     this.gatherOnSetLocal.splice(0).forEach((candidate) => this.gather(candidate));
   }
   async setRemoteDescription(description: RTCSessionDescriptionInit): Promise<void> {
+    // Applied a turn later, as a browser does: listeners may deliver candidates meanwhile.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.closed) throw new Error("InvalidStateError: the peer connection is closed");
     this.remote = description;
   }
   async addIceCandidate(candidate: RTCIceCandidateInit): Promise<void> {
+    // As libwebrtc and browsers do: candidates need the remote description first.
     if (!this.remote) throw new Error("InvalidStateError: no remote description");
     this.added.push(candidate);
   }
@@ -164,4 +196,27 @@ export class FakePeerConnection implements PeerConnection {
     this.connectionState = state;
     this.stateListeners.forEach((listener) => listener());
   }
+}
+
+/** A relay candidate entry for m-line 0. */
+export function entry(n: number): CandidateEntry {
+  return { candidate: candidateLine(n), sdpMid: "0", sdpMLineIndex: 0 };
+}
+
+/** The end-of-candidates marker as the client writes it after `entry()`s: the last candidate's m-line. */
+export const END_OF_CANDIDATES: CandidateEntry = { candidate: "", sdpMid: "0", sdpMLineIndex: 0 };
+
+/** Firestore's refusal by the rules. */
+export const denied = Object.assign(new Error("Missing or insufficient permissions."), { code: "permission-denied" });
+
+/** Records a call's phases from now on (`ended:<reason>` for the end). */
+export function phases(call: Call): string[] {
+  const seen: string[] = [];
+  call.onStateChange((state: CallState) => seen.push(state.phase === "ended" ? `ended:${state.reason}` : state.phase));
+  return seen;
+}
+
+/** Waits (briefly) for promise callbacks the call chained to settle into `check`. */
+export async function until(what: string, check: () => boolean): Promise<void> {
+  await waitFor(what, () => (check() ? true : undefined), 2_000, 5);
 }

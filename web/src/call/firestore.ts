@@ -1,10 +1,7 @@
 import {
-  addDoc,
   arrayUnion,
   collection,
   doc,
-  documentId,
-  getDoc,
   limit,
   onSnapshot,
   orderBy,
@@ -12,12 +9,14 @@ import {
   serverTimestamp,
   updateDoc,
   where,
+  writeBatch,
   type Firestore,
 } from "firebase/firestore";
 import {
   SESSIONS_COLLECTION,
   SESSION_FIELDS,
   answerFields,
+  candidatesCreateFields,
   candidatesPath,
   connectivityFields,
   endRequestFields,
@@ -35,33 +34,50 @@ const RINGING_LIMIT = 10;
 export function firestoreSignaling(db: Firestore): SignalingStore {
   const sessions = collection(db, SESSIONS_COLLECTION);
   return {
-    async createSession(input) {
-      const created = await addDoc(sessions, sessionCreateFields(input, serverTimestamp()));
-      return created.id;
+    newSessionId() {
+      return doc(sessions).id;
     },
-    watchOutgoing(sessionId, callerId, onChange, onError) {
-      // Q1 of docs/signaling.md: it matches only from `offered` on, so the caller's own
-      // `pending` create costs no listener read; the rules need the caller's id pinned and a limit.
-      const outgoing = query(
-        sessions,
-        where(documentId(), "==", sessionId),
-        where(SESSION_FIELDS.callerId, "==", callerId),
-        where(SESSION_FIELDS.status, "in", ["offered", "answered", "ended"]),
-        limit(1),
+    async createCall(sessionId, input, candidates) {
+      // Both documents in one batch: the rules check the candidates document against the
+      // session as it will be after the batch (getAfter).
+      const session = doc(db, sessionPath(sessionId));
+      const fields = sessionCreateFields(input, serverTimestamp(), Date.now());
+      const batch = writeBatch(db);
+      batch.set(session, fields);
+      batch.set(doc(db, candidatesPath(session.id, "caller")), candidatesCreateFields(fields, "caller", candidates, serverTimestamp(), Date.now()));
+      await batch.commit();
+    },
+    watchSession(sessionId, onChange, onError) {
+      return onSnapshot(
+        doc(db, sessionPath(sessionId)),
+        (snapshot) => onChange(snapshot.exists() ? snapshot.data(ESTIMATE) : undefined),
+        onError,
       );
-      return onSnapshot(outgoing, (snapshot) => onChange(snapshot.docs[0]?.data(ESTIMATE)), onError);
     },
     watchRinging(calleeId, onChange, onError) {
+      // Q0 of docs/signaling.md; answer, end request and ring deadline are filtered on the
+      // client, which keeps the query on one composite index.
       const ringing = query(
         sessions,
         where(SESSION_FIELDS.calleeId, "==", calleeId),
-        where(SESSION_FIELDS.status, "==", "offered"),
+        where(SESSION_FIELDS.status, "in", ["pending", "offered"]),
         orderBy(SESSION_FIELDS.createdAt, "desc"),
         limit(RINGING_LIMIT),
       );
+      let synced = false;
+      // Metadata changes too, so that the snapshot confirming an empty cache with the server
+      // ends the initial phase even when no document changed.
       return onSnapshot(
         ringing,
-        (snapshot) => onChange(snapshot.docs.map((session) => ({ id: session.id, data: session.data(ESTIMATE) }))),
+        { includeMetadataChanges: true },
+        (snapshot) => {
+          const initial = !synced;
+          if (!snapshot.metadata.fromCache) synced = true;
+          onChange(
+            snapshot.docs.map((session) => ({ id: session.id, data: session.data(ESTIMATE) })),
+            initial,
+          );
+        },
         onError,
       );
     },
@@ -72,12 +88,11 @@ export function firestoreSignaling(db: Firestore): SignalingStore {
         onError,
       );
     },
-    async readSession(sessionId) {
-      const snapshot = await getDoc(doc(db, sessionPath(sessionId)));
-      return snapshot.exists() ? snapshot.data(ESTIMATE) : undefined;
-    },
-    async writeAnswer(sessionId, answer) {
-      await updateDoc(doc(db, sessionPath(sessionId)), answerFields(answer));
+    async answerCall(sessionId, session, answer, candidates) {
+      const batch = writeBatch(db);
+      batch.update(doc(db, sessionPath(sessionId)), answerFields(answer));
+      batch.set(doc(db, candidatesPath(sessionId, "callee")), candidatesCreateFields(session, "callee", candidates, serverTimestamp(), Date.now()));
+      await batch.commit();
     },
     async appendCandidates(sessionId, sender, entries) {
       await updateDoc(doc(db, candidatesPath(sessionId, sender)), { candidates: arrayUnion(...entries) });
@@ -85,8 +100,11 @@ export function firestoreSignaling(db: Firestore): SignalingStore {
     async reportConnected(sessionId, by) {
       await updateDoc(doc(db, sessionPath(sessionId)), connectivityFields(by, serverTimestamp()));
     },
-    async requestEnd(sessionId, by, reason) {
-      await updateDoc(doc(db, sessionPath(sessionId)), endRequestFields(by, reason, serverTimestamp()));
+    async requestEnd(sessionId, by, reason, deleteOwnCandidates) {
+      const batch = writeBatch(db);
+      batch.update(doc(db, sessionPath(sessionId)), endRequestFields(by, reason, serverTimestamp()));
+      if (deleteOwnCandidates) batch.delete(doc(db, candidatesPath(sessionId, by)));
+      await batch.commit();
     },
   };
 }

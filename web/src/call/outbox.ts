@@ -63,7 +63,7 @@ export class CandidateInbox {
   private seen = 0;
 
   /** The entries not seen before, from the document's full `candidates` array. */
-  fresh(all: readonly CandidateEntry[]): CandidateEntry[] {
+  fresh<T>(all: readonly T[]): T[] {
     const fresh = all.slice(this.seen);
     this.seen = Math.max(this.seen, all.length);
     return fresh;

@@ -26,11 +26,10 @@ export class CallError extends Error {
 
 /**
  * Where a call is, seen from one side:
- * `starting` (caller: creating the session) → `ringing` (the callee's app can see it) →
- * `connecting` (offer and answer exchanged, ICE running) → `connected` → `ended`.
+ * `ringing` (the session exists, so the callee's app can see it) → `connecting` (offer and
+ * answer exchanged, ICE running) → `connected` → `ended`.
  */
 export type CallState =
-  | { phase: "starting" }
   | { phase: "ringing" }
   | { phase: "connecting" }
   | { phase: "connected" }
@@ -41,8 +40,6 @@ export type CallPhase = CallState["phase"];
 
 /** What can happen to a call. */
 export type CallEvent =
-  /** The server moved the session to `offered`: it rings on the callee's side. */
-  | { type: "offered" }
   /** The answer is in place: the caller applied it, or the callee wrote it. */
   | { type: "answered" }
   /** ICE connected. */
@@ -53,17 +50,15 @@ export type CallEvent =
   | { type: "failed"; error: CallError };
 
 /**
- * The next state. Events that do not apply (a late `offered` after the answer, anything after
+ * The next state. Events that do not apply (a late `answered` once connected, anything after
  * `ended`) leave the state unchanged, because Firestore snapshots and ICE events arrive in no
  * guaranteed order relative to each other.
  */
 export function nextCallState(state: CallState, event: CallEvent): CallState {
   if (state.phase === "ended") return state;
   switch (event.type) {
-    case "offered":
-      return state.phase === "starting" ? { phase: "ringing" } : state;
     case "answered":
-      return state.phase === "starting" || state.phase === "ringing" ? { phase: "connecting" } : state;
+      return state.phase === "ringing" ? { phase: "connecting" } : state;
     case "ice-connected":
       return state.phase === "connecting" ? { phase: "connected" } : state;
     case "ended":

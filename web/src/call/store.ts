@@ -18,28 +18,49 @@ export interface RawRingingSession {
   data: Record<string, unknown>;
 }
 
+/** The two participants of a session, as its candidates documents repeat them. */
+export interface SessionParticipants {
+  caller_id: string;
+  callee_id: string;
+}
+
 /**
  * The Firestore operations of the signaling protocol (docs/signaling.md), one method per
- * read or write the protocol names. `firestore.ts` implements it with the web SDK; the unit
- * tests with an in-memory fake.
+ * read or write the protocol names; each write is one batch (one round trip). `firestore.ts`
+ * implements it with the web SDK; the unit tests with an in-memory fake.
  */
 export interface SignalingStore {
-  /** Creates the session with the offer; returns its id. */
-  createSession(input: SessionCreateInput): Promise<string>;
-  /** Q1: the caller's view of its session once it is `offered`, `answered` or `ended`. */
-  watchOutgoing(sessionId: string, callerId: string, onChange: (session: RawDocument) => void, onError: (error: unknown) => void): Unsubscribe;
-  /** Q0: sessions ringing for `calleeId`, newest first. */
-  watchRinging(calleeId: string, onChange: (sessions: RawRingingSession[]) => void, onError: (error: unknown) => void): Unsubscribe;
+  /** A fresh session id, made on the device (Firestore's auto-ids), so that the create can be one batch. */
+  newSessionId(): string;
+  /**
+   * One batch: session `sessionId` with the offer and the caller's candidates document holding
+   * `candidates` (0–6 entries gathered so far). Once it has committed, the call rings on the
+   * callee's side.
+   */
+  createCall(sessionId: string, input: SessionCreateInput, candidates: CandidateEntry[]): Promise<void>;
+  /** L1: the caller's listener on its session document (only after the create has committed). */
+  watchSession(sessionId: string, onChange: (session: RawDocument) => void, onError: (error: unknown) => void): Unsubscribe;
+  /**
+   * Q0: live sessions (`pending`/`offered`) of `calleeId`, newest first. `initial` is true
+   * until the listener has delivered its first snapshot in sync with the server: sessions in
+   * it may have rung for a while, later arrivals were created just now.
+   */
+  watchRinging(
+    calleeId: string,
+    onChange: (sessions: RawRingingSession[], initial: boolean) => void,
+    onError: (error: unknown) => void,
+  ): Unsubscribe;
   /** L2/L3: one side's candidates document; `undefined` once it is deleted (the call ended). */
   watchCandidates(sessionId: string, sender: Role, onChange: (document: RawDocument) => void, onError: (error: unknown) => void): Unsubscribe;
-  /** Reads the session once (e.g. for `ended_reason` after the candidates document went away). */
-  readSession(sessionId: string): Promise<RawDocument>;
-  /** The callee's answer. */
-  writeAnswer(sessionId: string, answer: SessionDescription<"answer">): Promise<void>;
-  /** Appends a batch to this side's candidates document. */
+  /** One batch: the callee's answer and its candidates document holding `candidates` (0–6 entries). */
+  answerCall(sessionId: string, session: SessionParticipants, answer: SessionDescription<"answer">, candidates: CandidateEntry[]): Promise<void>;
+  /** Appends up to 6 entries to this side's candidates document. */
   appendCandidates(sessionId: string, sender: Role, entries: CandidateEntry[]): Promise<void>;
-  /** Reports that ICE connected on this side. */
+  /** Reports that ICE connected (the caller does, once). */
   reportConnected(sessionId: string, by: Role): Promise<void>;
-  /** Asks the server to end the call. */
-  requestEnd(sessionId: string, by: Role, reason: EndRequestReason): Promise<void>;
+  /**
+   * The end request; with `deleteOwnCandidates`, in one batch with the deletion of this side's
+   * candidates document, which the other side's listener sees at once.
+   */
+  requestEnd(sessionId: string, by: Role, reason: EndRequestReason, deleteOwnCandidates: boolean): Promise<void>;
 }

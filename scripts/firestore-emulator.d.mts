@@ -1,0 +1,5 @@
+/**
+ * The environment that lets firebase-tools start the Firestore emulator here (`{ env }`,
+ * possibly empty), or the reason it cannot (`{ reason }`).
+ */
+export declare function firestoreEmulatorEnv(): { env: Record<string, string>; reason?: undefined } | { env?: undefined; reason: string };

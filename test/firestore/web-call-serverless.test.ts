@@ -1,0 +1,153 @@
+import { strict as assert } from "node:assert";
+import { buildCredentialsResponse } from "../../functions/src/credentials/response";
+import { mintTurnCredential } from "../../functions/src/credentials/mint";
+import { CREATE_EXPIRY, SESSIONS_COLLECTION, candidatesPath, sessionPath } from "../../functions/src/sessions/model";
+import { handleSessionWritten } from "../../functions/src/sessions/trigger";
+import { emulatorAdmin, type EmulatorAdmin } from "../helpers/admin";
+import { describeStreamTrouble, describeTimings, openCallPage, placeCall, type CallPage } from "../helpers/call-pages";
+import { startSelfTestSite, type SelfTestSite } from "../helpers/selftest-site";
+import { SUITE_TIMEOUTS } from "../helpers/signaling-stack";
+import { newSecret } from "../helpers/turn-config";
+import { waitFor } from "../helpers/wait";
+
+type AdminSnapshot = import("../../functions/node_modules/firebase-admin/lib/firestore/index").DocumentSnapshot;
+
+/** How late the stand-in trigger handles each write (a cold start on a real deployment). */
+const TRIGGER_DELAY_MS = 5_000;
+
+/**
+ * Issue 8's proof: the call path needs no Cloud Function. Only the Auth, Firestore and Hosting
+ * emulators run; the test mints the TURN credentials itself and answers the pages' callable
+ * requests with them, so nothing could run a trigger while the browsers call.
+ */
+describe("two browsers call each other with no Functions emulator (client writes and listeners only)", function () {
+  this.timeout(300_000);
+  let site: SelfTestSite;
+  let admin: EmulatorAdmin;
+  let credentials: Parameters<typeof openCallPage>[3];
+  let url: string;
+
+  before(async () => {
+    const secret = newSecret();
+    site = await startSelfTestSite({ coturnSecret: secret, functionsSecret: secret, firestore: true, functions: false });
+    admin = emulatorAdmin(site.stack.ports.firestore);
+    const ttl = 3_600;
+    const minted = mintTurnCredential(secret, "web-call-test", ttl, Date.now());
+    const response = buildCredentialsResponse(minted, ttl, { secret, turnUris: site.coturn.uris(), stunServer: undefined });
+    credentials = { callableUrl: site.stack.functionUrl("getTurnCredentials"), response };
+    url = `${site.url}call.html`;
+  });
+  after(async () => {
+    await admin?.close();
+    await site?.stop();
+  });
+
+  const session = (id: string): Promise<AdminSnapshot> => admin.db.doc(sessionPath(id)).get();
+  const exists = async (id: string, sender: "caller" | "callee"): Promise<boolean> => (await admin.db.doc(candidatesPath(id, sender)).get()).exists;
+
+  it("calls end to end with no function, then the trigger handler run on the session as it is now records the end", async () => {
+    const alice = await openCallPage(site.browser, url, "caller", credentials);
+    const bob = await openCallPage(site.browser, url, "callee", credentials);
+    const { sessionId, timings } = await placeCall(alice, bob, {
+      connected: async (id) => {
+        const live = (await session(id)).data()!;
+        // Nothing but the clients wrote: the record is still the create's, the fields show the progress.
+        assert.deepEqual([live.status, live.answer?.type, live.connectivity?.by], ["pending", "answer", "caller"]);
+      },
+    });
+
+    const before = await session(sessionId);
+    const created = before.data()!;
+    assert.equal(created.status, "pending");
+    assert.deepEqual([created.end_request?.by, created.end_request?.reason], ["caller", "hangup"]);
+    // The create's own expiry: a session no function ever touches still leaves through the TTL policy.
+    const expiresIn = created.expire_at.toMillis() - created.created_at.toMillis();
+    assert.ok(Math.abs(expiresIn - CREATE_EXPIRY.clientSeconds * 1_000) < 60_000, `expire_at is ${expiresIn} ms after created_at`);
+    assert.deepEqual([await exists(sessionId, "caller"), await exists(sessionId, "callee")], [false, true], "the hang-up batch deleted the caller's document");
+
+    const handled = await handleSessionWritten(admin.db, before, SUITE_TIMEOUTS);
+    assert.deepEqual([handled.decision.kind, handled.outcome], ["transition", "written"]);
+    const after = await session(sessionId);
+    const ended = after.data()!;
+    assert.deepEqual([ended.status, ended.ended_reason], ["ended", "hangup"]);
+    assert.equal(ended.expire_at.toMillis() - ended.ended_at.toMillis(), SUITE_TIMEOUTS.sessionTtlSeconds * 1_000);
+    assert.deepEqual([await exists(sessionId, "caller"), await exists(sessionId, "callee")], [false, false]);
+    // Converged: the event of its own write (or a redelivery) changes nothing.
+    assert.equal((await handleSessionWritten(admin.db, after, SUITE_TIMEOUTS)).decision.kind, "none");
+    console.log(describeTimings("call (no Functions emulator)", timings));
+    console.log(describeStreamTrouble([alice, bob]));
+  });
+
+  it(`rings within one Firestore round trip and connects while a trigger handles each write ${TRIGGER_DELAY_MS / 1_000} s late`, async () => {
+    const alice: CallPage = await openCallPage(site.browser, url, "caller", credentials);
+    const bob: CallPage = await openCallPage(site.browser, url, "callee", credentials);
+    const trouble: string[] = [];
+    const timers = new Set<NodeJS.Timeout>();
+    const runs: Array<{ at: number; status: string }> = [];
+    let firstRunAt = Infinity;
+    // The trigger as a cold deployment delivers it: the document as written, handled 5 s later.
+    const stop = admin.db
+      .collection(SESSIONS_COLLECTION)
+      .where("caller_id", "==", alice.uid)
+      .onSnapshot(
+        (snapshot) => {
+          for (const change of snapshot.docChanges()) {
+            if (change.type === "removed") continue;
+            const written = change.doc;
+            const timer = setTimeout(() => {
+              timers.delete(timer);
+              firstRunAt = Math.min(firstRunAt, Date.now());
+              handleSessionWritten(admin.db, written, SUITE_TIMEOUTS).then(
+                (outcome) => runs.push({ at: Date.now(), status: String(outcome.decision.kind === "transition" ? outcome.decision.to : outcome.decision.kind) }),
+                (error: unknown) => trouble.push(`trigger stand-in: ${String(error)}`),
+              );
+            }, TRIGGER_DELAY_MS);
+            timers.add(timer);
+          }
+        },
+        (error) => trouble.push(`admin listener: ${error.message}`),
+      );
+    try {
+      let rangBeforeTrigger = false;
+      let statusAtConnect = "";
+      const { sessionId, timings } = await placeCall(
+        alice,
+        bob,
+        {
+          ringing: async (id) => {
+            rangBeforeTrigger = Date.now() < firstRunAt;
+            assert.equal((await session(id)).get("status"), "pending", "the callee rang from the create alone");
+          },
+          connected: async (id) => {
+            statusAtConnect = String((await session(id)).get("status"));
+          },
+        },
+        () => trouble,
+      );
+      assert.ok(rangBeforeTrigger, "the callee's page showed the call before any trigger had run");
+      // The listener hears of the create about when the caller hears its commit acknowledged (one
+      // round trip, a few ms on loopback); a ring that waited for the trigger would take 5 s.
+      assert.ok(timings.createToRing < 1_000, `create committed→ring took ${timings.createToRing} ms`);
+
+      await waitFor(
+        "the late trigger to record the end",
+        async () => {
+          const ended = (await session(sessionId)).data()!;
+          return ended.status === "ended" && !(await exists(sessionId, "callee")) && !(await exists(sessionId, "caller")) ? ended : undefined;
+        },
+        60_000,
+      ).then((ended) => {
+        assert.equal(ended.ended_reason, "hangup");
+        assert.equal(ended.expire_at.toMillis() - ended.ended_at.toMillis(), SUITE_TIMEOUTS.sessionTtlSeconds * 1_000);
+      });
+      assert.deepEqual(trouble, []);
+      console.log(describeStreamTrouble([alice, bob]));
+      console.log(
+        `${describeTimings("call (trigger 5 s late)", timings)}; status when both connected: ${statusAtConnect}; trigger runs: ${runs.map((run) => run.status).join(", ")}`,
+      );
+    } finally {
+      stop();
+      timers.forEach((timer) => clearTimeout(timer));
+    }
+  });
+});
