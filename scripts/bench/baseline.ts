@@ -11,8 +11,10 @@ const ALLOW_ALL = "rules_version = '2';\nservice cloud.firestore {\n  match /dat
 
 /** One baseline sample, in milliseconds. */
 export interface BaselineSample {
-  /** `setDoc` starts → the reader's long-lived query listener (the shape of the callee's Q0) shows the document. */
+  /** `setDoc` of a three-field document starts → the reader's long-lived query listener (the shape of the callee's Q0) shows it. */
   createToQuery: number;
+  /** The same with the document carrying an offer of the size the caller's create carries. */
+  createOfferToQuery: number;
   /** `deleteDoc` starts → the reader's document listener (the shape of L2/L3) sees it gone. */
   deleteToDocument: number;
 }
@@ -24,7 +26,7 @@ export interface Baseline {
 }
 
 /** Loads allow-all rules for the baseline project and signs in its writer and reader. */
-export async function startBaseline(ports: { auth: number; firestore: number }, timeoutMs: number): Promise<Baseline> {
+export async function startBaseline(ports: { auth: number; firestore: number }, timeoutMs: number, offerSdp: string): Promise<Baseline> {
   await loadRules(ports.firestore, BASELINE_PROJECT_ID, ALLOW_ALL);
   const writer: BenchClient = await signInClient(ports, BASELINE_PROJECT_ID);
   const reader: BenchClient = await signInClient(ports, BASELINE_PROJECT_ID);
@@ -44,6 +46,10 @@ export async function startBaseline(ports: { auth: number; firestore: number }, 
   return {
     async sample() {
       n += 1;
+      const withOffer = doc(collection(writer.db, "baseline"));
+      const createdWithOffer = nowMs();
+      await setDoc(withOffer, { to: reader.uid, from: writer.uid, n, offer: { type: "offer", sdp: offerSdp } });
+      const shownWithOffer = await queryEvents.until(() => seen.get(withOffer.id), timeoutMs, "the baseline document with an offer in the reader's query");
       const target = doc(collection(writer.db, "baseline"));
       const created = nowMs();
       await setDoc(target, { to: reader.uid, from: writer.uid, n });
@@ -65,7 +71,7 @@ export async function startBaseline(ports: { auth: number; firestore: number }, 
         const deleted = nowMs();
         await deleteDoc(target);
         const seenGone = await gone.until(() => goneAt, timeoutMs, "the baseline document's deletion");
-        return { createToQuery: shown - created, deleteToDocument: seenGone - deleted };
+        return { createToQuery: shown - created, createOfferToQuery: shownWithOffer - createdWithOffer, deleteToDocument: seenGone - deleted };
       } finally {
         stopDocument();
       }

@@ -15,6 +15,7 @@ import { firestoreEmulatorEnv } from "../firestore-emulator.mjs";
 import { startBaseline, type BaselineSample } from "./baseline";
 import { stopOnInterrupt } from "./cleanup";
 import { signInClient } from "./clients";
+import { RTCPeerConnection as WrtcPeerConnection } from "@roamhq/wrtc";
 import { CallPair, type CallTimes, type PeerConfig } from "./web-call";
 import { fmt, median, percentile } from "./stats";
 
@@ -58,7 +59,7 @@ async function measureSeries(title: string, emulators: EmulatorName[], peerConfi
     const caller = await signInClient(stack.ports, PROJECT_ID);
     const callee = await signInClient(stack.ports, PROJECT_ID);
     closers.push(() => caller.close(), () => callee.close());
-    const baseline = await startBaseline(stack.ports, WAIT_MS);
+    const baseline = await startBaseline(stack.ports, WAIT_MS, await sampleOffer(peerConfig));
     closers.push(() => baseline.close());
     const pair = new CallPair(caller, callee, peerConfig);
     closers.push(() => pair.close());
@@ -107,17 +108,33 @@ function printSeries(result: SeriesResult): void {
   };
   const pick = <T, K extends keyof T>(items: T[], key: K) => items.map((item) => item[key] as number);
   const bareCreate = pick(result.baselines, "createToQuery");
+  const bareCreateOffer = pick(result.baselines, "createOfferToQuery");
   const bareDelete = pick(result.baselines, "deleteToDocument");
   console.log(`\n   ${result.title}: ${result.calls.length} warm calls measured of ${WARM_CALLS}, after 1 cold call`);
   console.log(row("bare create → query listener", result.cold.baseline?.createToQuery, bareCreate));
+  console.log(row("  the same, carrying the offer", result.cold.baseline?.createOfferToQuery, bareCreateOffer));
   console.log(row("bare delete → document listener", result.cold.baseline?.deleteToDocument, bareDelete));
   console.log(row("dial → ring (Q0)", result.cold.call?.dialToRing, pick(result.calls, "dialToRing"), { label: "bare create→query", values: bareCreate }));
+  const ringVsOffer = median(pick(result.calls, "dialToRing")) / median(bareCreateOffer);
+  console.log(`   ${"".padEnd(34)} ${"".padEnd(61)}   ${fmt(ringVsOffer, 2)}x bare create carrying the offer`);
   console.log(row("answer → both connected", result.cold.call?.answerToConnected, pick(result.calls, "answerToConnected")));
   console.log(row("hang-up → other side ended", result.cold.call?.hangUpToOther, pick(result.calls, "hangUpToOther"), { label: "bare delete→doc", values: bareDelete }));
   console.log(`   Listen/Write stream failures ("Received message larger than max"): ${result.streamFailures} in ${result.attempted} calls`);
   for (const failure of result.failures) console.log(`   failed: ${failure}`);
   for (const warning of result.warnings) console.log(`   client warning: ${warning}`);
   for (const context of frameContexts.splice(0)) console.log(`   refused frame header: ${JSON.stringify(context)}`);
+}
+
+/** An offer of the size the calls' creates carry: a data channel's, made by the same libwebrtc. */
+async function sampleOffer(peerConfig: PeerConfig): Promise<string> {
+  const pc = new WrtcPeerConnection(peerConfig("bench-offer"));
+  try {
+    pc.createDataChannel("bench");
+    const offer = await pc.createOffer();
+    return offer.sdp ?? "";
+  } finally {
+    pc.close();
+  }
 }
 
 /** Runs section 4: one series with the Functions emulator running, one without. */

@@ -2,6 +2,7 @@
 // Node, on libwebrtc from npm (@roamhq/wrtc), timing the moments the bench reports. The
 // Firestore writes are timed where they start by wrapping the client's SignalingStore.
 import { RTCPeerConnection as WrtcPeerConnection } from "@roamhq/wrtc";
+import { waitForPendingWrites } from "firebase/firestore";
 import type { Role } from "../../functions/src/sessions/model";
 import { listenForCalls, startCall, type Call, type IncomingCall, type PeerConnection } from "../../web/src/call/call";
 import { firestoreSignaling } from "../../web/src/call/firestore";
@@ -147,6 +148,10 @@ export class CallPair {
         phaseReached(outgoing, "connected", timeoutMs, arrival()),
         phaseReached(incoming, "connected", timeoutMs, arrival()),
       ]);
+      // A person hangs up seconds after connecting, not while the connectivity report and the last
+      // candidate appends are still in flight: those would hold the end's writes behind them on the
+      // same write stream and measure the queue instead of the hang-up.
+      await Promise.all([waitForPendingWrites(this.caller.db), waitForPendingWrites(this.callee.db)]);
       const [hanging, other] = hangUpBy === "caller" ? [outgoing, incoming] : [incoming, outgoing];
       const otherEnded = phaseReached(other, "ended", timeoutMs, arrival());
       await hanging.hangUp();

@@ -2,7 +2,7 @@
 // libwebrtc (@roamhq/wrtc) and the Firebase JS SDK: raw field maps (no builder from model.ts),
 // `toJSON()` of each candidate written as is, remote candidates buffered until the remote
 // description is set, connectivity reported on `connected`/`completed`, end-of-candidates sent
-// when gathering completes, hang-up as one batch. Each step names the doc's step it follows.
+// when gathering completes, hang-up as a deletion with the end request right behind it. Each step names the doc's step it follows.
 import { performance } from "node:perf_hooks";
 import wrtc from "@roamhq/wrtc";
 import { deleteApp, initializeApp } from "firebase/app";
@@ -11,6 +11,7 @@ import {
   arrayUnion,
   collection,
   connectFirestoreEmulator,
+  deleteDoc,
   doc,
   getFirestore,
   limit,
@@ -347,7 +348,7 @@ export class NativeCall {
   private ringTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly db: Firestore,
+    readonly db: Firestore,
     readonly pc: RTCPeerConnection,
     readonly session: DocumentReference,
     readonly role: Role,
@@ -438,15 +439,14 @@ export class NativeCall {
     for (const entry of this.buffered.splice(0)) this.receive(entry);
   }
 
-  /** Hang-up: end request and deletion of the own candidates document in one batch. */
+  /** Hang-up: deletes the own candidates document, then writes the end request, without waiting in between. */
   async hangUp(reason: "hangup" | "cancel" | "timeout" | "failed"): Promise<void> {
     clearTimeout(this.ringTimer);
     this.outbox.stop();
-    const batch = writeBatch(this.db);
-    batch.update(this.session, { end_request: { by: this.role, reason, at: serverTimestamp() } });
-    batch.delete(this.ownCandidates);
+    const deleted = deleteDoc(this.ownCandidates);
+    const requested = updateDoc(this.session, { end_request: { by: this.role, reason, at: serverTimestamp() } });
     try {
-      await batch.commit();
+      await Promise.all([deleted, requested]);
       this.end(`hung up (${reason})`);
     } catch (error) {
       this.end(`the call had already ended (${(error as Error).message})`);

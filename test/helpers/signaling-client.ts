@@ -9,6 +9,7 @@ import {
   arrayUnion,
   collection,
   connectFirestoreEmulator,
+  deleteDoc,
   doc,
   getFirestore,
   limit,
@@ -65,6 +66,13 @@ export class CostMeter {
   async write(label: string, operation: Promise<void>): Promise<void> {
     this.writes += 1;
     this.entries.push(`write: ${label}`);
+    await operation;
+  }
+
+  /** Counts one document deletion. */
+  async remove(label: string, operation: Promise<void>): Promise<void> {
+    this.deletes += 1;
+    this.entries.push(`delete: ${label}`);
     await operation;
   }
 
@@ -219,12 +227,11 @@ class PeerCandidates {
   }
 }
 
-/** Hangs up as `role`: the end request and the deletion of its own candidates document in one batch. */
+/** Hangs up as `role`: deletes its own candidates document and writes the end request, sent back to back. */
 async function hangUp(party: Party, sessionId: string, role: Role, reason: EndRequestReason, ownDocument: boolean): Promise<void> {
-  const batch = writeBatch(party.db);
-  batch.update(sessionRef(party.db, sessionId), endRequestFields(role, reason, serverTimestamp()));
-  if (ownDocument) batch.delete(candidatesRef(party.db, sessionId, role));
-  await party.meter.batch(`${role} ends (${reason})`, { writes: 1, deletes: ownDocument ? 1 : 0 }, batch);
+  const deleted = ownDocument ? party.meter.remove(`${role} deletes its candidates`, deleteDoc(candidatesRef(party.db, sessionId, role))) : Promise.resolve();
+  const requested = party.meter.write(`${role} ends (${reason})`, updateDoc(sessionRef(party.db, sessionId), endRequestFields(role, reason, serverTimestamp())));
+  await Promise.all([deleted, requested]);
 }
 
 /** The caller's side of one call. */

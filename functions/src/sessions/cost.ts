@@ -50,7 +50,7 @@ export function signalingCallCost(shape: CallShape): CallCost {
     row("trigger: offered → answered; the session leaves Q0", 1, 1),
     row(`callee appends its ${shape.calleeCandidates} candidates and end-of-candidates in ${shape.calleeBatches} batch(es); L2 sees each`, shape.calleeBatches, shape.calleeBatches),
     row("caller reports ICE connected; trigger: answered → connected (nobody listens to the session any more)", 2, 0),
-    row("a participant hangs up: its end request and the deletion of its candidates document in one batch; the other side's listener sees the deletion (free)", 1, 0, 0, 1),
+    row("a participant hangs up: deletes its candidates document and writes its end request, back to back; the other side's listener sees the deletion (free)", 1, 0, 0, 1),
     row("trigger: connected → ended, deletes both candidate documents (one is already gone)", 1, 0, 0, 2),
     row("sweep after expire_at: its query returns the ended session, which it deletes alone", 0, 0, 1, 1),
   ];

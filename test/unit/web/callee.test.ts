@@ -129,7 +129,7 @@ describe("web client: answering a call", () => {
     assert.deepEqual(
       store.log.filter((line) => /^(reportConnected|requestEnd)/.test(line)),
       ["requestEnd s1 callee hangup +delete callee-candidates"],
-      "the callee never reports connectivity, and hangs up in one batch with its document's deletion",
+      "the callee never reports connectivity, and hangs up with its document's deletion and the end request",
     );
   });
 

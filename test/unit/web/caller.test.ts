@@ -152,7 +152,7 @@ describe("web client: placing a call", () => {
     });
   }
 
-  it("hangs up in one batch with the deletion of its own candidates document: cancel while ringing, hangup after", async () => {
+  it("hangs up with the deletion of its own candidates document and the end request: cancel while ringing, hangup after", async () => {
     const ringing = await startCall(store, pc, PARTIES, FAST);
     await ringing.hangUp();
     assert.ok(store.log.includes("requestEnd session-1 caller cancel +delete caller-candidates"));

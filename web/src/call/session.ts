@@ -134,9 +134,9 @@ export class CallSession implements Call {
   }
 
   /**
-   * One batch: the end request and, once this side's candidates document exists, its deletion
-   * (the other side's listener sees that at once). A refusal means the call had ended already,
-   * which is what was asked.
+   * The deletion of this side's candidates document, once it exists (the other side's listener
+   * sees that at once), and the end request right behind it. A refusal means the call had ended
+   * already, which is what was asked.
    */
   private async sendEnd(reason: EndRequestReason): Promise<void> {
     try {

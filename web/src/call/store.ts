@@ -59,8 +59,8 @@ export interface SignalingStore {
   /** Reports that ICE connected (the caller does, once). */
   reportConnected(sessionId: string, by: Role): Promise<void>;
   /**
-   * The end request; with `deleteOwnCandidates`, in one batch with the deletion of this side's
-   * candidates document, which the other side's listener sees at once.
+   * The end request; with `deleteOwnCandidates`, first the deletion of this side's candidates
+   * document, which the other side's listener sees at once, then the request right behind it.
    */
   requestEnd(sessionId: string, by: Role, reason: EndRequestReason, deleteOwnCandidates: boolean): Promise<void>;
 }
