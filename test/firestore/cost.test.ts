@@ -95,6 +95,9 @@ describe("cost of one call (Functions, Firestore and Auth emulators)", function 
         ].join("\n"),
       );
 
+      // A resumed Listen stream may bill its targets again: a count across one proves nothing.
+      const broken = [...caller.streams.failures, ...callee.streams.failures];
+      assert.equal(broken.length, 0, `the count is void: ${broken.length} emulator stream failure(s) during it (see the !!! line above)`);
       assert.deepEqual(measured, { writes: model.writes, listenerReads: expectedReads, otherReads: model.otherReads, deletes: model.deletes });
       assert.ok(measured.writes <= 12, `${measured.writes} writes`);
       assert.ok(measured.listenerReads + measured.otherReads <= 13, `${measured.listenerReads + measured.otherReads} reads`);
