@@ -6,21 +6,21 @@ import { captureOutputAsync } from "../helpers/capture";
 import { sampleCandidates } from "../helpers/sdp";
 import { CostMeter, IncomingCalls, OutgoingCall, signIn } from "../helpers/signaling-client";
 import { SUITE_TIMEOUTS, useSignalingStack, waitForLogEntries } from "../helpers/signaling-stack";
-import { waitForSnapshot } from "../helpers/snapshots";
+import { waitFor } from "../helpers/wait";
 
-type AdminSnapshot = import("../../functions/node_modules/firebase-admin/lib/firestore/index").DocumentSnapshot;
 
 describe("cost of one call (Functions, Firestore and Auth emulators)", function () {
   this.timeout(180_000);
   const suite = useSignalingStack(["auth", "functions", "firestore"]);
 
 
+  // Polled (reads by the Admin SDK are not the call's cost), not listened to: the emulator's
+  // Listen stream can break when a listener attaches while a write lands (listen-stream.ts).
   const waitForStatus = (sessionId: string, status: string) =>
-    waitForSnapshot<AdminSnapshot>(
-      `session ${sessionId} to be ${status}`,
-      (next, error) => suite.admin.db.doc(sessionPath(sessionId)).onSnapshot(next, error),
-      (snapshot) => snapshot.get("status") === status,
-    );
+    waitFor(`session ${sessionId} to be ${status}`, async () => {
+      const snapshot = await suite.admin.db.doc(sessionPath(sessionId)).get();
+      return snapshot.get("status") === status ? snapshot : undefined;
+    }, 20_000, 50);
 
   it("counts a 5+5-candidate call, cleanup included: at most 12 writes and 13 reads", async () => {
     const callerMeter = new CostMeter();
@@ -95,6 +95,9 @@ describe("cost of one call (Functions, Firestore and Auth emulators)", function 
         ].join("\n"),
       );
 
+      // A resumed Listen stream may bill its targets again: a count across one proves nothing.
+      const broken = [...caller.streams.failures, ...callee.streams.failures];
+      assert.equal(broken.length, 0, `the count is void: ${broken.length} emulator stream failure(s) during it (see the !!! line above)`);
       assert.deepEqual(measured, { writes: model.writes, listenerReads: expectedReads, otherReads: model.otherReads, deletes: model.deletes });
       assert.ok(measured.writes <= 12, `${measured.writes} writes`);
       assert.ok(measured.listenerReads + measured.otherReads <= 13, `${measured.listenerReads + measured.otherReads} reads`);

@@ -11,6 +11,7 @@ import { startSelfTestSite, type SelfTestSite } from "../helpers/selftest-site";
 import { SUITE_TIMEOUTS } from "../helpers/signaling-stack";
 import { Signal } from "../helpers/snapshots";
 import { newSecret } from "../helpers/turn-config";
+import { waitFor } from "../helpers/wait";
 
 /**
  * The docs stay true for native apps: a client on Google's libwebrtc (@roamhq/wrtc) written the
@@ -148,7 +149,10 @@ describe("a libwebrtc client that follows docs/signaling.md literally (no Functi
       await incoming.waitForSilence(ring.sessionId);
       const late = await bob.accept(ring);
       assert.equal(await late.ended.wait(), "the peer's candidates document is gone");
-      const session = await admin.db.doc(sessionPath(ring.sessionId)).get();
+      const session = await waitFor("the caller's end request", async () => {
+        const snapshot = await admin.db.doc(sessionPath(ring.sessionId)).get();
+        return snapshot.get("end_request") ? snapshot : undefined;
+      }, 10_000);
       assert.equal(session.get("answer"), null);
       assert.equal(session.get("end_request.reason"), "cancel");
       assert.equal((await admin.db.doc(candidatesPath(ring.sessionId, "callee")).get()).exists, false);
@@ -182,7 +186,9 @@ describe("a libwebrtc client that follows docs/signaling.md literally (no Functi
     assert.match(await outgoing.ended.wait(), /^the peer's candidates document is gone$/);
     await phase(web, "ended");
     assert.equal(await web.page.textContent("#state"), "ended (hangup)");
-    assert.equal((await admin.db.doc(sessionPath(outgoing.sessionId)).get()).get("end_request.by"), "callee");
+    // The hang-up's end request follows its deletion (sent back to back), so it may land just after.
+    const endRequest = await waitFor("the callee's end request", async () => (await admin.db.doc(sessionPath(outgoing.sessionId)).get()).get("end_request") as { by: string } | undefined, 10_000);
+    assert.equal(endRequest.by, "callee");
     await web.page.context().close();
   });
 

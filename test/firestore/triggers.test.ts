@@ -8,7 +8,7 @@ import { captureOutputAsync } from "../helpers/capture";
 import { sampleCandidates, sampleSdp } from "../helpers/sdp";
 import { IncomingCalls, OutgoingCall, signIn, type Party } from "../helpers/signaling-client";
 import { SUITE_TIMEOUTS, useSignalingStack, waitForLogEntries } from "../helpers/signaling-stack";
-import { waitForSnapshot } from "../helpers/snapshots";
+import { waitFor } from "../helpers/wait";
 
 type AdminSnapshot = import("../../functions/node_modules/firebase-admin/lib/firestore/index").DocumentSnapshot;
 const { Timestamp, FieldValue } = adminFirestoreModule;
@@ -38,17 +38,21 @@ describe("session triggers (Functions, Firestore and Auth emulators)", function 
   const millis = (snapshot: AdminSnapshot, field: string) => (snapshot.get(field) as InstanceType<typeof Timestamp>).toMillis();
 
   /** Waits, on the server's side, until the session satisfies `predicate`. */
+  // Polled, not listened to: the emulator's Listen stream can break when a listener attaches
+  // while a write lands (test/helpers/listen-stream.ts), and the Admin SDK then goes silent 60 s.
   function waitForSession(sessionId: string, what: string, predicate: (data: Record<string, unknown>) => boolean): Promise<AdminSnapshot> {
-    return waitForSnapshot<AdminSnapshot>(
-      `session ${sessionId} ${what}`,
-      (next, error) => sessionDoc(sessionId).onSnapshot(next, error),
-      (snapshot) => snapshot.exists && predicate(snapshot.data()!),
-    );
+    return waitFor(`session ${sessionId} ${what}`, async () => {
+      const snapshot = await sessionDoc(sessionId).get();
+      return snapshot.exists && predicate(snapshot.data()!) ? snapshot : undefined;
+    }, 20_000, 50);
   }
   const waitForStatus = (sessionId: string, status: string) => waitForSession(sessionId, `to be ${status}`, (data) => data.status === status);
 
   function waitForDeleted(path: string): Promise<AdminSnapshot> {
-    return waitForSnapshot<AdminSnapshot>(`${path} to be deleted`, (next, error) => suite.admin.db.doc(path).onSnapshot(next, error), (snapshot) => !snapshot.exists);
+    return waitFor(`${path} to be deleted`, async () => {
+      const snapshot = await suite.admin.db.doc(path).get();
+      return snapshot.exists ? undefined : snapshot;
+    }, 20_000, 50);
   }
 
   it("records a full call between two signed-in users through every state, after the fact", async () => {

@@ -56,7 +56,11 @@ describe("two browsers call each other with no Functions emulator (client writes
       },
     });
 
-    const before = await session(sessionId);
+    // The hang-up's end request follows its deletion (sent back to back), so it may land just after.
+    const before = await waitFor("the caller's end request", async () => {
+      const snapshot = await session(sessionId);
+      return snapshot.get("end_request") ? snapshot : undefined;
+    }, 10_000);
     const created = before.data()!;
     assert.equal(created.status, "pending");
     assert.deepEqual([created.end_request?.by, created.end_request?.reason], ["caller", "hangup"]);

@@ -30,6 +30,7 @@ import {
 import { randomUUID } from "node:crypto";
 import { mintTurnCredential } from "../../functions/src/credentials/mint";
 import { PROJECT_ID } from "./emulators";
+import { recoveringWatch } from "./listen-stream";
 import { Signal } from "./snapshots";
 
 type Entry = { candidate: string; sdpMid: string | null; sdpMLineIndex: number | null; usernameFragment?: string | null };
@@ -62,7 +63,9 @@ export class NativeApp {
     const db = getFirestore(app);
     connectFirestoreEmulator(db, "127.0.0.1", config.ports.firestore);
     const { user } = await signInAnonymously(auth);
+    const streams = recoveringWatch(db);
     return new NativeApp(user.uid, db, config, async () => {
+      streams.stop();
       await terminate(db);
       await deleteApp(app);
     });

@@ -45,6 +45,7 @@ import {
   type Session,
 } from "../../functions/src/sessions/model";
 import { PROJECT_ID } from "./emulators";
+import { recoveringWatch, type StreamFailureWatch } from "./listen-stream";
 import { sampleSdp } from "./sdp";
 import { Signal } from "./snapshots";
 
@@ -143,6 +144,8 @@ export interface Party {
   uid: string;
   db: Firestore;
   meter: CostMeter;
+  /** The emulator's Listen stream breaks now and then (test/helpers/listen-stream.ts): seen here, and recovered from. */
+  streams: StreamFailureWatch;
   close(): Promise<void>;
 }
 
@@ -154,11 +157,14 @@ export async function signIn(ports: { auth: number; firestore: number }, meter =
   const db = getFirestore(app);
   connectFirestoreEmulator(db, "127.0.0.1", ports.firestore);
   const { user } = await signInAnonymously(auth);
+  const streams = recoveringWatch(db);
   return {
     uid: user.uid,
     db,
     meter,
+    streams,
     async close() {
+      streams.stop();
       await terminate(db);
       await signOut(auth);
       await deleteApp(app);
