@@ -187,7 +187,7 @@ describe("a libwebrtc client that follows docs/signaling.md literally (no Functi
     await phase(web, "ended");
     assert.equal(await web.page.textContent("#state"), "ended (hangup)");
     // The hang-up's end request follows its deletion (sent back to back), so it may land just after.
-    const endRequest = await waitFor("the callee's end request", async () => (await admin.db.doc(sessionPath(outgoing.sessionId)).get()).get("end_request") as { by: string } | undefined, 10_000);
+    const endRequest = await waitFor("the callee's end request", async () => ((await admin.db.doc(sessionPath(outgoing.sessionId)).get()).get("end_request") as { by: string } | null) ?? undefined, 10_000);
     assert.equal(endRequest.by, "callee");
     await web.page.context().close();
   });
