@@ -31,7 +31,7 @@ describe("a libwebrtc client that follows docs/signaling.md literally (no Functi
     site = await startSelfTestSite({ coturnSecret: secret, functionsSecret: secret, firestore: true, functions: false });
     admin = emulatorAdmin(site.stack.ports.firestore);
     const minted = mintTurnCredential(secret, "native-call-test", 3_600, Date.now());
-    const response = buildCredentialsResponse(minted, 3_600, { secret, turnUris: site.coturn.uris(), stunServer: undefined });
+    const response = buildCredentialsResponse(minted, 3_600, { host: "127.0.0.1", turnUris: site.coturn.uris(), stunServer: undefined });
     credentials = { callableUrl: site.stack.functionUrl("getTurnCredentials"), response };
   });
   afterEach(async () => {

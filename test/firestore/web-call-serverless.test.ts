@@ -33,7 +33,7 @@ describe("two browsers call each other with no Functions emulator (client writes
     admin = emulatorAdmin(site.stack.ports.firestore);
     const ttl = 3_600;
     const minted = mintTurnCredential(secret, "web-call-test", ttl, Date.now());
-    const response = buildCredentialsResponse(minted, ttl, { secret, turnUris: site.coturn.uris(), stunServer: undefined });
+    const response = buildCredentialsResponse(minted, ttl, { host: "127.0.0.1", turnUris: site.coturn.uris(), stunServer: undefined });
     credentials = { callableUrl: site.stack.functionUrl("getTurnCredentials"), response };
     url = `${site.url}call.html`;
   });
