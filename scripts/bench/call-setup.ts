@@ -13,7 +13,6 @@ import { startSignalingStack } from "../../test/helpers/signaling-stack";
 import { newSecret } from "../../test/helpers/turn-config";
 import { firestoreEmulatorEnv } from "../firestore-emulator.mjs";
 import { startBaseline, type BaselineSample } from "./baseline";
-import { stopOnInterrupt } from "./cleanup";
 import { signInClient } from "./clients";
 import { RTCPeerConnection as WrtcPeerConnection } from "@roamhq/wrtc";
 import { CallPair, type CallTimes, type PeerConfig } from "./web-call";
@@ -52,8 +51,8 @@ interface SeriesResult {
 
 async function measureSeries(title: string, emulators: EmulatorName[], peerConfig: PeerConfig): Promise<SeriesResult> {
   const result: SeriesResult = { title, cold: {}, calls: [], baselines: [], failures: [], warnings: [], streamFailures: 0, attempted: 0 };
+  // Interrupted (Ctrl-C, SIGTERM), the emulators and coturn are killed by test/helpers/processes.ts.
   const stack = await startSignalingStack(emulators);
-  const stopStack = stopOnInterrupt(() => stack.stop());
   const closers: Array<() => Promise<void> | void> = [];
   try {
     const caller = await signInClient(stack.ports, PROJECT_ID);
@@ -93,7 +92,7 @@ async function measureSeries(title: string, emulators: EmulatorName[], peerConfi
     result.warnings = [...new Set(pair.warnings)];
   } finally {
     for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => undefined);
-    await stopStack();
+    await stack.stop();
   }
   return result;
 }
@@ -152,7 +151,6 @@ export async function callSetup(): Promise<void> {
   console.log("   ICE relay only (iceTransportPolicy relay) through coturn on 127.0.0.1; bare baseline: project demo-bench-baseline, allow-all rules");
   const secret = newSecret();
   const coturn: TestCoturn = await startCoturn([secret], { relayBetweenLocalClients: true });
-  const stopCoturn = stopOnInterrupt(() => coturn.stop());
   const peerConfig: PeerConfig = (uid) => {
     const { username, credential } = mintTurnCredential(secret, uid, 3_600, Date.now());
     return { iceServers: [{ urls: coturn.uris(), username, credential }], iceTransportPolicy: "relay" };
@@ -161,6 +159,6 @@ export async function callSetup(): Promise<void> {
     printSeries(await measureSeries("A. Functions emulator running (the trigger writes while calls happen)", ["auth", "firestore", "functions"], peerConfig));
     printSeries(await measureSeries("B. no Functions emulator (nothing but client writes)", ["auth", "firestore"], peerConfig));
   } finally {
-    await stopCoturn();
+    await coturn.stop();
   }
 }

@@ -31,7 +31,7 @@ import { randomUUID } from "node:crypto";
 import { mintTurnCredential } from "../../functions/src/credentials/mint";
 import { PROJECT_ID } from "./emulators";
 import { recoveringWatch } from "./listen-stream";
-import { Signal } from "./snapshots";
+import { Signal, waitOnChanges } from "./snapshots";
 
 type Entry = { candidate: string; sdpMid: string | null; sdpMLineIndex: number | null; usernameFragment?: string | null };
 type Role = "caller" | "callee";
@@ -225,15 +225,7 @@ export class IncomingCalls {
   }
 
   private waitUntil<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
-    const signal = new Signal<T>(what);
-    const check = () => {
-      if (this.failure) return signal.reject(this.failure);
-      const value = this.synced ? probe() : undefined;
-      if (value !== undefined) signal.resolve(value);
-    };
-    this.changes.add(check);
-    check();
-    return signal.wait(timeoutMs).finally(() => this.changes.delete(check));
+    return waitOnChanges(what, this.changes, () => (this.synced ? probe() : undefined), () => this.failure, timeoutMs);
   }
 
   /** Detaches Q0. */

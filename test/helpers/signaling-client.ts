@@ -47,7 +47,7 @@ import {
 import { PROJECT_ID } from "./emulators";
 import { recoveringWatch, type StreamFailureWatch } from "./listen-stream";
 import { sampleSdp } from "./sdp";
-import { Signal } from "./snapshots";
+import { Signal, waitOnChanges } from "./snapshots";
 
 /**
  * Counts what Firestore bills a client (see functions/src/sessions/cost.ts): one write per
@@ -401,15 +401,7 @@ export class IncomingCalls {
   }
 
   private waitUntil<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
-    const signal = new Signal<T>(what);
-    const check = () => {
-      if (this.failure) return signal.reject(this.failure);
-      const value = probe();
-      if (value !== undefined) signal.resolve(value);
-    };
-    this.changes.add(check);
-    check();
-    return signal.wait(timeoutMs).finally(() => this.changes.delete(check));
+    return waitOnChanges(what, this.changes, probe, () => this.failure, timeoutMs);
   }
 
   stop(): void {

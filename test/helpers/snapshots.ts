@@ -69,3 +69,27 @@ export class Signal<T = void> {
     return Promise.race([this.promise, deadline]).finally(() => clearTimeout(timer));
   }
 }
+
+/**
+ * Resolves with the first value `probe` gives other than `undefined`, checked now and each time
+ * the owner calls the checks in `changes` (e.g. on every snapshot); rejects with `failure()` as
+ * soon as it is set, or after `timeoutMs`.
+ */
+export function waitOnChanges<T>(
+  what: string,
+  changes: Set<() => void>,
+  probe: () => T | undefined,
+  failure: () => Error | undefined,
+  timeoutMs: number,
+): Promise<T> {
+  const signal = new Signal<T>(what);
+  const check = (): void => {
+    const error = failure();
+    if (error) return signal.reject(error);
+    const value = probe();
+    if (value !== undefined) signal.resolve(value);
+  };
+  changes.add(check);
+  check();
+  return signal.wait(timeoutMs).finally(() => changes.delete(check));
+}

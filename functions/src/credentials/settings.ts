@@ -18,7 +18,7 @@ export interface IceServer {
 
 /** One coturn host of `TURN_URIS` and what a credential naming it hands out. */
 export interface TurnHostSettings {
-  /** The host part of its URIs, lower-cased. */
+  /** What the host pick knows it by: the distinct host parts of its URIs, lower-cased, sorted (hosts.ts). */
   host: string;
   turnUris: readonly string[];
   /** The credential-free STUN entry, or `undefined` when there is no STUN URI. */

@@ -3,7 +3,7 @@
 // call has reached is therefore read from those fields, and `status` is the server's record
 // of it, which may lag behind. firestore.rules enforces the same table for client writes;
 // the trigger and the sweep consult it before they change `status`.
-import type { EndRequestReason, Role, SessionStatus } from "./model";
+import { SESSION_STATUSES, type EndRequestReason, type Role, type SessionStatus } from "./model";
 
 /** How far a live call has got, as its participants' fields show (`pending` is server-only). */
 export type CallPhase = "offered" | "answered" | "connected";
@@ -70,7 +70,7 @@ export function transition(phase: CallPhase, event: SessionEvent): TransitionRes
 
 /** Where a status stands in the order pending → offered → answered → connected → ended. */
 export function statusRank(status: SessionStatus): number {
-  return ["pending", "offered", "answered", "connected", "ended"].indexOf(status);
+  return SESSION_STATUSES.indexOf(status);
 }
 
 function refuse(code: string, message: string): TransitionResult {

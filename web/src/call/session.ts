@@ -64,7 +64,6 @@ export class CallSession implements Call {
   private lastMid: Pick<CandidateEntry, "sdpMid" | "sdpMLineIndex"> = { sdpMid: null, sdpMLineIndex: null };
   private ownDocument = false;
   private remoteReady = false;
-  private reportedConnected = false;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private ringTimer: ReturnType<typeof setTimeout> | undefined;
   private sending: Promise<void> = Promise.resolve();
@@ -234,11 +233,9 @@ export class CallSession implements Call {
     const state = this.pc.connectionState;
     if (state === "connected" && this.current.phase === "connecting") {
       this.apply({ type: "ice-connected" });
-      // Only the caller reports: one write per call, and the rules take one report.
-      if (this.role === "caller" && !this.reportedConnected) {
-        this.reportedConnected = true;
-        this.reportConnectivity().catch(() => undefined);
-      }
+      // Only the caller reports: one write per call, and the rules take one report. The phase
+      // leaves `connecting` only once, so this runs once.
+      if (this.role === "caller") this.reportConnectivity().catch(() => undefined);
     } else if (state === "failed") {
       const error = new CallError("ice-failed", "ICE could not connect the two sides: neither a direct path nor the TURN relay worked.");
       this.fail(error, "connect", "failed");
