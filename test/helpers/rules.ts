@@ -7,9 +7,11 @@ import { strict as assert } from "node:assert";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { assertFails, assertSucceeds, initializeTestEnvironment, type RulesTestEnvironment } from "@firebase/rules-unit-testing";
+import { assertFails, assertSucceeds, initializeTestEnvironment, type RulesTestEnvironment, type TokenOptions } from "@firebase/rules-unit-testing";
 import {
   Timestamp,
+  deleteDoc,
+  deleteField,
   doc,
   serverTimestamp,
   setDoc,
@@ -30,6 +32,7 @@ import {
   type Role,
   type SessionStatus,
 } from "../../functions/src/sessions/model";
+import { CALL_LIMITS_COLLECTION, callLimitsFields } from "../../functions/src/sessions/limits";
 import type { CallPhase } from "../../functions/src/sessions/transitions";
 import { PROJECT_ID, REPO_ROOT, startEmulatorStack, type EmulatorStack } from "./emulators";
 import { sampleSdp } from "./sdp";
@@ -99,6 +102,16 @@ export function maximalEntries(count: number): CandidateEntry[] {
   }));
 }
 
+/** Path of `uid`'s limits document. */
+export function limitsPath(uid: string): string {
+  return `${CALL_LIMITS_COLLECTION}/${uid}`;
+}
+
+/** The limits write of a dial of session `sessionId` to `calleeId` (callLimitsFields), taking `slot` and releasing `released`. */
+export function limitsFields(sessionId: string, calleeId: string, slot = "0", released: string[] = []): DocumentData {
+  return callLimitsFields({ sessionId, calleeId, slot, released }, serverTimestamp(), deleteField());
+}
+
 /** The session document the caller's client writes (sessionCreateFields), with `overrides`. */
 export function createFields(overrides: DocumentData = {}): DocumentData {
   return { ...sessionCreateFields({ caller_id: CALLER, callee_id: CALLEE, offer }, serverTimestamp(), Date.now()), ...overrides };
@@ -148,8 +161,14 @@ export interface Call {
   session(uid?: string): DocumentReference;
   /** One side's candidates document, as `uid`. */
   candidates(uid: string | undefined, sender: Role): DocumentReference;
-  /** The caller's dial: ONE batch creating the session and (when given) the caller's candidates document. */
-  dial(uid: string | undefined, session: DocumentData, callerCandidates?: DocumentData): Promise<void>;
+  /**
+   * The caller's dial: ONE batch creating the session, (when given) the caller's candidates
+   * document, and the caller's limits write. By default `uid`'s limits document is removed
+   * first (rules off) and the write takes slot "0", so that suites about other rules dial as
+   * often as they like; pass `limits` (merge fields for call_limits/{uid}) to write exactly
+   * that, or `null` to leave the limits document out of the batch.
+   */
+  dial(uid: string | undefined, session: DocumentData, callerCandidates?: DocumentData, limits?: DocumentData | null): Promise<void>;
   /** ONE batch updating the session and creating `sender`'s candidates document (the callee's answer). */
   updateWithCandidates(uid: string | undefined, update: DocumentData, sender: Role, candidates: DocumentData): Promise<void>;
   /** ONE batch updating the session and deleting `sender`'s candidates document (a hang-up). */
@@ -158,21 +177,23 @@ export interface Call {
 
 /** What a rules suite works with. */
 export interface RulesFixture {
-  /** A fresh Firestore of `uid` (signed out without one). */
-  db(uid?: string): Firestore;
+  /** A fresh Firestore of `uid` (signed out without one); `token` adds claims, e.g. `{ firebase: { sign_in_provider: "anonymous" } }`. */
+  db(uid?: string, token?: TokenOptions): Firestore;
   /** A call nobody has created yet (a new id). */
   newCall(): Call;
   /** Writes `data` at `path` with the rules off. */
   seed(path: string, data: DocumentData): Promise<void>;
+  /** Deletes the document at `path` with the rules off. */
+  clear(path: string): Promise<void>;
   /** Seeds a live (or ended) call between CALLER and CALLEE in `phase`. */
   seedCall(phase: CallPhase, options?: SeedOptions): Promise<Call>;
 }
 
 /**
- * Starts a Firestore emulator with firestore.rules for the enclosing `describe`, clears it
- * before each test, and stops it afterwards.
+ * Starts a Firestore emulator with firestore.rules (or `options.rules` of its text, e.g. a
+ * setting changed) for the enclosing `describe`, clears it before each test, and stops it afterwards.
  */
-export function useRulesFixture(): RulesFixture {
+export function useRulesFixture(options: { rules?: (source: string) => string } = {}): RulesFixture {
   let stack: EmulatorStack | undefined;
   let env: RulesTestEnvironment | undefined;
 
@@ -183,7 +204,7 @@ export function useRulesFixture(): RulesFixture {
     stack = await startEmulatorStack({ emulators: ["firestore"], params: {}, secrets: {} });
     env = await initializeTestEnvironment({
       projectId: PROJECT_ID,
-      firestore: { host: "127.0.0.1", port: stack.ports.firestore, rules: readFileSync(join(REPO_ROOT, "firestore.rules"), "utf8") },
+      firestore: { host: "127.0.0.1", port: stack.ports.firestore, rules: (options.rules ?? ((source) => source))(readFileSync(join(REPO_ROOT, "firestore.rules"), "utf8")) },
     });
   });
   after(async function () {
@@ -201,11 +222,18 @@ export function useRulesFixture(): RulesFixture {
   }
 
   // The contexts hand out the compat type; the modular functions take the same object.
-  const db = (uid?: string): Firestore => (uid ? environment().authenticatedContext(uid) : environment().unauthenticatedContext()).firestore() as unknown as Firestore;
+  const db = (uid?: string, token?: TokenOptions): Firestore =>
+    (uid ? environment().authenticatedContext(uid, token) : environment().unauthenticatedContext()).firestore() as unknown as Firestore;
 
   async function seed(path: string, data: DocumentData): Promise<void> {
     await environment().withSecurityRulesDisabled(async (context) => {
       await setDoc(doc(context.firestore(), path), data);
+    });
+  }
+
+  async function clear(path: string): Promise<void> {
+    await environment().withSecurityRulesDisabled(async (context) => {
+      await deleteDoc(doc(context.firestore(), path));
     });
   }
 
@@ -214,12 +242,17 @@ export function useRulesFixture(): RulesFixture {
       id,
       session: (uid) => doc(db(uid), sessionPath(id)),
       candidates: (uid, sender) => doc(db(uid), candidatesPath(id, sender)),
-      dial: (uid, session, callerCandidates) => {
+      dial: async (uid, session, callerCandidates, limits) => {
+        if (limits === undefined && uid) await clear(limitsPath(uid));
+        // A callee that cannot even be a field name (empty, not a string) leaves the limits out.
+        const callee = session.callee_id;
+        const fields = limits === undefined ? (typeof callee === "string" && callee !== "" ? limitsFields(id, callee) : null) : limits;
         const store = db(uid);
         const batch = writeBatch(store);
         batch.set(doc(store, sessionPath(id)), session);
         if (callerCandidates) batch.set(doc(store, candidatesPath(id, "caller")), callerCandidates);
-        return batch.commit();
+        if (fields && uid) batch.set(doc(store, limitsPath(uid)), fields, { merge: true });
+        await batch.commit();
       },
       updateWithCandidates: (uid, update, sender, candidates) => {
         const store = db(uid);
@@ -265,5 +298,5 @@ export function useRulesFixture(): RulesFixture {
     return call;
   }
 
-  return { db, newCall: () => newCall(), seed, seedCall };
+  return { db, newCall: () => newCall(), seed, clear, seedCall };
 }
