@@ -257,7 +257,7 @@ describe("firestore.rules with anonymousCallersAllowed() false (Firestore emulat
     },
   });
 
-  function dialAs(provider: string): Promise<void> {
+  function dialAs(provider: "anonymous" | "password"): Promise<void> {
     const call = f.newCall();
     const store = f.db(CALLER, { firebase: { sign_in_provider: provider } });
     const batch = writeBatch(store);

@@ -12,7 +12,9 @@ import {
   collection,
   connectFirestoreEmulator,
   deleteDoc,
+  deleteField,
   doc,
+  getDoc,
   getFirestore,
   limit,
   onSnapshot,
@@ -29,6 +31,8 @@ import {
 } from "firebase/firestore";
 import { randomUUID } from "node:crypto";
 import { mintTurnCredential } from "../../functions/src/credentials/mint";
+import { callLimitsDocumentSchema } from "../../functions/src/sessions/limits";
+import { CallLimitsTracker } from "../../web/src/call/limits";
 import { PROJECT_ID } from "./emulators";
 import { recoveringWatch } from "./listen-stream";
 import { Signal, waitOnChanges } from "./snapshots";
@@ -53,6 +57,7 @@ export class NativeApp {
     private readonly config: NativeAppConfig,
     private readonly shutdown: () => Promise<void>,
     private readonly calls: NativeCall[] = [],
+    private readonly limits = new CallLimitsTracker(),
   ) {}
 
   /** Signs a new anonymous user in on the Auth emulator, with Firestore on its emulator. */
@@ -90,21 +95,45 @@ export class NativeApp {
     call.openChannel(pc.createDataChannel("chat"));
     await pc.setLocalDescription(await pc.createOffer());
     const ringSeconds = options.ringSeconds ?? 60;
-    const batch = writeBatch(this.db);
-    batch.set(session, {
-      caller_id: this.uid,
-      callee_id: calleeId,
-      status: "pending",
-      offer: { type: "offer", sdp: pc.localDescription?.sdp },
-      answer: null,
-      end_request: null,
-      ring_seconds: ringSeconds,
-      created_at: serverTimestamp(),
-      updated_at: serverTimestamp(),
-      expire_at: new Date(Date.now() + TWENTY_FIVE_HOURS),
-    });
-    batch.set(call.ownCandidates, call.outbox.createFields(this.uid, calleeId));
-    await batch.commit();
+    const limitsRef = doc(this.db, "call_limits", this.uid);
+    // The dial batch: session, own candidates, and the limits write the rules tie them to.
+    await this.limits.place(
+      { sessionId: session.id, calleeId },
+      {
+        commit: async (plan, replaced) => {
+          const batch = writeBatch(this.db);
+          if (replaced) {
+            batch.update(doc(this.db, "webrtc_sessions", replaced.sessionId), { end_request: { by: "caller", reason: replaced.reason, at: serverTimestamp() } });
+          }
+          batch.set(session, {
+            caller_id: this.uid,
+            callee_id: calleeId,
+            status: "pending",
+            offer: { type: "offer", sdp: pc.localDescription?.sdp },
+            answer: null,
+            end_request: null,
+            ring_seconds: ringSeconds,
+            created_at: serverTimestamp(),
+            updated_at: serverTimestamp(),
+            expire_at: new Date(Date.now() + TWENTY_FIVE_HOURS),
+          });
+          batch.set(call.ownCandidates, call.outbox.createFields(this.uid, calleeId));
+          const live: Record<string, unknown> = { [calleeId]: session.id };
+          for (const callee of plan.released) live[callee] = deleteField();
+          batch.set(limitsRef, { live, recent: { [plan.slot]: serverTimestamp() }, slot: plan.slot, session_id: session.id, callee_id: calleeId }, { merge: true });
+          await batch.commit();
+        },
+        readLimits: async () => {
+          const snapshot = await getDoc(limitsRef);
+          return snapshot.exists() ? callLimitsDocumentSchema.parse(snapshot.data()) : undefined;
+        },
+        readSession: async (id) => {
+          const snapshot = await getDoc(doc(this.db, "webrtc_sessions", id)).catch(() => undefined);
+          return snapshot?.exists() ? snapshot.data() : undefined;
+        },
+      },
+    );
+    call.onEnded = () => this.limits.ended(session.id);
     call.committedAt = Date.now();
     call.outbox.documentExists();
     call.startRingTimer(ringSeconds);
@@ -474,10 +503,14 @@ export class NativeCall {
     if (channel.readyState === "open") this.channelOpen.resolve();
   }
 
+  /** Told when this call ends (the caller's app releases its limits entry). */
+  onEnded: (() => void) | undefined;
+
   /** The call is over for this side: listeners stop, the peer connection closes. */
   end(how: string): void {
     if (this.ended.fired) return;
     this.ended.resolve(how);
+    this.onEnded?.();
     this.peerAttached.resolve();
     this.close();
   }

@@ -10,7 +10,9 @@ import {
   collection,
   connectFirestoreEmulator,
   deleteDoc,
+  deleteField,
   doc,
+  getDoc,
   getFirestore,
   limit,
   onSnapshot,
@@ -44,10 +46,21 @@ import {
   type Role,
   type Session,
 } from "../../functions/src/sessions/model";
+import { CALL_LIMITS_COLLECTION, callLimitsDocumentSchema, callLimitsFields, releasedSessionReads } from "../../functions/src/sessions/limits";
+import { CallLimitsTracker } from "../../web/src/call/limits";
 import { PROJECT_ID } from "./emulators";
 import { recoveringWatch, type StreamFailureWatch } from "./listen-stream";
 import { sampleSdp } from "./sdp";
 import { Signal, waitOnChanges } from "./snapshots";
+
+/** A CostMeter's counts at one moment (`entries`: how many entries it had). */
+export interface MeterCounts {
+  writes: number;
+  deletes: number;
+  listenerReads: number;
+  ruleReads: number;
+  entries: number;
+}
 
 /**
  * Counts what Firestore bills a client (see functions/src/sessions/cost.ts): one write per
@@ -62,6 +75,21 @@ export class CostMeter {
   ruleReads = 0;
   /** One line per billed operation, for the report and for failure messages. */
   readonly entries: string[] = [];
+
+  /** The counts so far, to measure a later stretch with `since`. */
+  snapshot(): MeterCounts {
+    return { writes: this.writes, deletes: this.deletes, listenerReads: this.listenerReads, ruleReads: this.ruleReads, entries: this.entries.length };
+  }
+
+  /** What was counted after `earlier`. */
+  since(earlier: MeterCounts): Omit<MeterCounts, "entries"> {
+    return {
+      writes: this.writes - earlier.writes,
+      deletes: this.deletes - earlier.deletes,
+      listenerReads: this.listenerReads - earlier.listenerReads,
+      ruleReads: this.ruleReads - earlier.ruleReads,
+    };
+  }
 
   /** Counts one document write. */
   async write(label: string, operation: Promise<void>): Promise<void> {
@@ -144,6 +172,8 @@ export interface Party {
   uid: string;
   db: Firestore;
   meter: CostMeter;
+  /** What this user knows of its limits document (one tracker per signed-in user, as in an app). */
+  limits: CallLimitsTracker;
   /** The emulator's Listen stream breaks now and then (test/helpers/listen-stream.ts): seen here, and recovered from. */
   streams: StreamFailureWatch;
   close(): Promise<void>;
@@ -162,6 +192,7 @@ export async function signIn(ports: { auth: number; firestore: number }, meter =
     uid: user.uid,
     db,
     meter,
+    limits: new CallLimitsTracker(),
     streams,
     async close() {
       streams.stop();
@@ -266,10 +297,30 @@ export class OutgoingCall {
     const sessionId = doc(collection(party.db, SESSIONS_COLLECTION)).id;
     const call = new OutgoingCall(party, sessionId);
     const input = { caller_id: party.uid, callee_id: calleeUid, offer: { type: "offer" as const, sdp: sampleSdp("offer") } };
-    const batch = writeBatch(party.db);
-    batch.set(sessionRef(party.db, sessionId), sessionCreateFields(input, serverTimestamp(), Date.now()));
-    batch.set(candidatesRef(party.db, sessionId, "caller"), candidatesCreateFields(input, "caller", entries, serverTimestamp(), Date.now()));
-    await party.meter.batch("create session with offer and the caller's candidates", { writes: 2, ruleReads: 1 }, batch);
+    await party.limits.place(
+      { sessionId, calleeId: calleeUid },
+      {
+        async commit(plan, replaced) {
+          const batch = writeBatch(party.db);
+          if (replaced) batch.update(sessionRef(party.db, replaced.sessionId), endRequestFields("caller", replaced.reason, serverTimestamp()));
+          batch.set(sessionRef(party.db, sessionId), sessionCreateFields(input, serverTimestamp(), Date.now()));
+          batch.set(candidatesRef(party.db, sessionId, "caller"), candidatesCreateFields(input, "caller", entries, serverTimestamp(), Date.now()));
+          batch.set(doc(party.db, CALL_LIMITS_COLLECTION, party.uid), callLimitsFields(plan, serverTimestamp(), deleteField()), { merge: true });
+          // The rules read the new session (candidates), the limits document (session) and each
+          // session whose entry this write releases or replaces (limits).
+          const ruleReads = 2 + releasedSessionReads(plan);
+          await party.meter.batch("create session with offer, the caller's candidates and its limits write", { writes: replaced ? 4 : 3, ruleReads }, batch);
+        },
+        async readLimits() {
+          const snapshot = await getDoc(doc(party.db, CALL_LIMITS_COLLECTION, party.uid));
+          return snapshot.exists() ? callLimitsDocumentSchema.parse(snapshot.data()) : undefined;
+        },
+        async readSession(id) {
+          const snapshot = await getDoc(sessionRef(party.db, id)).catch(() => undefined);
+          return snapshot?.exists() ? snapshot.data() : undefined;
+        },
+      },
+    );
     const attached = new Signal("L1's first snapshot");
     call.stopL1 = party.meter.listenDocument(
       "L1 (caller's session)",
@@ -294,6 +345,7 @@ export class OutgoingCall {
     if (session.status !== "pending") this.offered.resolve();
     if (session.status === "ended" || session.end_request) {
       this.stopL1?.();
+      this.party.limits.ended(this.sessionId);
       this.endedWhileRinging.resolve(session);
     } else if (session.answer) {
       // The answer is all L1 is for: stop it before the trigger's next write costs a read.
@@ -328,11 +380,13 @@ export class OutgoingCall {
   /** Ends the call: the end request and the deletion of the caller's candidates document, in one batch. */
   async end(reason: EndRequestReason): Promise<void> {
     await hangUp(this.party, this.sessionId, "caller", reason, true);
+    this.party.limits.ended(this.sessionId);
   }
 
   /** Resolves when the callee's candidates document is deleted: the call has ended. */
-  waitForEnd(timeoutMs = 20_000): Promise<void> {
-    return this.peer!.ended.wait(timeoutMs);
+  async waitForEnd(timeoutMs = 20_000): Promise<void> {
+    await this.peer!.ended.wait(timeoutMs);
+    this.party.limits.ended(this.sessionId);
   }
 
   stop(): void {

@@ -32,6 +32,15 @@ export interface CallCost {
   totals: Omit<StepCost, "step">;
 }
 
+/**
+ * Reads the rules pay for the dial batch: the new session (candidates rule), the caller's limits
+ * document (session rule), and the session of the one entry the limits write replaces or
+ * removes (limits.ts). That last read is the steady state: a caller who called this person
+ * before, or whose entries are all taken, releases one ended call per dial; a caller with free
+ * entries pays one read less.
+ */
+export const LIMITS_RULE_READS = 3;
+
 /** Reads each sweep run pays even when there is nothing to do: three queries, one read each. */
 export const SWEEP_QUERIES_PER_RUN = 3;
 
@@ -40,7 +49,12 @@ export function signalingCallCost(shape: CallShape): CallCost {
   checkShape(shape);
   const lateCallerBatches = shape.callerBatchesAfterAccept ?? 0;
   const steps: StepCost[] = [
-    row("caller creates the session (offer, ring time) and its candidates document in one batch; the rules' getAfter of the session; the callee's Q0 sees the call: it rings", 2, 1, 1),
+    row(
+      "caller creates the session (offer, ring time), its candidates document and its limits write in one batch; the rules read the session and the limits document as the batch leaves them, and the ended call whose limits entry this write replaces; the callee's Q0 sees the call: it rings",
+      3,
+      1,
+      LIMITS_RULE_READS,
+    ),
     row("caller attaches L1 on its session (first snapshot)", 0, 1),
     row("trigger: pending → offered; L1 and Q0 see it", 1, 2),
     row(`caller appends its ${shape.callerCandidates} candidates and end-of-candidates in ${shape.callerBatches} batch(es)`, shape.callerBatches, 0),

@@ -91,6 +91,8 @@ export interface CallLimitsPlan {
   calleeId: string;
   /** Callees whose entries this write removes (their calls have ended, or the rules refuse the write). */
   released: string[];
+  /** The session the callee's entry named before, which this write replaces (it must have ended). */
+  replaces?: string;
 }
 
 /**
@@ -118,7 +120,18 @@ export function planCallLimits(
   if (excess > releasable.length) {
     throw new CallLimitError("too-many-live-calls", `You already have ${limits.maxLiveCalls} calls in progress; end one before starting another.`);
   }
-  return { slot: chooseSlot(known.recent, limits.callsPerMinute, random), sessionId: call.sessionId, calleeId: call.calleeId, released: releasable.slice(0, Math.max(0, excess)) };
+  return {
+    slot: chooseSlot(known.recent, limits.callsPerMinute, random),
+    sessionId: call.sessionId,
+    calleeId: call.calleeId,
+    released: releasable.slice(0, Math.max(0, excess)),
+    ...(current === undefined ? {} : { replaces: current }),
+  };
+}
+
+/** How many sessions the rules read for the limits write of `plan`: one per entry it replaces or removes. */
+export function releasedSessionReads(plan: CallLimitsPlan): number {
+  return plan.released.length + (plan.replaces === undefined ? 0 : 1);
 }
 
 function chooseSlot(recent: Record<string, number>, callsPerMinute: number, random: () => number): string {

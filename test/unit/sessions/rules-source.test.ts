@@ -16,6 +16,7 @@ import {
   sessionCreateFields,
   type Role,
 } from "../../../functions/src/sessions/model";
+import { CALL_LIMITS, callLimitsFields, sessionIdSchema } from "../../../functions/src/sessions/limits";
 import { END_RULES, reachedPhase, type CallPhase } from "../../../functions/src/sessions/transitions";
 import { candidateLineProblem, sdpProblem } from "../../../functions/src/sessions/validation";
 import { REPO_ROOT } from "../../helpers/emulators";
@@ -204,5 +205,52 @@ describe("firestore.rules agrees with the signaling modules", () => {
       assert.notEqual(candidateLineProblem(line), undefined);
       assert.equal(pattern.test(line), false, line);
     }
+  });
+
+  describe("the caller's limits (functions/src/sessions/limits.ts)", () => {
+    const returned = (name: string) => /return ([^;]+);/.exec(ruleFunction(name))?.[1];
+
+    it("holds the same numbers in its settings as CALL_LIMITS", () => {
+      assert.equal(returned("maxLiveCalls"), String(CALL_LIMITS.maxLiveCalls));
+      assert.equal(returned("callsPerMinute"), String(CALL_LIMITS.callsPerMinute));
+      assert.match(ruleFunction("isLimitsStep"), new RegExp(`before\\.recent\\[after\\.slot\\] \\+ duration\\.value\\(${CALL_LIMITS.windowSeconds}, 's'\\)`));
+      assert.equal(returned("anonymousCallersAllowed"), "true", "the shipped default lets anonymous users call");
+    });
+
+    it(`checks up to ${CALL_LIMITS.maxReleasedPerWrite} released entries by position, which covers maxLiveCalls`, () => {
+      const body = ruleFunction("hasReleasedOnlyEnded");
+      const positions = [...body.matchAll(/keptOrEnded\(before, after, (\d+)\)/g)].map((match) => Number(match[1]));
+      assert.deepEqual(positions, Array.from({ length: CALL_LIMITS.maxReleasedPerWrite }, (_, index) => index));
+      assert.match(body, new RegExp(`before\\.size\\(\\) <= ${CALL_LIMITS.maxReleasedPerWrite}\\b`));
+      assert.ok(CALL_LIMITS.maxLiveCalls <= CALL_LIMITS.maxReleasedPerWrite);
+    });
+
+    it("asks for exactly the keys callLimitsFields writes, and session ids the schema accepts", () => {
+      const fields = callLimitsFields({ slot: "0", sessionId: "s", calleeId: "b", released: [] }, "now", "delete");
+      const step = ruleFunction("isLimitsStep");
+      assert.deepEqual(keyLists(step, "hasOnly").map(sorted), [sorted(Object.keys(fields))]);
+      const [sessionIdPattern] = quotedPatterns(step).filter((pattern) => pattern.includes("128"));
+      for (const id of ["abcDEF0123456789wxyz", "a", "a-b_c", "x".repeat(128)]) {
+        assert.equal(sessionIdSchema.safeParse(id).success, true, id);
+        assert.equal(rulesRegex(sessionIdPattern).test(id), true, id);
+      }
+      for (const id of ["", "a/b", "a b", "<b>", "x".repeat(129), "é"]) {
+        assert.equal(sessionIdSchema.safeParse(id).success, false, id);
+        assert.equal(rulesRegex(sessionIdPattern).test(id), false, id);
+      }
+    });
+
+    it("decides that a call has ended from the same fields as callHasEnded", () => {
+      const body = ruleFunction("hasEnded");
+      for (const clause of ["!existsAfter(path)", "session.data.status == 'ended'", "session.data.get('end_request', null) != null", "session.data.get('answer', null) == null && request.time >= session.data.created_at + duration.value(session.data.ring_seconds, 's')", "request.time >= session.data.expire_at"]) {
+        assert.ok(body.includes(clause), clause);
+      }
+    });
+
+    it("ties every session create to its limits write, and to the anonymous switch", () => {
+      const create = allowRule("/webrtc_sessions/{sessionId}", "create");
+      assert.match(create, /isCountedCreate\(sessionId, request\.resource\.data\.callee_id\)/);
+      assert.match(create, /anonymousCallersAllowed\(\) \|\| request\.auth\.token\.firebase\.sign_in_provider != 'anonymous'/);
+    });
   });
 });

@@ -64,6 +64,8 @@ export class FakeSignalingStore implements SignalingStore {
   /** Each side's writes to its candidates document, the create's entries first. */
   readonly writes: Record<Role, CandidateEntry[][]> = { caller: [], callee: [] };
   created: SessionCreateInput | undefined;
+  /** Sessions reported through `callEnded`, in order. */
+  readonly endedHere: string[] = [];
   answer: string | undefined;
   session: ((session: RawDocument) => void) | undefined;
   ringing: ((sessions: RawRingingSession[], initial: boolean) => void) | undefined;
@@ -111,6 +113,9 @@ export class FakeSignalingStore implements SignalingStore {
     this.created = input;
     this.documents.set("caller", [...candidates]);
     this.writes.caller.push(candidates);
+  }
+  callEnded(sessionId: string): void {
+    this.endedHere.push(sessionId);
   }
   watchSession(sessionId: string, onChange: (session: RawDocument) => void): Unsubscribe {
     return this.listen(`session ${sessionId}`, (listener) => (this.session = listener), onChange);

@@ -2,7 +2,9 @@ import {
   arrayUnion,
   collection,
   deleteDoc,
+  deleteField,
   doc,
+  getDoc,
   limit,
   onSnapshot,
   orderBy,
@@ -13,6 +15,7 @@ import {
   writeBatch,
   type Firestore,
 } from "firebase/firestore";
+import { CALL_LIMITS_COLLECTION, callLimitsDocumentSchema, callLimitsFields } from "../../../functions/src/sessions/limits";
 import {
   SESSIONS_COLLECTION,
   SESSION_FIELDS,
@@ -20,10 +23,13 @@ import {
   candidatesCreateFields,
   candidatesPath,
   connectivityFields,
+  describeIssues,
   endRequestFields,
   sessionCreateFields,
   sessionPath,
 } from "../../../functions/src/sessions/model";
+import { CallLimitsTracker } from "./limits";
+import { CallError } from "./state";
 import type { SignalingStore } from "./store";
 
 // Pending server timestamps read as the local estimate instead of null, so that a snapshot of
@@ -34,19 +40,51 @@ const RINGING_LIMIT = 10;
 /** The signaling protocol of docs/signaling.md on Cloud Firestore (web SDK). */
 export function firestoreSignaling(db: Firestore): SignalingStore {
   const sessions = collection(db, SESSIONS_COLLECTION);
+  // What this signed-in user knows of its limits document; one store serves one user.
+  const limits = new CallLimitsTracker();
   return {
     newSessionId() {
       return doc(sessions).id;
     },
     async createCall(sessionId, input, candidates) {
-      // Both documents in one batch: the rules check the candidates document against the
-      // session as it will be after the batch (getAfter).
-      const session = doc(db, sessionPath(sessionId));
+      // One batch: the session, the caller's candidates document and the caller's limits write;
+      // the rules check each against the others as the batch leaves them (getAfter).
       const fields = sessionCreateFields(input, serverTimestamp(), Date.now());
-      const batch = writeBatch(db);
-      batch.set(session, fields);
-      batch.set(doc(db, candidatesPath(session.id, "caller")), candidatesCreateFields(fields, "caller", candidates, serverTimestamp(), Date.now()));
-      await batch.commit();
+      const limitsRef = doc(db, CALL_LIMITS_COLLECTION, input.caller_id);
+      await limits.place(
+        { sessionId, calleeId: input.callee_id },
+        {
+          async commit(plan, replaced) {
+            const batch = writeBatch(db);
+            if (replaced) batch.update(doc(db, sessionPath(replaced.sessionId)), endRequestFields("caller", replaced.reason, serverTimestamp()));
+            batch.set(doc(db, sessionPath(sessionId)), fields);
+            batch.set(doc(db, candidatesPath(sessionId, "caller")), candidatesCreateFields(fields, "caller", candidates, serverTimestamp(), Date.now()));
+            batch.set(limitsRef, callLimitsFields(plan, serverTimestamp(), deleteField()), { merge: true });
+            await batch.commit();
+          },
+          async readLimits() {
+            const snapshot = await getDoc(limitsRef);
+            if (!snapshot.exists()) return undefined;
+            const parsed = callLimitsDocumentSchema.safeParse(snapshot.data());
+            if (!parsed.success) throw new CallError("invalid-data", `Your limits document ${limitsRef.path} does not match the signaling contract: ${describeIssues(parsed.error)}`);
+            return parsed.data;
+          },
+          async readSession(id) {
+            try {
+              const snapshot = await getDoc(doc(db, sessionPath(id)));
+              return snapshot.exists() ? snapshot.data() : undefined;
+            } catch (error) {
+              // The rules refuse a read of a session that no longer exists (they judge the
+              // document, and there is none): for this user's own entry that means it is gone.
+              if ((error as { code?: unknown }).code === "permission-denied") return undefined;
+              throw error;
+            }
+          },
+        },
+      );
+    },
+    callEnded(sessionId) {
+      limits.ended(sessionId);
     },
     watchSession(sessionId, onChange, onError) {
       return onSnapshot(

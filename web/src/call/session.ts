@@ -9,6 +9,7 @@ import {
   type Session,
 } from "../../../functions/src/sessions/model";
 import type { Call, CallOptions } from "./call";
+import { CallLimitError } from "./limits";
 import { CandidateInbox, CandidateOutbox } from "./outbox";
 import type { GatheredCandidates, IceCandidateFields, PeerConnection } from "./peer";
 import { CallError, nextCallState, type CallEvent, type CallState } from "./state";
@@ -19,6 +20,7 @@ const DEFAULT_BATCH_DELAY_MS = 250;
 /** Turns a Firestore or WebRTC failure into a `CallError` that says what was being done. */
 export function callErrorFrom(error: unknown, doing: string): CallError {
   if (error instanceof CallError) return error;
+  if (error instanceof CallLimitError) return new CallError("resource-exhausted", error.message);
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
   const detail = error instanceof Error ? error.message : String(error);
   if (code === "permission-denied") {
@@ -302,6 +304,7 @@ export class CallSession implements Call {
     clearTimeout(this.flushTimer);
     clearTimeout(this.ringTimer);
     this.subscriptions.splice(0).forEach((unsubscribe) => unsubscribe());
+    if (this.role === "caller") this.store.callEnded(this.sessionId);
     this.pc.close();
   }
 }

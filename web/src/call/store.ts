@@ -33,11 +33,14 @@ export interface SignalingStore {
   /** A fresh session id, made on the device (Firestore's auto-ids), so that the create can be one batch. */
   newSessionId(): string;
   /**
-   * One batch: session `sessionId` with the offer and the caller's candidates document holding
-   * `candidates` (0–6 entries gathered so far). Once it has committed, the call rings on the
-   * callee's side.
+   * One batch: session `sessionId` with the offer, the caller's candidates document holding
+   * `candidates` (0–6 entries gathered so far) and the caller's limits write. Once it has
+   * committed, the call rings on the callee's side. Rejects with a `CallLimitError` when the
+   * caller's limits stand in the way.
    */
   createCall(sessionId: string, input: SessionCreateInput, candidates: CandidateEntry[]): Promise<void>;
+  /** A call of this user has ended on this device, so its entry in the limits document may be released. */
+  callEnded(sessionId: string): void;
   /** L1: the caller's listener on its session document (only after the create has committed). */
   watchSession(sessionId: string, onChange: (session: RawDocument) => void, onError: (error: unknown) => void): Unsubscribe;
   /**

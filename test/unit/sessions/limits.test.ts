@@ -1,0 +1,114 @@
+import { strict as assert } from "node:assert";
+import {
+  CALL_LIMITS,
+  CallLimitError,
+  afterCallLimitsWrite,
+  callHasEnded,
+  callLimitsFields,
+  explainRefusal,
+  knownFromDocument,
+  planCallLimits,
+  releasedSessionReads,
+  slotNames,
+  unknownCallLimits,
+  type KnownCallLimits,
+} from "../../../functions/src/sessions/limits";
+
+const at = (millis: number) => ({ toMillis: () => millis });
+const NOW = 1_700_000_000_000;
+const call = { sessionId: "s-new", calleeId: "bob" };
+const none = new Set<string>();
+
+describe("caller limits (functions/src/sessions/limits.ts)", () => {
+  describe("planCallLimits", () => {
+    it("takes a random slot when it knows nothing, and writes only this call's entry", () => {
+      const plan = planCallLimits(unknownCallLimits(), call, none, () => 0.55);
+      assert.deepEqual(plan, { slot: "5", sessionId: "s-new", calleeId: "bob", released: [] });
+      assert.equal(planCallLimits(unknownCallLimits(), call, none, () => 0).slot, "0");
+      assert.equal(planCallLimits(unknownCallLimits(), call, none, () => 0.999).slot, String(CALL_LIMITS.callsPerMinute - 1));
+      assert.equal(releasedSessionReads(plan), 0);
+    });
+
+    it("takes a slot never written before the least recently written one", () => {
+      const known: KnownCallLimits = { live: {}, recent: { 0: 5, 1: 3, 2: 9 } };
+      assert.equal(planCallLimits(known, call, none).slot, "3");
+      const full: KnownCallLimits = { live: {}, recent: Object.fromEntries(slotNames().map((slot) => [slot, 100 - Number(slot)])) };
+      assert.equal(planCallLimits(full, call, none).slot, String(CALL_LIMITS.callsPerMinute - 1));
+    });
+
+    it("replaces the entry of an earlier call to the same callee, which the rules then read", () => {
+      const plan = planCallLimits({ live: { bob: "s-old" }, recent: {} }, call, none);
+      assert.equal(plan.replaces, "s-old");
+      assert.deepEqual(plan.released, []);
+      assert.equal(releasedSessionReads(plan), 1);
+    });
+
+    it("refuses to call someone this client is still in a call with", () => {
+      assert.throws(() => planCallLimits({ live: { bob: "s-old" }, recent: {} }, call, new Set(["s-old"])), (error: unknown) => {
+        assert.ok(error instanceof CallLimitError);
+        assert.equal(error.reason, "already-calling");
+        assert.match(error.message, /already in a call with bob/);
+        return true;
+      });
+    });
+
+    it(`releases only as many entries as ${CALL_LIMITS.maxLiveCalls} live calls need, never one live here`, () => {
+      const known: KnownCallLimits = { live: { a: "s-a", b: "s-b" }, recent: {} };
+      assert.deepEqual(planCallLimits(known, call, none).released, []);
+      const full: KnownCallLimits = { live: { a: "s-a", b: "s-b", c: "s-c" }, recent: {} };
+      assert.deepEqual(planCallLimits(full, call, none).released, ["a"]);
+      assert.deepEqual(planCallLimits(full, call, new Set(["s-a"])).released, ["b"]);
+      assert.equal(releasedSessionReads(planCallLimits(full, call, new Set(["s-a"]))), 1);
+      assert.throws(() => planCallLimits(full, call, new Set(["s-a", "s-b", "s-c"])), { name: "CallLimitError", message: `You already have ${CALL_LIMITS.maxLiveCalls} calls in progress; end one before starting another.` });
+      // More entries than the limit (it was lowered): enough are released to get back under it.
+      const over: KnownCallLimits = { live: { a: "s-a", b: "s-b", c: "s-c", d: "s-d" }, recent: {} };
+      assert.deepEqual(planCallLimits(over, call, none).released, ["a", "b"]);
+    });
+  });
+
+  it("callLimitsFields writes the entry, the released ones' removal and this slot's server time, for a merge", () => {
+    const fields = callLimitsFields({ slot: "4", sessionId: "s-new", calleeId: "bob", released: ["a"] }, "SERVER_TIME", "DELETE");
+    assert.deepEqual(fields, { live: { bob: "s-new", a: "DELETE" }, recent: { 4: "SERVER_TIME" }, slot: "4", session_id: "s-new", callee_id: "bob" });
+  });
+
+  it("afterCallLimitsWrite records the entry and makes the slot the most recent one", () => {
+    const known: KnownCallLimits = { live: { a: "s-a", bob: "s-old" }, recent: { 0: NOW + 60_000 } };
+    const after = afterCallLimitsWrite(known, { slot: "1", sessionId: "s-new", calleeId: "bob", released: ["a"] }, NOW);
+    assert.deepEqual(after.live, { bob: "s-new" });
+    // A slot read from the server may carry a later time than this device's clock says.
+    assert.ok(after.recent[1] > after.recent[0]);
+    assert.deepEqual(known.live, { a: "s-a", bob: "s-old" }, "the input is left as it was");
+  });
+
+  it("knownFromDocument reads the server's times", () => {
+    const known = knownFromDocument({ live: { bob: "s-1" }, recent: { 2: at(NOW) }, slot: "2", session_id: "s-1", callee_id: "bob" });
+    assert.deepEqual(known, { live: { bob: "s-1" }, recent: { 2: NOW } });
+    assert.deepEqual(knownFromDocument(undefined), unknownCallLimits());
+  });
+
+  describe("callHasEnded (the rules' hasEnded)", () => {
+    const live = { status: "offered", answer: null, end_request: null, created_at: at(NOW - 5_000), ring_seconds: 60, expire_at: at(NOW + 3_600_000) };
+    it("counts a ringing, answered or connected call as live", () => {
+      assert.equal(callHasEnded(live, NOW), false);
+      assert.equal(callHasEnded({ ...live, status: "connected", answer: { type: "answer" }, created_at: at(NOW - 600_000) }, NOW), false);
+    });
+    it("ends a call that is gone, recorded ended, asked to end, unanswered past its deadline, or expired", () => {
+      assert.equal(callHasEnded(undefined, NOW), true);
+      assert.equal(callHasEnded({ ...live, status: "ended" }, NOW), true);
+      assert.equal(callHasEnded({ ...live, end_request: { by: "callee", reason: "reject" } }, NOW), true);
+      assert.equal(callHasEnded({ ...live, created_at: at(NOW - 60_000) }, NOW), true);
+      assert.equal(callHasEnded({ ...live, created_at: at(NOW - 59_999) }, NOW), false);
+      assert.equal(callHasEnded({ ...live, answer: { type: "answer" }, expire_at: at(NOW) }, NOW), true);
+    });
+  });
+
+  it("explainRefusal names the wait when every slot was written within the minute, and nothing otherwise", () => {
+    const recent = Object.fromEntries(slotNames().map((slot) => [slot, NOW - 10_000 + Number(slot)]));
+    const error = explainRefusal({ live: {}, recent }, NOW);
+    assert.ok(error instanceof CallLimitError);
+    assert.equal(error.reason, "too-many-calls-per-minute");
+    assert.equal(error.message, `You started ${CALL_LIMITS.callsPerMinute} calls in the last ${CALL_LIMITS.windowSeconds} seconds; try again in about 50 s.`);
+    assert.equal(explainRefusal({ live: {}, recent: { ...recent, 3: NOW - 61_000 } }, NOW), undefined);
+    assert.equal(explainRefusal({ live: {}, recent: { 0: NOW } }, NOW), undefined);
+  });
+});
