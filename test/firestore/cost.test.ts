@@ -65,14 +65,15 @@ describe("cost of one call (Functions, Firestore and Auth emulators)", function 
       call.stop();
       ringing.stop();
 
-      // Cleanup: the sweep, run once expire_at has passed, finds only this session, whose
-      // candidates the trigger already deleted.
+      // Cleanup: the sweep, run once expire_at has passed, finds this session, whose candidates
+      // the trigger already deleted, and the earlier call's: one read and one delete each.
       assert.equal((await suite.admin.db.collection(`${sessionPath(id)}/ice_candidates`).get()).size, 0);
       const swept = await captureOutputAsync(() => sweepSessions(suite.admin.db, ended.get("expire_at").toMillis(), SUITE_TIMEOUTS));
       if (swept.error) throw swept.error;
-      const sweep = swept.result;
-      assert.deepEqual(sweep, { recorded: 0, ended: 0, superseded: 0, deleted: 1 });
+      assert.deepEqual(swept.result, { recorded: 0, ended: 0, superseded: 0, deleted: 2 });
       assert.equal((await suite.admin.db.doc(sessionPath(id)).get()).exists, false);
+      assert.equal((await suite.admin.db.doc(sessionPath(earlier.sessionId)).get()).exists, false);
+      const sweep = { deleted: swept.result.deleted - 1 };
 
       const server = await waitForLogEntries(suite.stack, "session transition", id, 4);
       const serverWrites = server.reduce((sum, entry) => sum + (entry.writes as number), 0);
