@@ -14,6 +14,7 @@ import { newSecret } from "../../test/helpers/turn-config";
 import { firestoreEmulatorEnv } from "../firestore-emulator.mjs";
 import { startBaseline, type BaselineSample } from "./baseline";
 import { signInClient } from "./clients";
+import { CALL_LIMITS } from "../../functions/src/sessions/limits";
 import { RTCPeerConnection as WrtcPeerConnection } from "@roamhq/wrtc";
 import { CallPair, type CallTimes, type PeerConfig } from "./web-call";
 import { fmt, median, percentile } from "./stats";
@@ -55,15 +56,19 @@ async function measureSeries(title: string, emulators: EmulatorName[], peerConfi
   const stack = await startSignalingStack(emulators);
   const closers: Array<() => Promise<void> | void> = [];
   try {
-    const caller = await signInClient(stack.ports, PROJECT_ID);
+    // A caller may start CALL_LIMITS.callsPerMinute calls a minute: enough callers take turns
+    // that none of them starts more in the whole series, its own warm-up call included.
+    const callers = await Promise.all(
+      Array.from({ length: Math.ceil((WARM_CALLS + 1) / (CALL_LIMITS.callsPerMinute - 1)) }, () => signInClient(stack.ports, PROJECT_ID)),
+    );
     const callee = await signInClient(stack.ports, PROJECT_ID);
-    closers.push(() => caller.close(), () => callee.close());
+    closers.push(...callers.map((caller) => () => caller.close()), () => callee.close());
     const baseline = await startBaseline(stack.ports, WAIT_MS, await sampleOffer(peerConfig));
     closers.push(() => baseline.close());
-    const pair = new CallPair(caller, callee, peerConfig);
+    const pair = new CallPair(callers, callee, peerConfig);
     closers.push(() => pair.close());
     const watch = new StreamFailureWatch({
-      recover: [caller.db, callee.db],
+      recover: [...callers.map((caller) => caller.db), callee.db],
       onFailure: (failure) => console.log(`   !!! ${describeStreamFailure(failure)}; reconnecting the clients`),
     });
     closers.push(() => watch.stop());
@@ -82,6 +87,8 @@ async function measureSeries(title: string, emulators: EmulatorName[], peerConfi
     // Cold: the first call after the emulators started (the trigger's first event too), then the first baseline sample.
     result.cold.call = await call("caller");
     result.cold.baseline = await baseline.sample();
+    // The other callers' first calls, unmeasured: each warm call is a warm client's.
+    for (let i = 1; i < callers.length; i += 1) await pair.run("caller", WAIT_MS);
     // Warm: interleaved, so that drift (GC, the other core, the trigger) hits both alike.
     for (let i = 0; i < WARM_CALLS; i += 1) {
       result.baselines.push(await baseline.sample());

@@ -72,11 +72,15 @@ function phaseReached(call: Call, phase: CallState["phase"], timeoutMs: number, 
     .finally(stop);
 }
 
-/** Both sides of the bench's calls: two signed-in clients, the callee's incoming-calls listener attached. */
+/**
+ * Both sides of the bench's calls: signed-in callers taking turns (each within its limit of
+ * calls per minute, CALL_LIMITS) and one callee, its incoming-calls listener attached.
+ */
 export class CallPair {
   private readonly callerStarts: WriteStarts = {};
   private readonly calleeStarts: WriteStarts = {};
-  private readonly callerStore: SignalingStore;
+  private readonly callerStores: SignalingStore[];
+  private turn = 0;
   private readonly calleeStore: SignalingStore;
   private readonly rang = new Map<string, { at: number; call: IncomingCall }>();
   private readonly ringEvents = arrival();
@@ -86,11 +90,11 @@ export class CallPair {
   readonly warnings: string[] = [];
 
   constructor(
-    private readonly caller: BenchClient,
+    private readonly callers: BenchClient[],
     private readonly callee: BenchClient,
     private readonly peerConfig: PeerConfig,
   ) {
-    this.callerStore = timedStore(firestoreSignaling(caller.db), this.callerStarts);
+    this.callerStores = callers.map((caller) => timedStore(firestoreSignaling(caller.db), this.callerStarts));
     this.calleeStore = timedStore(firestoreSignaling(callee.db), this.calleeStarts);
     this.stopListening = listenForCalls(
       this.calleeStore,
@@ -127,12 +131,14 @@ export class CallPair {
       delete starts.answer;
       delete starts.end;
     }
-    const callerPc = this.newPeer(this.caller.uid);
+    const index = this.turn++ % this.callers.length;
+    const caller = this.callers[index];
+    const callerPc = this.newPeer(caller.uid);
     const calleePc = this.newPeer(this.callee.uid);
     // A data channel gives the offer its one m= section (an app adds its tracks instead).
     callerPc.createDataChannel("bench");
     try {
-      const outgoing = await startCall(this.callerStore, callerPc, { callerId: this.caller.uid, calleeId: this.callee.uid }, this.options());
+      const outgoing = await startCall(this.callerStores[index], callerPc, { callerId: caller.uid, calleeId: this.callee.uid }, this.options());
       const dialStart = this.callerStarts.create ?? NaN;
       const ringing = await this.ringEvents.until(
         () => {
@@ -151,7 +157,7 @@ export class CallPair {
       // A person hangs up seconds after connecting, not while the connectivity report and the last
       // candidate appends are still in flight: those would hold the end's writes behind them on the
       // same write stream and measure the queue instead of the hang-up.
-      await Promise.all([waitForPendingWrites(this.caller.db), waitForPendingWrites(this.callee.db)]);
+      await Promise.all([waitForPendingWrites(caller.db), waitForPendingWrites(this.callee.db)]);
       const [hanging, other] = hangUpBy === "caller" ? [outgoing, incoming] : [incoming, outgoing];
       const otherEnded = phaseReached(other, "ended", timeoutMs, arrival());
       await hanging.hangUp();

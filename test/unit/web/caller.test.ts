@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { mock } from "node:test";
 import { startCall } from "../../../web/src/call/call";
+import { CallLimitError } from "../../../web/src/call/limits";
 import { CallError, type CallState } from "../../../web/src/call/state";
 import {
   END_OF_CANDIDATES,
@@ -205,6 +206,20 @@ describe("web client: placing a call", () => {
         error.code === "permission-denied" &&
         error.message === "Firestore refused to create the call session: the user is not signed in, is not a participant, or the call has already moved on.",
     );
+  });
+
+  it("passes a refusal by the caller's limits on as resource-exhausted, with its sentence", async () => {
+    const limit = new CallLimitError("too-many-live-calls", "You already have 3 calls in progress; end one before starting another.");
+    store.failures.set("createCall", limit);
+    await assert.rejects(startCall(store, pc, PARTIES, FAST), (error: unknown) => error instanceof CallError && error.code === "resource-exhausted" && error.message === limit.message);
+  });
+
+  it("tells the store once the call has ended here, so that its limits entry may be released", async () => {
+    const call = await startCall(store, pc, PARTIES, FAST);
+    assert.deepEqual(store.endedHere, []);
+    store.session!(sessionDocument("pending", { end_request: { by: "callee", reason: "reject", at: timestamp(2_000) } }));
+    assert.equal(call.state.phase, "ended");
+    assert.deepEqual(store.endedHere, ["session-1"]);
   });
 
   it("ends with invalid-data, and cancels, when the session breaks the contract", async () => {
