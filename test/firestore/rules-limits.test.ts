@@ -203,8 +203,8 @@ describe("firestore.rules: the caller's limits (Firestore emulator)", function (
   describe("call_limits/{uid} itself", () => {
     it("is readable by its owner only, and nobody lists or deletes it", async () => {
       await allowed(dial(f, CALLEE, "0"));
-      const limits = (await allowed(getDoc(doc(f.db(CALLER), limitsPath(CALLER))))).data() as DocumentData;
-      assert.deepEqual(limits.live, { [CALLEE]: limits.session_id });
+      const limits = await allowed(getDoc(doc(f.db(CALLER), limitsPath(CALLER))));
+      assert.deepEqual(limits.get("live"), { [CALLEE]: limits.get("session_id") as string });
       await allowed(getDoc(doc(f.db(STRANGER), limitsPath(STRANGER))));
       await denied(getDoc(doc(f.db(STRANGER), limitsPath(CALLER))));
       await denied(getDoc(doc(f.db(), limitsPath(CALLER))));
@@ -212,7 +212,9 @@ describe("firestore.rules: the caller's limits (Firestore emulator)", function (
       await denied(deleteDoc(doc(f.db(CALLER), limitsPath(CALLER))));
     });
 
-    const refused: Array<[string, (fields: DocumentData) => DocumentData]> = [
+    // The fields of one dial's limits write (limitsFields), to be changed one way each.
+    type LimitsWrite = { live: Record<string, unknown>; recent: Record<string, unknown>; session_id: string };
+    const refused: Array<[string, (fields: LimitsWrite) => DocumentData]> = [
       ["an unknown key", (fields) => ({ ...fields, note: "x" })],
       ["two slots written", (fields) => ({ ...fields, recent: { ...fields.recent, 1: serverTimestamp() } })],
       ["its slot written with another time", (fields) => ({ ...fields, recent: { 0: Timestamp.now() } })],
@@ -224,7 +226,7 @@ describe("firestore.rules: the caller's limits (Firestore emulator)", function (
     for (const [what, change] of refused) {
       it(`refuses a write with ${what}`, async () => {
         const fields = limitsFields("session1", CALLEE);
-        await denied(setDoc(doc(f.db(CALLER), limitsPath(CALLER)), change(fields), { merge: true }));
+        await denied(setDoc(doc(f.db(CALLER), limitsPath(CALLER)), change(fields as LimitsWrite), { merge: true }));
         await allowed(setDoc(doc(f.db(CALLER), limitsPath(CALLER)), fields, { merge: true }));
       });
     }

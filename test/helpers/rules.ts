@@ -245,7 +245,7 @@ export function useRulesFixture(options: { rules?: (source: string) => string } 
       dial: async (uid, session, callerCandidates, limits) => {
         if (limits === undefined && uid) await clear(limitsPath(uid));
         // A callee that cannot even be a field name (empty, not a string) leaves the limits out.
-        const callee = session.callee_id;
+        const callee: unknown = session.callee_id;
         const fields = limits === undefined ? (typeof callee === "string" && callee !== "" ? limitsFields(id, callee) : null) : limits;
         const store = db(uid);
         const batch = writeBatch(store);

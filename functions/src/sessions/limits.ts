@@ -214,9 +214,8 @@ export class CallLimitError extends Error {
  */
 export function explainRefusal(known: KnownCallLimits, nowMillis: number, limits: { callsPerMinute: number; windowSeconds: number } = CALL_LIMITS): CallLimitError | undefined {
   const slots = slotNames(limits.callsPerMinute);
-  const times = slots.map((slot) => known.recent[slot]);
-  if (times.some((at) => at === undefined)) return undefined;
-  const oldest = Math.min(...(times as number[]));
+  if (slots.some((slot) => known.recent[slot] === undefined)) return undefined;
+  const oldest = Math.min(...slots.map((slot) => known.recent[slot]));
   const waitSeconds = Math.ceil((oldest + limits.windowSeconds * 1_000 - nowMillis) / 1_000);
   if (waitSeconds <= 0) return undefined;
   return new CallLimitError(
