@@ -130,15 +130,18 @@ describe("firestore.rules: sessions (Firestore emulator)", function () {
       await denied(getDoc(f.newCall().session(CALLER)));
     });
 
-    it("allows the incoming-calls query: callee_id == uid, status in [pending, offered], newest first, limit 10", async () => {
+    it("allows the incoming-calls query: callee_id == uid, status in [pending, offered], answer and end_request null, newest first, limit 10", async () => {
       const pending = await f.seedCall("offered", { status: "pending" });
       const offered = await f.seedCall("offered");
-      await f.seedCall("answered");
+      await f.seedCall("answered", { status: "offered" });
+      await f.seedCall("offered", { fields: { end_request: { by: "caller", reason: "cancel", at: Timestamp.now() } } });
       await f.seedCall("offered", { fields: { callee_id: STRANGER } });
       const incoming = query(
         collection(f.db(CALLEE), "webrtc_sessions"),
         where("callee_id", "==", CALLEE),
         where("status", "in", ["pending", "offered"]),
+        where("answer", "==", null),
+        where("end_request", "==", null),
         orderBy("created_at", "desc"),
         limit(10),
       );

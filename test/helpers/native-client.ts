@@ -205,6 +205,8 @@ export class IncomingCalls {
       collection(db, "webrtc_sessions"),
       where("callee_id", "==", uid),
       where("status", "in", ["pending", "offered"]),
+      where("answer", "==", null),
+      where("end_request", "==", null),
       orderBy("created_at", "desc"),
       limit(10),
     );

@@ -416,6 +416,8 @@ export class IncomingCalls {
       collection(party.db, SESSIONS_COLLECTION),
       where("callee_id", "==", party.uid),
       where("status", "in", ["pending", "offered"]),
+      where("answer", "==", null),
+      where("end_request", "==", null),
       orderBy("created_at", "desc"),
       limit(10),
     );

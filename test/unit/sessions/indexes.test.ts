@@ -25,17 +25,20 @@ describe("firestore.indexes.json", () => {
     assert.throws(() => api.validateSpec(api.upgradeOldSpec({ indexes: [], fieldOverrides: [{ ...spec.fieldOverrides[0], ttl: "true" }] })), /ttl/);
   });
 
-  it("has the composite index for the incoming-calls query", () => {
-    const incoming = spec.indexes.find((index) => index.fields.map((field) => field.fieldPath).join(",") === "callee_id,status,created_at");
+  it("has the composite index for the incoming-calls query, and the earlier one for apps not updated yet", () => {
+    const incoming = spec.indexes.find((index) => index.fields.map((field) => field.fieldPath).join(",") === "callee_id,status,answer,end_request,created_at");
     assert.deepEqual(incoming, {
       collectionGroup: "webrtc_sessions",
       queryScope: "COLLECTION",
       fields: [
         { fieldPath: "callee_id", order: "ASCENDING" },
         { fieldPath: "status", order: "ASCENDING" },
+        { fieldPath: "answer", order: "ASCENDING" },
+        { fieldPath: "end_request", order: "ASCENDING" },
         { fieldPath: "created_at", order: "DESCENDING" },
       ],
     });
+    assert.ok(spec.indexes.some((index) => index.fields.map((field) => field.fieldPath).join(",") === "callee_id,status,created_at"));
   });
 
   it("has the indexes for 'my calls' and for the sweep", () => {

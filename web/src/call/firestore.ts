@@ -94,12 +94,15 @@ export function firestoreSignaling(db: Firestore): SignalingStore {
       );
     },
     watchRinging(calleeId, onChange, onError) {
-      // Q0 of docs/signaling.md; answer, end request and ring deadline are filtered on the
-      // client, which keeps the query on one composite index.
+      // Q0 of docs/signaling.md: an answer or an end request takes a call out of it at once,
+      // whatever the server has recorded, so ended calls do not take up its limit; the ring
+      // deadline is filtered on the client.
       const ringing = query(
         sessions,
         where(SESSION_FIELDS.calleeId, "==", calleeId),
         where(SESSION_FIELDS.status, "in", ["pending", "offered"]),
+        where(SESSION_FIELDS.answer, "==", null),
+        where(SESSION_FIELDS.endRequest, "==", null),
         orderBy(SESSION_FIELDS.createdAt, "desc"),
         limit(RINGING_LIMIT),
       );
