@@ -1,16 +1,13 @@
 import { strict as assert } from "node:assert";
-import { buildCredentialsResponse } from "../../functions/src/credentials/response";
-import { mintTurnCredential } from "../../functions/src/credentials/mint";
 import { candidatesPath, sessionPath, type CandidateEntry } from "../../functions/src/sessions/model";
 import { handleSessionWritten } from "../../functions/src/sessions/trigger";
-import { emulatorAdmin, type EmulatorAdmin } from "../helpers/admin";
-import { openCallPage, phase, step, type CallPage } from "../helpers/call-pages";
+import type { EmulatorAdmin } from "../helpers/admin";
+import { openCallPage, phase, step, type CallPage, type PageCredentials } from "../helpers/call-pages";
 import { captureOutputAsync } from "../helpers/capture";
 import { NativeApp, type NativeCall } from "../helpers/native-client";
-import { startSelfTestSite, type SelfTestSite } from "../helpers/selftest-site";
+import { startServerlessCallSite, type ServerlessCallSite, type SelfTestSite } from "../helpers/selftest-site";
 import { SUITE_TIMEOUTS } from "../helpers/signaling-stack";
 import { Signal } from "../helpers/snapshots";
-import { newSecret } from "../helpers/turn-config";
 import { waitFor } from "../helpers/wait";
 
 /**
@@ -21,25 +18,22 @@ import { waitFor } from "../helpers/wait";
  */
 describe("a libwebrtc client that follows docs/signaling.md literally (no Functions emulator)", function () {
   this.timeout(180_000);
-  const secret = newSecret();
+  let serverless: ServerlessCallSite;
   let site: SelfTestSite;
   let admin: EmulatorAdmin;
-  let credentials: Parameters<typeof openCallPage>[3];
+  let secret: string;
+  let credentials: PageCredentials;
   const apps: NativeApp[] = [];
 
   before(async () => {
-    site = await startSelfTestSite({ coturnSecret: secret, functionsSecret: secret, firestore: true, functions: false });
-    admin = emulatorAdmin(site.stack.ports.firestore);
-    const minted = mintTurnCredential(secret, "native-call-test", 3_600, Date.now());
-    const response = buildCredentialsResponse(minted, 3_600, { host: "127.0.0.1", turnUris: site.coturn.uris(), stunServer: undefined });
-    credentials = { callableUrl: site.stack.functionUrl("getTurnCredentials"), response };
+    serverless = await startServerlessCallSite("native-call-test");
+    ({ site, admin, secret, credentials } = serverless);
   });
   afterEach(async () => {
     await Promise.all(apps.splice(0).map((app) => app.close()));
   });
   after(async () => {
-    await admin?.close();
-    await site?.stop();
+    await serverless?.stop();
   });
 
   const start = async (): Promise<NativeApp> => {

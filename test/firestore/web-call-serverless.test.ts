@@ -1,13 +1,10 @@
 import { strict as assert } from "node:assert";
-import { buildCredentialsResponse } from "../../functions/src/credentials/response";
-import { mintTurnCredential } from "../../functions/src/credentials/mint";
 import { CREATE_EXPIRY, SESSIONS_COLLECTION, candidatesPath, sessionPath } from "../../functions/src/sessions/model";
 import { handleSessionWritten } from "../../functions/src/sessions/trigger";
-import { emulatorAdmin, type EmulatorAdmin } from "../helpers/admin";
-import { describeStreamTrouble, describeTimings, openCallPage, placeCall, type CallPage } from "../helpers/call-pages";
-import { startSelfTestSite, type SelfTestSite } from "../helpers/selftest-site";
+import type { EmulatorAdmin } from "../helpers/admin";
+import { describeStreamTrouble, describeTimings, openCallPage, placeCall, type CallPage, type PageCredentials } from "../helpers/call-pages";
+import { startServerlessCallSite, type ServerlessCallSite, type SelfTestSite } from "../helpers/selftest-site";
 import { SUITE_TIMEOUTS } from "../helpers/signaling-stack";
-import { newSecret } from "../helpers/turn-config";
 import { waitFor } from "../helpers/wait";
 
 type AdminSnapshot = import("../../functions/node_modules/firebase-admin/lib/firestore/index").DocumentSnapshot;
@@ -22,24 +19,19 @@ const TRIGGER_DELAY_MS = 5_000;
  */
 describe("two browsers call each other with no Functions emulator (client writes and listeners only)", function () {
   this.timeout(300_000);
+  let serverless: ServerlessCallSite;
   let site: SelfTestSite;
   let admin: EmulatorAdmin;
-  let credentials: Parameters<typeof openCallPage>[3];
+  let credentials: PageCredentials;
   let url: string;
 
   before(async () => {
-    const secret = newSecret();
-    site = await startSelfTestSite({ coturnSecret: secret, functionsSecret: secret, firestore: true, functions: false });
-    admin = emulatorAdmin(site.stack.ports.firestore);
-    const ttl = 3_600;
-    const minted = mintTurnCredential(secret, "web-call-test", ttl, Date.now());
-    const response = buildCredentialsResponse(minted, ttl, { host: "127.0.0.1", turnUris: site.coturn.uris(), stunServer: undefined });
-    credentials = { callableUrl: site.stack.functionUrl("getTurnCredentials"), response };
+    serverless = await startServerlessCallSite("web-call-test");
+    ({ site, admin, credentials } = serverless);
     url = `${site.url}call.html`;
   });
   after(async () => {
-    await admin?.close();
-    await site?.stop();
+    await serverless?.stop();
   });
 
   const session = (id: string): Promise<AdminSnapshot> => admin.db.doc(sessionPath(id)).get();

@@ -1,11 +1,15 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { buildCredentialsResponse } from "../../functions/src/credentials/response";
+import { mintTurnCredential } from "../../functions/src/credentials/mint";
 import { buildSelfTest, writeSelfTestEmulators } from "../../scripts/lib/selftest.mjs";
+import { emulatorAdmin, type EmulatorAdmin } from "./admin";
+import type { PageCredentials } from "./call-pages";
 import { launchChromium, type TestBrowser } from "./chromium";
 import { startCoturn, type TestCoturn } from "./coturn";
 import { startEmulatorStack, type EmulatorStack } from "./emulators";
-import { functionParams } from "./turn-config";
+import { functionParams, newSecret } from "./turn-config";
 
 /** The web pages (web/selftest) on the Hosting emulator, with the emulators, a coturn and a Chromium. */
 export interface SelfTestSite {
@@ -77,4 +81,38 @@ export async function startSelfTestSite(options: SelfTestSiteOptions): Promise<S
     await rm(pageDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** A site with no Functions emulator, an admin Firestore on its emulator, and what the pages get instead of the callable. */
+export interface ServerlessCallSite {
+  site: SelfTestSite;
+  admin: EmulatorAdmin;
+  /** The secret coturn checks credentials against (a native test client mints its own with it). */
+  secret: string;
+  /** For `openCallPage`: an hour's TURN credentials, minted by the test, answer the pages' callable requests. */
+  credentials: PageCredentials;
+  stop(): Promise<void>;
+}
+
+/**
+ * Issue 8's call path: the pages with the Auth, Firestore and Hosting emulators and a loopback
+ * coturn, and no Functions emulator, so nothing could run a trigger while they call. The TURN
+ * credentials are minted here for `user`.
+ */
+export async function startServerlessCallSite(user: string): Promise<ServerlessCallSite> {
+  const secret = newSecret();
+  const site = await startSelfTestSite({ coturnSecret: secret, functionsSecret: secret, firestore: true, functions: false });
+  const admin = emulatorAdmin(site.stack.ports.firestore);
+  const ttl = 3_600;
+  const response = buildCredentialsResponse(mintTurnCredential(secret, user, ttl, Date.now()), ttl, { host: "127.0.0.1", turnUris: site.coturn.uris(), stunServer: undefined });
+  return {
+    site,
+    admin,
+    secret,
+    credentials: { callableUrl: site.stack.functionUrl("getTurnCredentials"), response },
+    async stop() {
+      await admin.close();
+      await site.stop();
+    },
+  };
 }

@@ -61,10 +61,51 @@ describe("web client: candidate batches", () => {
     assert.equal(outbox.droppedCount, 6);
   });
 
-  it("adds only the entries the other side appended since the last snapshot", () => {
+  it("takes only the entries the other side appended since the last snapshot, each with its position", () => {
     const inbox = new CandidateInbox();
-    assert.deepEqual(inbox.fresh([entry(1), entry(2)]), [entry(1), entry(2)]);
-    assert.deepEqual(inbox.fresh([entry(1), entry(2), entry(3)]), [entry(3)]);
-    assert.deepEqual(inbox.fresh([entry(1), entry(2), entry(3)]), []);
+    assert.deepEqual(inbox.fresh([entry(1), entry(2)]), { usable: [{ index: 0, entry: entry(1) }, { index: 1, entry: entry(2) }], skipped: [] });
+    assert.deepEqual(inbox.fresh([entry(1), entry(2), entry(3)]), { usable: [{ index: 2, entry: entry(3) }], skipped: [] });
+    assert.deepEqual(inbox.fresh([entry(1), entry(2), entry(3)]), { usable: [], skipped: [] });
+  });
+
+  it("checks each new entry on its own and skips it, once, when the contract refuses it", () => {
+    const inbox = new CandidateInbox();
+    const all: unknown[] = [
+      { ...entry(1), candidate: "candidate:1 1 udp 4294967296 127.0.0.1 9 typ host" },
+      { ...entry(2), candidate: "candidate:2 1 udp 1686052607 127.0.0.1 9 typ srflx raddr 127.0.0.1" },
+      { ...entry(3), candidate: 42 },
+      { ...entry(4), extra: "<b>" },
+      "candidate:5 1 udp 2122260223 127.0.0.1 9 typ host",
+      entry(6),
+    ];
+    assert.deepEqual(inbox.fresh(all), {
+      usable: [{ index: 5, entry: entry(6) }],
+      skipped: [
+        { index: 0, problem: "it does not match the signaling contract (candidate: candidate priority must be at most 4294967295.)" },
+        { index: 1, problem: "it does not match the signaling contract (candidate: candidate raddr must be followed by rport.)" },
+        { index: 2, problem: "it does not match the signaling contract (candidate: candidate must be a string)" },
+        { index: 3, problem: 'it does not match the signaling contract (Unrecognized key: "extra")' },
+        { index: 4, problem: "it does not match the signaling contract (Invalid input: expected object, received string)" },
+      ],
+    });
+    assert.deepEqual(inbox.fresh([...all, entry(7)]), { usable: [{ index: 6, entry: entry(7) }], skipped: [] });
+  });
+
+  it("takes IP addresses and mDNS .local names, and skips any other name rather than resolve what the peer chose", () => {
+    const withAddress = (address: string) => ({ candidate: `candidate:1 1 udp 2122260223 ${address} 9 typ host`, sdpMid: "0", sdpMLineIndex: 0 });
+    const usable = ["127.0.0.1", "255.255.255.255", "::1", "2001:db8::7", "::ffff:127.0.0.1", "6f1b6a8e-4c2d-4b8e-9a0f-2d3c4b5a6e7f.local"];
+    const names = ["<script>alert(1)</script>", "attacker.example", "localhost", "256.1.1.1", "127.1", "1::2::3", "[::1]", "fe80::1%eth0", "x.local.example"];
+    const inbox = new CandidateInbox();
+    const { usable: taken, skipped } = inbox.fresh([...usable, ...names].map(withAddress));
+    assert.deepEqual(taken.map(({ entry }) => entry.candidate.split(" ")[4]), usable);
+    assert.deepEqual(skipped.map(({ index }) => index), names.map((_, n) => usable.length + n));
+    assert.equal(
+      skipped[0].problem,
+      "its address is neither an IP address nor an mDNS .local name, and this side resolves no other name a peer sends",
+    );
+    // End-of-candidates has no address.
+    assert.deepEqual(inbox.fresh([...usable, ...names, { candidate: "", sdpMid: null, sdpMLineIndex: null }]).usable, [
+      { index: usable.length + names.length, entry: { candidate: "", sdpMid: null, sdpMLineIndex: null } },
+    ]);
   });
 });

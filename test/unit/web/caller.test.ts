@@ -90,14 +90,15 @@ describe("web client: placing a call", () => {
     assert.equal(store.session, undefined, "L1 must stop once the answer is in");
     assert.deepEqual(store.log.slice(-2), ["stop session session-1", "listen candidates session-1 callee"]);
 
-    // One entry the contract refuses is skipped (one warning); the others still reach ICE.
+    // Each entry the contract refuses is skipped (one warning each); the others still reach ICE.
     const bad = { candidate: "candidate:1 1 udp", sdpMid: "0", sdpMLineIndex: 0 };
     store.candidates.get("callee")!(candidatesDocument("callee", [entry(7), bad]));
     store.candidates.get("callee")!(candidatesDocument("callee", [entry(7), bad, { ...entry(8), usernameFragment: "x+y/Z" }, { nope: 1 }]));
     await until("both usable candidates", () => pc.added.length === 2);
     assert.deepEqual(pc.added, [entry(7), { ...entry(8), usernameFragment: "x+y/Z" }]);
-    assert.deepEqual(warnings.map((warning) => warning.code), ["invalid-data"]);
-    assert.match(warnings[0].message, /^The other side sent an ICE candidate that does not match the signaling contract; it was skipped: candidate: /);
+    assert.deepEqual(warnings.map((warning) => warning.code), ["invalid-data", "invalid-data"]);
+    assert.match(warnings[0].message, /^The other side's ICE candidate candidates\[1\] was skipped: it does not match the signaling contract \(candidate: /);
+    assert.match(warnings[1].message, /^The other side's ICE candidate candidates\[3\] was skipped: /);
     assert.deepEqual(seen, ["connecting"]);
   });
 

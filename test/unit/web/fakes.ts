@@ -156,6 +156,10 @@ export class FakePeerConnection implements PeerConnection {
   local: RTCSessionDescriptionInit | undefined;
   remote: RTCSessionDescriptionInit | undefined;
   readonly added: RTCIceCandidateInit[] = [];
+  /** Every candidate handed to addIceCandidate, the refused ones too. */
+  readonly attempted: RTCIceCandidateInit[] = [];
+  /** Which candidates addIceCandidate refuses, as a browser refuses an unknown `sdpMid` or an m-line index past the end. */
+  refuses: (candidate: RTCIceCandidateInit) => boolean = () => false;
   closed = false;
   offerSdp = sdp("offer");
   /** Candidates a browser fires as soon as the local description is set (played then). */
@@ -182,6 +186,8 @@ export class FakePeerConnection implements PeerConnection {
   async addIceCandidate(candidate: RTCIceCandidateInit): Promise<void> {
     // As libwebrtc and browsers do: candidates need the remote description first.
     if (!this.remote) throw new Error("InvalidStateError: no remote description");
+    this.attempted.push(candidate);
+    if (this.refuses(candidate)) throw new DOMException("no m-line for this candidate", "OperationError");
     this.added.push(candidate);
   }
   close(): void {

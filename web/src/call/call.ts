@@ -19,7 +19,7 @@ export interface CallOptions {
   ringSeconds?: number;
   /** Callee: how far this device's clock may run ahead of the server's before a call that was ringing when the app started is hidden early (default 2 min). */
   clockToleranceMs?: number;
-  /** Problems that do not end the call (a candidate of the other side that cannot be used, a failed connectivity report), once per kind. */
+  /** Problems that do not end the call, each reported once: every entry of the other side's candidates that was skipped (named `candidates[i]`), a failed connectivity report. */
   onWarning?: (warning: CallError) => void;
 }
 

@@ -10,7 +10,7 @@ import {
 } from "../../../functions/src/sessions/model";
 import type { Call, CallOptions } from "./call";
 import { CallLimitError } from "./limits";
-import { CandidateInbox, CandidateOutbox } from "./outbox";
+import { CandidateInbox, CandidateOutbox, type ReceivedEntry } from "./outbox";
 import type { GatheredCandidates, IceCandidateFields, PeerConnection } from "./peer";
 import { CallError, nextCallState, type CallEvent, type CallState } from "./state";
 import type { RawDocument, SignalingStore, Unsubscribe } from "./store";
@@ -61,7 +61,7 @@ export class CallSession implements Call {
   private readonly subscriptions: Unsubscribe[] = [];
   private readonly outbox = new CandidateOutbox();
   private readonly inbox = new CandidateInbox();
-  private readonly waitingForRemote: CandidateEntry[] = [];
+  private readonly waitingForRemote: ReceivedEntry[] = [];
   private readonly warned = new Set<string>();
   private lastMid: Pick<CandidateEntry, "sdpMid" | "sdpMLineIndex"> = { sdpMid: null, sdpMLineIndex: null };
   private ownDocument = false;
@@ -127,7 +127,7 @@ export class CallSession implements Call {
     await sent;
   }
 
-  /** Reports a problem that does not end the call, once per kind (`options.onWarning`). */
+  /** Reports a problem that does not end the call, once per kind (`options.onWarning`); each skipped entry of the other side is a kind of its own. */
   warn(kind: string, warning: CallError): void {
     if (this.warned.has(kind)) return;
     this.warned.add(kind);
@@ -273,30 +273,30 @@ export class CallSession implements Call {
       this.warn("peer-candidates", new CallError("invalid-data", "The other side's ICE candidates document has no candidates array; its candidates were skipped."));
       return;
     }
-    const usable: CandidateEntry[] = [];
-    for (const value of this.inbox.fresh(all as unknown[])) {
-      // One bad entry costs ICE one pair to try, not the call.
-      const parsed = candidateEntrySchema.safeParse(value);
-      if (parsed.success) usable.push(parsed.data);
-      else {
-        this.warn(
-          "peer-candidates",
-          new CallError("invalid-data", `The other side sent an ICE candidate that does not match the signaling contract; it was skipped: ${describeIssues(parsed.error)}`),
-        );
-      }
-    }
+    const { usable, skipped } = this.inbox.fresh(all as unknown[]);
+    for (const { index, problem } of skipped) this.skipped(index, problem);
     this.addRemoteCandidates(usable);
   }
 
-  private addRemoteCandidates(entries: CandidateEntry[]): void {
+  /** One entry of the other side's is left out; ICE has one candidate fewer to try, and the call goes on. */
+  private skipped(index: number, problem: string): void {
+    this.warn(`peer-candidate ${index}`, new CallError("invalid-data", `The other side's ICE candidate candidates[${index}] was skipped: ${problem}.`));
+  }
+
+  private addRemoteCandidates(entries: ReceivedEntry[]): void {
     if (!this.remoteReady) {
       // addIceCandidate fails before the remote description is set (libwebrtc, browsers).
       this.waitingForRemote.push(...entries);
       return;
     }
-    for (const entry of entries) {
-      // One unusable candidate must not end the call; ICE simply has one pair fewer to try.
-      this.pc.addIceCandidate(entry).catch((error: unknown) => this.warn("add-candidate", callErrorFrom(error, "add one of the other side's ICE candidates")));
+    for (const { index, entry } of entries) {
+      // The contract cannot know the peer connection: an unknown sdpMid, an m-line index past
+      // the end or a transport this browser lacks is refused here, and only that entry is lost.
+      this.pc.addIceCandidate(entry).catch((error: unknown) => {
+        // Once the call has ended the peer connection is closed and refuses everything: not the entry's fault.
+        if (this.current.phase === "ended") return;
+        this.skipped(index, `this browser refused it (${error instanceof Error ? `${error.name}: ${error.message}` : String(error)})`);
+      });
     }
   }
 
