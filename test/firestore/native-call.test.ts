@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { candidatesPath, sessionPath, type CandidateEntry } from "../../functions/src/sessions/model";
 import { handleSessionWritten } from "../../functions/src/sessions/trigger";
-import type { EmulatorAdmin } from "../helpers/admin";
+import { adminFirestoreModule, type EmulatorAdmin } from "../helpers/admin";
 import { openCallPage, phase, step, type CallPage, type PageCredentials } from "../helpers/call-pages";
 import { captureOutputAsync } from "../helpers/capture";
 import { NativeApp, type NativeCall } from "../helpers/native-client";
@@ -111,6 +111,36 @@ describe("a libwebrtc client that follows docs/signaling.md literally (no Functi
     } finally {
       incoming.stop();
     }
+  });
+
+  it("skips each of the peer's entries it cannot use, reports it once, and still connects", async () => {
+    const [alice, bob] = [await start(), await start()];
+    const incoming = bob.listenForCalls();
+    await incoming.attached.wait();
+    const outgoing = await alice.call(bob.uid);
+    const ring = await incoming.waitForRinging(alice.uid);
+    // Written past the rules (a peer under older, laxer rules): one entry the schema refuses, one
+    // whose address is a name (this side would resolve it), one that is not a map, and one
+    // grammatical loopback entry for an m-line this session has not (addIceCandidate refuses it).
+    const hostile = [
+      { candidate: "candidate:1 1 udp 4294967296 127.0.0.1 9 typ host", sdpMid: "0", sdpMLineIndex: 0 },
+      { candidate: "candidate:1 1 udp 1 <script>alert(1)</script> 9 typ host", sdpMid: "0", sdpMLineIndex: 0 },
+      42,
+      { candidate: "candidate:1 1 udp 2122260223 127.0.0.1 9 typ host", sdpMid: "nope", sdpMLineIndex: null },
+    ];
+    const { FieldValue } = adminFirestoreModule;
+    for (const entry of hostile) await admin.db.doc(candidatesPath(ring.sessionId, "caller")).update({ candidates: FieldValue.arrayUnion(entry) });
+    const answered = await bob.accept(ring);
+    await talk(outgoing, answered);
+    await Promise.all([outgoing.outbox.flushed.wait(), answered.outbox.flushed.wait()]);
+    const written = ((await admin.db.doc(candidatesPath(ring.sessionId, "caller")).get()).get("candidates") as unknown[]).map((entry) => JSON.stringify(entry));
+    const positions = hostile.map((entry) => written.indexOf(JSON.stringify(entry)));
+    assert.ok(positions.every((position) => position >= 0), JSON.stringify(written));
+    assert.deepEqual(answered.skipped.map((line) => /^candidates\[(\d+)\]/.exec(line)?.[1]).map(Number).sort((a, b) => a - b), [...positions].sort((a, b) => a - b), answered.skipped.join("\n"));
+    assert.match(answered.skipped.find((line) => line.startsWith(`candidates[${positions[3]}]`)) ?? "", /addIceCandidate refused it/);
+    assert.deepEqual(outgoing.skipped, []);
+    await outgoing.hangUp("hangup");
+    assert.equal(await answered.ended.wait(), "the peer's candidates document is gone");
   });
 
   it("handles an answer that is already there when the caller's L1 attaches", async () => {

@@ -33,6 +33,7 @@ import { randomUUID } from "node:crypto";
 import { mintTurnCredential } from "../../functions/src/credentials/mint";
 import { callLimitsDocumentSchema } from "../../functions/src/sessions/limits";
 import { CallLimitsTracker } from "../../web/src/call/limits";
+import { CandidateInbox } from "../../web/src/call/outbox";
 import { PROJECT_ID } from "./emulators";
 import { recoveringWatch } from "./listen-stream";
 import { Signal, waitOnChanges } from "./snapshots";
@@ -366,9 +367,12 @@ export class NativeCall {
   readonly states: string[] = [];
   private readonly messages: string[] = [];
   private readonly arrivals = new Set<() => void>();
-  private readonly buffered: Entry[] = [];
+  private readonly buffered: Array<{ index: number; entry: Entry }> = [];
   private remoteSet = false;
-  private handled = 0;
+  // Each of the peer's entries judged once, on its own ("One entry at a time" in the docs).
+  private readonly inbox = new CandidateInbox();
+  /** The peer's entries this side skipped, one line each: `candidates[i]: why`. */
+  readonly skipped: string[] = [];
   private channel: RTCDataChannel | undefined;
   private readonly stops: Array<() => void> = [];
   private ringTimer: NodeJS.Timeout | undefined;
@@ -441,28 +445,32 @@ export class NativeCall {
       if (!snapshot.exists()) {
         this.end("the peer's candidates document is gone");
       } else {
-        const entries = (snapshot.get("candidates") as Entry[]).slice(this.handled);
-        this.handled += entries.length;
-        for (const entry of entries) this.receive(entry);
+        const all: unknown = snapshot.get("candidates");
+        const { usable, skipped } = this.inbox.fresh(Array.isArray(all) ? all : []);
+        for (const { index, problem } of skipped) this.skipped.push(`candidates[${index}]: ${problem}`);
+        for (const { index, entry } of usable) this.receive(index, entry);
       }
       this.peerAttached.resolve();
     }, (error) => this.end(`peer candidates listener failed: ${error.message}`));
     this.stops.push(stop);
   }
 
-  private receive(entry: Entry): void {
+  private receive(index: number, entry: Entry): void {
     if (!this.remoteSet) {
-      this.buffered.push(entry);
+      this.buffered.push({ index, entry });
     } else if (entry.candidate !== "") {
-      // Android and iOS skip end-of-candidates; so does this client, to stay literal.
-      this.pc.addIceCandidate(entry).catch((error: Error) => this.end(`addIceCandidate failed: ${error.message}`));
+      // Android and iOS skip end-of-candidates; so does this client, to stay literal. A refusal
+      // skips this one entry; after the end, a closed peer connection refuses everything.
+      this.pc.addIceCandidate(entry).catch((error: Error) => {
+        if (!this.ended.fired) this.skipped.push(`candidates[${index}]: addIceCandidate refused it (${error.message})`);
+      });
     }
   }
 
   /** The remote description is set: adds what was buffered. */
   remoteDescriptionSet(): void {
     this.remoteSet = true;
-    for (const entry of this.buffered.splice(0)) this.receive(entry);
+    for (const { index, entry } of this.buffered.splice(0)) this.receive(index, entry);
   }
 
   /** Hang-up: deletes the own candidates document, then writes the end request, without waiting in between. */
