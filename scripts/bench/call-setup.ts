@@ -14,6 +14,7 @@ import { newSecret } from "../../test/helpers/turn-config";
 import { firestoreEmulatorEnv } from "../firestore-emulator.mjs";
 import { startBaseline, type BaselineSample } from "./baseline";
 import { signInClient } from "./clients";
+import { startLimitsCost, type LimitsCostSample } from "./limits-cost";
 import { CALL_LIMITS } from "../../functions/src/sessions/limits";
 import { RTCPeerConnection as WrtcPeerConnection } from "@roamhq/wrtc";
 import { CallPair, type CallTimes, type PeerConfig } from "./web-call";
@@ -41,9 +42,11 @@ function figures(times: CallTimes): CallFigures {
 /** What one series measured. */
 interface SeriesResult {
   title: string;
-  cold: { call?: CallFigures; baseline?: BaselineSample };
+  cold: { call?: CallFigures; baseline?: BaselineSample; limits?: LimitsCostSample };
   calls: CallFigures[];
   baselines: BaselineSample[];
+  /** The dial batch with and without the caller's limits, one pair per warm call. */
+  limits: LimitsCostSample[];
   failures: string[];
   warnings: string[];
   streamFailures: number;
@@ -51,7 +54,7 @@ interface SeriesResult {
 }
 
 async function measureSeries(title: string, emulators: EmulatorName[], peerConfig: PeerConfig): Promise<SeriesResult> {
-  const result: SeriesResult = { title, cold: {}, calls: [], baselines: [], failures: [], warnings: [], streamFailures: 0, attempted: 0 };
+  const result: SeriesResult = { title, cold: {}, calls: [], baselines: [], limits: [], failures: [], warnings: [], streamFailures: 0, attempted: 0 };
   // Interrupted (Ctrl-C, SIGTERM), the emulators and coturn are killed by test/helpers/processes.ts.
   const stack = await startSignalingStack(emulators);
   const closers: Array<() => Promise<void> | void> = [];
@@ -65,6 +68,10 @@ async function measureSeries(title: string, emulators: EmulatorName[], peerConfi
     closers.push(...callers.map((caller) => () => caller.close()), () => callee.close());
     const baseline = await startBaseline(stack.ports, WAIT_MS, await sampleOffer(peerConfig));
     closers.push(() => baseline.close());
+    const limitsCost = await startLimitsCost(stack.ports, WAIT_MS, await sampleOffer(peerConfig));
+    closers.push(() => limitsCost.close());
+    // The first rules evaluation in each project is a cold one.
+    result.cold.limits = await limitsCost.sample();
     const pair = new CallPair(callers, callee, peerConfig);
     closers.push(() => pair.close());
     const watch = new StreamFailureWatch({
@@ -92,6 +99,7 @@ async function measureSeries(title: string, emulators: EmulatorName[], peerConfi
     // Warm: interleaved, so that drift (GC, the other core, the trigger) hits both alike.
     for (let i = 0; i < WARM_CALLS; i += 1) {
       result.baselines.push(await baseline.sample());
+      result.limits.push(await limitsCost.sample());
       const figures = await call(i % 2 === 0 ? "callee" : "caller");
       if (figures) result.calls.push(figures);
     }
@@ -123,6 +131,11 @@ function printSeries(result: SeriesResult): void {
   console.log(row("dial → ring (Q0)", result.cold.call?.dialToRing, pick(result.calls, "dialToRing"), { label: "bare create→query", values: bareCreate }));
   const ringVsOffer = median(pick(result.calls, "dialToRing")) / median(bareCreateOffer);
   console.log(`   ${"".padEnd(34)} ${"".padEnd(61)}   ${fmt(ringVsOffer, 2)}x bare create carrying the offer`);
+  const withoutLimits = pick(result.limits, "withoutLimits");
+  const withLimits = pick(result.limits, "withLimits");
+  console.log(row("dial batch → Q0, rules w/o limits", result.cold.limits?.withoutLimits, withoutLimits));
+  console.log(row("  the same with the limits write", result.cold.limits?.withLimits, withLimits));
+  console.log(`   ${"".padEnd(34)} ${"".padEnd(61)}   ${fmt(median(withLimits) / median(withoutLimits), 2)}x without limits (+${fmt(median(withLimits) - median(withoutLimits), 1)} ms)`);
   console.log(row("answer → both connected", result.cold.call?.answerToConnected, pick(result.calls, "answerToConnected")));
   console.log(row("hang-up → other side ended", result.cold.call?.hangUpToOther, pick(result.calls, "hangUpToOther"), { label: "bare delete→doc", values: bareDelete }));
   console.log(`   Listen/Write stream failures ("Received message larger than max"): ${result.streamFailures} in ${result.attempted} calls`);
