@@ -24,6 +24,7 @@ import {
   without,
   type Call,
 } from "../helpers/rules";
+import { REAL_CANDIDATE_LINES } from "../helpers/arbitraries";
 import { sampleCandidates } from "../helpers/sdp";
 import { Signal } from "../helpers/snapshots";
 
@@ -38,6 +39,19 @@ const badEntries: Array<[string, unknown]> = [
   ["a port above 65535", { candidate: "candidate:1 1 udp 1 192.0.2.10 65536 typ host", sdpMid: "0", sdpMLineIndex: 0 }],
   ["a component of 0", { candidate: "candidate:1 0 udp 1 192.0.2.10 9 typ host", sdpMid: "0", sdpMLineIndex: 0 }],
   ["a line longer than 512", { candidate: `${LINE}${" ext v".repeat(100)}`, sdpMid: "0", sdpMLineIndex: 0 }],
+  ["a priority of 2^32", { candidate: "candidate:1 1 udp 4294967296 192.0.2.10 9 typ host", sdpMid: "0", sdpMLineIndex: 0 }],
+  ["a port with a leading zero", { candidate: "candidate:1 1 udp 1 192.0.2.10 09 typ host", sdpMid: "0", sdpMLineIndex: 0 }],
+  ["a component of 257", { candidate: "candidate:1 257 udp 1 192.0.2.10 9 typ host", sdpMid: "0", sdpMLineIndex: 0 }],
+  ["raddr without rport", { candidate: "candidate:1 1 udp 1 203.0.113.7 9 typ srflx raddr 192.0.2.10 generation 0", sdpMid: "0", sdpMLineIndex: 0 }],
+  ["rport without raddr", { candidate: "candidate:1 1 udp 1 203.0.113.7 9 typ srflx rport 9 generation 0", sdpMid: "0", sdpMLineIndex: 0 }],
+  ["raddr and rport after an extension", { candidate: "candidate:1 1 udp 1 203.0.113.7 9 typ srflx generation 0 raddr 192.0.2.10 rport 9", sdpMid: "0", sdpMLineIndex: 0 }],
+  ["markup as the address", { candidate: "candidate:1 1 udp 1 <script>alert(1)</script> 9 typ host", sdpMid: "0", sdpMLineIndex: 0 }],
+  ["markup as an extension value", { candidate: `${LINE} ufrag <b>x</b>`, sdpMid: "0", sdpMLineIndex: 0 }],
+  ["a double space", { candidate: LINE.replace(" ", "  "), sdpMid: "0", sdpMLineIndex: 0 }],
+  ["non-ASCII in the address", { candidate: "candidate:1 1 udp 1 exämple.com 9 typ host", sdpMid: "0", sdpMLineIndex: 0 }],
+  ["an sdpMid with markup", { candidate: LINE, sdpMid: "<b>0</b>", sdpMLineIndex: 0 }],
+  ["an sdpMid with a control character", { candidate: LINE, sdpMid: "0\u0000", sdpMLineIndex: 0 }],
+  ["an sdpMLineIndex of -0 (stored as a double)", { candidate: LINE, sdpMid: "0", sdpMLineIndex: -0 }],
   ["neither sdpMid nor sdpMLineIndex", { candidate: LINE, sdpMid: null, sdpMLineIndex: null }],
   ["sdpMLineIndex 64", { candidate: LINE, sdpMid: null, sdpMLineIndex: 64 }],
   ["a negative sdpMLineIndex", { candidate: LINE, sdpMid: null, sdpMLineIndex: -1 }],
@@ -88,6 +102,16 @@ describe("firestore.rules: candidates documents (Firestore emulator)", function 
 
     it("accepts entries as RTCIceCandidate.toJSON() gives them: usernameFragment a string, null or absent", async () => {
       await allowed(f.newCall().dial(CALLER, createFields(), candidateFields("caller", toJsonEntries)));
+    });
+
+    it("accepts the lines Chromium (through coturn), libwebrtc and Firefox give, and lines at every numeric bound", async () => {
+      const bounds = ["candidate:1 256 udp 4294967295 198.51.100.20 65535 typ relay raddr 203.0.113.7 rport 65535", "candidate:1 1 udp 0 192.0.2.10 0 typ host"];
+      const entries = [...REAL_CANDIDATE_LINES, ...bounds].map((candidate) => ({ candidate, sdpMid: "0", sdpMLineIndex: 0 }));
+      const calls = await f.seedCalls(Math.ceil(entries.length / LIMITS.maxCandidatesPerWrite), "offered", { candidates: [] });
+      for (const [index, call] of calls.entries()) {
+        const batch = entries.slice(index * LIMITS.maxCandidatesPerWrite, (index + 1) * LIMITS.maxCandidatesPerWrite);
+        await allowed(create(call, CALLER, "caller", candidateFields("caller", batch)));
+      }
     });
 
     for (const [what, entry] of badEntries) {

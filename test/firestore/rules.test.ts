@@ -31,6 +31,16 @@ const TWO_DAYS = 2 * 86_400;
 // Margin around request.time: the emulator's clock is this machine's; a request takes far less.
 const MARGIN = 10;
 
+/** The sample offer with its `prefix` lines moved to the end of its a=extmap-allow-mixed line. */
+function withLinesInsideAnother(prefix: string): string {
+  const lines = sampleSdp("offer").split("\r\n");
+  const moved = lines.filter((line) => line.startsWith(prefix));
+  return lines
+    .filter((line) => !line.startsWith(prefix))
+    .map((line) => (line === "a=extmap-allow-mixed" ? `${line} ${moved.join(" ")}` : line))
+    .join("\r\n");
+}
+
 describe("firestore.rules: sessions (Firestore emulator)", function () {
   this.timeout(60_000);
   const f = useRulesFixture();
@@ -65,6 +75,10 @@ describe("firestore.rules: sessions (Firestore emulator)", function () {
       ["to an empty callee", () => createFields({ callee_id: "" })],
       ["to a callee id longer than 128", () => createFields({ callee_id: "b".repeat(129) })],
       ["to a callee id that is not a string", () => createFields({ callee_id: 42 })],
+      ["to a callee id with a slash", () => createFields({ callee_id: "bob/evil" })],
+      ["to a callee id with a control character", () => createFields({ callee_id: "bob\u0000" })],
+      ["to a callee id with markup", () => createFields({ callee_id: "<script>alert(1)</script>" })],
+      ["to a callee id with non-ASCII", () => createFields({ callee_id: "bób" })],
       ["in a state other than pending", () => createFields({ status: "offered" })],
       ["without a status", () => without(createFields(), "status")],
       ["without an offer", () => without(createFields(), "offer")],
@@ -73,6 +87,15 @@ describe("firestore.rules: sessions (Firestore emulator)", function () {
       ["with an oversized offer (32769 characters)", () => createFields({ offer: { type: "offer", sdp: sdpOfLength("offer", 32_769) } })],
       ["with an implausible offer (no DTLS fingerprint)", () => createFields({ offer: { type: "offer", sdp: sampleSdp("offer").replaceAll("a=fingerprint:", "a=x-fp:") } })],
       ["with an offer that is not SDP", () => createFields({ offer: { type: "offer", sdp: "hello" } })],
+      ...(["o=", "s=", "t=", "m=", "a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:"] as const).map((prefix): [string, () => DocumentData] => [
+        `with an offer whose ${prefix} lines are only in the middle of another line`,
+        () => createFields({ offer: { type: "offer", sdp: withLinesInsideAnother(prefix) } }),
+      ]),
+      ["with an offer holding non-ASCII", () => createFields({ offer: { type: "offer", sdp: sampleSdp("offer").replace("s=-", "s=é") } })],
+      ["with an offer holding a tab", () => createFields({ offer: { type: "offer", sdp: sampleSdp("offer").replace("s=-", "s=\t") } })],
+      ["with an offer holding a lone CR", () => createFields({ offer: { type: "offer", sdp: sampleSdp("offer").replace("s=-\r\n", "s=-\r") } })],
+      ["with an offer holding an empty line", () => createFields({ offer: { type: "offer", sdp: sampleSdp("offer").replace("s=-\r\n", "s=-\r\n\r\n") } })],
+      ["with an offer not starting with v=0", () => createFields({ offer: { type: "offer", sdp: `\r\n${sampleSdp("offer")}` } })],
       ["with extra keys in the offer", () => createFields({ offer: { type: "offer", sdp: sampleSdp("offer"), note: "x" } })],
       ["with an answer already", () => createFields({ answer })],
       ["without the explicit null answer", () => without(createFields(), "answer")],
@@ -100,6 +123,23 @@ describe("firestore.rules: sessions (Firestore emulator)", function () {
     it("accepts an offer of exactly 32768 characters and a callee id of 128", async () => {
       await allowed(f.newCall().dial(CALLER, createFields({ offer: { type: "offer", sdp: sdpOfLength("offer", 32_768) } })));
       await allowed(f.newCall().dial(CALLER, createFields({ callee_id: "b".repeat(128) })));
+    });
+
+    it("accepts offers with LF or mixed line ends, and without the last line break", async () => {
+      for (const sdp of [sampleSdp("offer").replaceAll("\r\n", "\n"), sampleSdp("offer").replace("\r\ns=-\r\n", "\ns=-\n"), sampleSdp("offer").slice(0, -2)]) {
+        await allowed(f.newCall().dial(CALLER, createFields({ offer: { type: "offer", sdp } })));
+      }
+    });
+
+    it("accepts callee ids of the Firebase Auth alphabet: generated (28 alphanumerics) or custom with _ and -", async () => {
+      await allowed(f.newCall().dial(CALLER, createFields({ callee_id: "Qx7RkTn2bYc9LmPz4WvS8dF1hJ3G" })));
+      await allowed(f.newCall().dial(CALLER, createFields({ callee_id: "user_42-test" })));
+    });
+
+    it("refuses a caller whose own uid is outside the Firebase Auth alphabet (a custom token's)", async () => {
+      for (const uid of ["a.b@example.com", "team/alice", "alicé"]) {
+        await denied(f.newCall().dial(uid, createFields({ caller_id: uid })));
+      }
     });
 
     it("refuses a create by a signed-out user, and a second create over an existing call", async () => {

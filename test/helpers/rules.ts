@@ -80,12 +80,12 @@ export function numberedEntries(from: number, count: number): CandidateEntry[] {
 export function maximalCandidateLine(index: number): string {
   const foundation = String(index).padEnd(32, "F");
   let line = `candidate:${foundation} 256 udp 4294967295 198.51.100.20 65535 typ relay`;
-  // Fill with extension pairs " <name ≤ 64> <value ≤ 253>"; the smallest pair takes 4 characters.
+  // Fill with extension pairs " <name ≤ 32> <value ≤ 256>"; the smallest pair takes 4 characters.
   while (line.length < LIMITS.maxCandidateLength) {
     const room = LIMITS.maxCandidateLength - line.length;
-    let take = Math.min(room, 2 + 64 + 253);
+    let take = Math.min(room, 2 + 32 + 256);
     if (room - take > 0 && room - take < 4) take = room - 4;
-    const name = Math.min(64, take - 3);
+    const name = Math.min(32, take - 3);
     line += ` ${"n".repeat(name)} ${"v".repeat(take - 2 - name)}`;
   }
   assert.equal(line.length, LIMITS.maxCandidateLength);
@@ -187,6 +187,8 @@ export interface RulesFixture {
   clear(path: string): Promise<void>;
   /** Seeds a live (or ended) call between CALLER and CALLEE in `phase`. */
   seedCall(phase: CallPhase, options?: SeedOptions): Promise<Call>;
+  /** Seeds `count` such calls at once (a few batches instead of a request per document). */
+  seedCalls(count: number, phase: CallPhase, options?: SeedOptions): Promise<Call[]>;
 }
 
 /**
@@ -271,8 +273,8 @@ export function useRulesFixture(options: { rules?: (source: string) => string } 
     };
   }
 
-  async function seedCall(phase: CallPhase, options: SeedOptions = {}): Promise<Call> {
-    const call = newCall();
+  /** The documents of one seeded call in `phase`, by path. */
+  function callDocuments(call: Call, phase: CallPhase, options: SeedOptions): Array<[string, DocumentData]> {
     const status = options.status ?? phase;
     const now = Timestamp.now();
     const expireAt = secondsFromNow(25 * 3_600);
@@ -290,13 +292,35 @@ export function useRulesFixture(options: { rules?: (source: string) => string } 
       ...(phase === "connected" ? { connectivity: { by: "caller", at: now } } : {}),
       ...options.fields,
     };
-    await seed(sessionPath(call.id), session);
     const existing = options.candidates ?? (status === "ended" ? [] : phase === "offered" ? ["caller" as const] : ["caller" as const, "callee" as const]);
-    for (const sender of existing) {
-      await seed(candidatesPath(call.id, sender), { sender, caller_id: CALLER, callee_id: CALLEE, candidates: [], created_at: now, expire_at: expireAt });
-    }
+    return [
+      [sessionPath(call.id), session],
+      ...existing.map((sender): [string, DocumentData] => [
+        candidatesPath(call.id, sender),
+        { sender, caller_id: CALLER, callee_id: CALLEE, candidates: [], created_at: now, expire_at: expireAt },
+      ]),
+    ];
+  }
+
+  async function seedCalls(count: number, phase: CallPhase, options: SeedOptions = {}): Promise<Call[]> {
+    const calls = Array.from({ length: count }, () => newCall());
+    const documents = calls.flatMap((call) => callDocuments(call, phase, options));
+    await environment().withSecurityRulesDisabled(async (context) => {
+      const store = context.firestore() as unknown as Firestore;
+      // A batch holds at most 500 writes.
+      for (let start = 0; start < documents.length; start += 500) {
+        const batch = writeBatch(store);
+        for (const [path, data] of documents.slice(start, start + 500)) batch.set(doc(store, path), data);
+        await batch.commit();
+      }
+    });
+    return calls;
+  }
+
+  async function seedCall(phase: CallPhase, options: SeedOptions = {}): Promise<Call> {
+    const [call] = await seedCalls(1, phase, options);
     return call;
   }
 
-  return { db, newCall: () => newCall(), seed, clear, seedCall };
+  return { db, newCall: () => newCall(), seed, clear, seedCall, seedCalls };
 }

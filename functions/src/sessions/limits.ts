@@ -11,6 +11,7 @@
 // follow the same steps from docs/signaling.md.
 import { z } from "zod";
 import { RING_SECONDS, uidSchema, type TimestampLike } from "./model";
+import { wholeMatch } from "./validation";
 
 /** Collection of the per-caller limits documents; the document id is the caller's uid. */
 export const CALL_LIMITS_COLLECTION = "call_limits";
@@ -40,10 +41,13 @@ export const CALL_LIMITS_FIELDS = Object.freeze({
   calleeId: "callee_id",
 } as const);
 
-/** A session id as clients make them (Firestore auto-ids are 20 of these characters). */
+/** A session id as clients make them (Firestore auto-ids are 20 of these characters); firestore.rules carries this very pattern. */
+export const SESSION_ID_PATTERN = "[A-Za-z0-9_-]{1,128}";
+
+/** A session id in the limits document. */
 export const sessionIdSchema = z
   .string({ error: "must be a session id (a string)" })
-  .regex(/^[A-Za-z0-9_-]{1,128}$/, { error: "must be 1 to 128 characters of A-Z, a-z, 0-9, _ and -" });
+  .regex(wholeMatch(SESSION_ID_PATTERN), { error: "must be 1 to 128 characters of A-Z, a-z, 0-9, _ and -" });
 
 /** A slot name: "0" to `callsPerMinute - 1`. */
 export function slotNames(callsPerMinute: number = CALL_LIMITS.callsPerMinute): string[] {

@@ -2,7 +2,19 @@
 // (web imports this file; Android and iOS mirror it from docs/signaling.md). Pure TypeScript:
 // no Firebase import, so a browser bundle and a unit test can load it as is.
 import { z } from "zod";
-import { MAX_CANDIDATE_LENGTH, MAX_SDP_LENGTH, candidateLineProblem, sdpProblem } from "./validation";
+import {
+  MAX_CANDIDATE_LENGTH,
+  MAX_SDP_LENGTH,
+  MAX_SDP_MID_LENGTH,
+  MAX_UID_LENGTH,
+  MAX_USERNAME_FRAGMENT_LENGTH,
+  SDP_MID_PATTERN,
+  UID_PATTERN,
+  USERNAME_FRAGMENT_PATTERN,
+  candidateLineProblem,
+  sdpProblem,
+  wholeMatch,
+} from "./validation";
 
 /** Top-level collection of call sessions. */
 export const SESSIONS_COLLECTION = "webrtc_sessions";
@@ -79,15 +91,15 @@ export const LIMITS = Object.freeze({
   /** Most entries one write may append (rules evaluate at most 1000 expressions per request). */
   maxCandidatesPerWrite: 6,
   /** Longest `sdpMid`. */
-  maxSdpMidLength: 64,
+  maxSdpMidLength: MAX_SDP_MID_LENGTH,
   /** Largest `sdpMLineIndex`. */
   maxSdpMLineIndex: 63,
   /** Longest Firebase Auth uid. */
-  maxUidLength: 128,
+  maxUidLength: MAX_UID_LENGTH,
   /** Largest `limit()` a client query may ask for. */
   maxQueryLimit: 20,
   /** Longest `usernameFragment` (RFC 8839: ice-ufrag is 4–256 ice-chars). */
-  maxUsernameFragmentLength: 256,
+  maxUsernameFragmentLength: MAX_USERNAME_FRAGMENT_LENGTH,
 } as const);
 
 /**
@@ -138,11 +150,12 @@ export const timestampSchema = z.custom<TimestampLike>(
   { error: "must be a Firestore timestamp" },
 );
 
-/** A Firebase Auth uid. */
+/** A Firebase Auth uid: `UID_PATTERN` (min and max only make the refusal precise). */
 export const uidSchema = z
   .string({ error: "must be a Firebase Auth uid (a string)" })
   .min(1, { error: "must not be empty" })
-  .max(LIMITS.maxUidLength, { error: `must be at most ${LIMITS.maxUidLength} characters` });
+  .max(LIMITS.maxUidLength, { error: `must be at most ${LIMITS.maxUidLength} characters` })
+  .regex(wholeMatch(UID_PATTERN), { error: "must be made of A-Z, a-z, 0-9, _ and - (the Firebase Auth uid alphabet)" });
 
 function descriptionSchema<T extends "offer" | "answer">(type: T) {
   return z
@@ -163,9 +176,6 @@ export const answerSchema = descriptionSchema("answer");
 /** An offer or answer as stored. */
 export type SessionDescription<T extends "offer" | "answer" = "offer" | "answer"> = { type: T; sdp: string };
 
-// RFC 8839 ice-char; rules use the same pattern.
-const USERNAME_FRAGMENT = /^[A-Za-z0-9+/]{1,256}$/;
-
 /** One entry of a candidates document: a `candidate:` line, or `""` meaning end-of-candidates. */
 export const candidateEntrySchema = z
   .strictObject({
@@ -173,17 +183,20 @@ export const candidateEntrySchema = z
     sdpMid: z
       .string({ error: "sdpMid must be a string or null" })
       .max(LIMITS.maxSdpMidLength, { error: `sdpMid must be at most ${LIMITS.maxSdpMidLength} characters` })
+      .regex(wholeMatch(SDP_MID_PATTERN), { error: "sdpMid must be made of A-Z, a-z, 0-9 and ! # $ % * + - . ^ _ | ~" })
       .nullable(),
     sdpMLineIndex: z
       .number({ error: "sdpMLineIndex must be a whole number or null" })
       .int({ error: "sdpMLineIndex must be a whole number or null" })
       .min(0, { error: "sdpMLineIndex must not be negative" })
       .max(LIMITS.maxSdpMLineIndex, { error: `sdpMLineIndex must be at most ${LIMITS.maxSdpMLineIndex}` })
+      // Firestore stores -0 as a double, which the rules' `is int` refuses.
+      .refine((index) => !Object.is(index, -0), { error: "sdpMLineIndex must be a whole number or null, not -0" })
       .nullable(),
     // RTCIceCandidate.toJSON() (the spec's and libwebrtc's) includes it; optional, may be null.
     usernameFragment: z
       .string({ error: "usernameFragment must be a string or null" })
-      .regex(USERNAME_FRAGMENT, {
+      .regex(wholeMatch(USERNAME_FRAGMENT_PATTERN), {
         error: `usernameFragment must be 1 to ${LIMITS.maxUsernameFragmentLength} characters of A-Z, a-z, 0-9, + and /`,
       })
       .nullable()

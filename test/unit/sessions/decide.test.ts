@@ -175,7 +175,7 @@ describe("decideAfterWrite", () => {
       "an answer whose SDP is implausible",
       { status: "offered", answer: { type: "answer", sdp: "v=0\r\nhello" } },
       ["answer"],
-      { code: "invalid-answer", message: "the answer is invalid: sdp: sdp line 2 is not of the form x=value." },
+      { code: "invalid-answer", message: 'the answer is invalid: sdp: sdp line 2 is not of the form x=value (a lowercase letter, "=", printable ASCII; lines end with CRLF or LF).' },
     ],
     [
       "an answer typed as an offer",
@@ -212,7 +212,7 @@ describe("decideAfterWrite", () => {
 
   const invalidSessions: Array<[string, Doc, string]> = [
     ["without an offer", { offer: undefined }, "offer: Invalid input: expected object, received undefined"],
-    ["with an implausible offer", { offer: { type: "offer", sdp: "v=0\r\n" } }, "offer.sdp: sdp has no origin line (o=)."],
+    ["with an implausible offer", { offer: { type: "offer", sdp: "v=0\r\n" } }, "offer.sdp: sdp has no origin line (o=) at the start of a line."],
     ["between one user and themself", { callee_id: "alice" }, "callee_id: caller and callee are the same user"],
     ["with an unknown status", { status: "ringing" }, 'status: Invalid option: expected one of "pending"|"offered"|"answered"|"connected"|"ended"'],
     ["without created_at", { created_at: undefined }, "created_at: must be a Firestore timestamp"],

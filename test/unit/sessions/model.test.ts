@@ -15,6 +15,7 @@ import {
   sessionCreateInputSchema,
   sessionPath,
   sessionSchema,
+  uidSchema,
 } from "../../../functions/src/sessions/model";
 import { sampleCandidates, sampleSdp } from "../../helpers/sdp";
 
@@ -58,6 +59,14 @@ describe("signaling model", () => {
       assert.equal(firstIssue(sessionCreateInputSchema, { ...input, ring_seconds: 30.5 }), "ring_seconds: ring_seconds must be a whole number of seconds");
     });
 
+    it("takes uids of the Firebase Auth alphabet, 1 to 128 characters, and nothing else", () => {
+      const accepts = (uid: unknown) => uidSchema.safeParse(uid).success;
+      for (const uid of ["a", "Qx7RkTn2bYc9LmPz4WvS8dF1hJ3G", "user_42-test", "b".repeat(128)]) assert.equal(accepts(uid), true, uid);
+      for (const uid of ["", "b".repeat(129), "a/b", "a.b", "a b", "a\nb", "a\u0000b", "<script>", "a'b", 'a"b', "é", "🙂", "a@b.c", "a+b", "a:b"]) {
+        assert.equal(accepts(uid), false, JSON.stringify(uid));
+      }
+    });
+
     it("builds each side's own candidates document, and reads the ring deadline from a session", () => {
       assert.deepEqual(candidatesCreateFields({ caller_id: "alice", callee_id: "bob" }, "callee", sampleCandidates("callee").slice(0, 2), SERVER_TIME, NOW), {
         sender: "callee",
@@ -76,6 +85,7 @@ describe("signaling model", () => {
       assert.equal(firstIssue(sessionCreateInputSchema, { caller_id: "", callee_id: "bob", offer }), "caller_id: must not be empty");
       assert.equal(firstIssue(sessionCreateInputSchema, { caller_id: "alice", callee_id: "b".repeat(129), offer }), "callee_id: must be at most 128 characters");
       assert.equal(firstIssue(sessionCreateInputSchema, { caller_id: "alice", callee_id: 7, offer }), "callee_id: must be a Firebase Auth uid (a string)");
+      assert.equal(firstIssue(sessionCreateInputSchema, { caller_id: "alice", callee_id: "bob/1", offer }), "callee_id: must be made of A-Z, a-z, 0-9, _ and - (the Firebase Auth uid alphabet)");
       assert.equal(firstIssue(sessionCreateInputSchema, { caller_id: "alice", callee_id: "bob", offer: { ...offer, type: "answer" } }), 'offer.type: type must be "offer"');
       assert.equal(firstIssue(sessionCreateInputSchema, { caller_id: "alice", callee_id: "bob", offer: { type: "offer", sdp: 5 } }), "offer.sdp: sdp must be a string");
       assert.equal(firstIssue(sessionCreateInputSchema, { caller_id: "alice", callee_id: "bob", offer: { ...offer, extra: 1 } }), 'offer: Unrecognized key: "extra"');
@@ -98,6 +108,7 @@ describe("signaling model", () => {
       // libwebrtc's and the spec's toJSON() add usernameFragment; it may also be null.
       assert.ok(candidateEntrySchema.safeParse({ ...first, usernameFragment: "8hhY" }).success);
       assert.ok(candidateEntrySchema.safeParse({ ...first, usernameFragment: null }).success);
+      for (const sdpMid of ["1", "audio", "sdparta_0", "", "m".repeat(64), "a!#$%*+.^_|~-z"]) assert.ok(candidateEntrySchema.safeParse({ ...first, sdpMid }).success, sdpMid);
     });
 
     it("refuses each kind of bad entry with a sentence naming the field", () => {
@@ -105,6 +116,10 @@ describe("signaling model", () => {
       assert.equal(firstIssue(candidateEntrySchema, { ...first, sdpMid: null, sdpMLineIndex: null }), "sdpMid: a candidate needs sdpMid or sdpMLineIndex");
       assert.equal(firstIssue(candidateEntrySchema, { ...first, sdpMid: "m".repeat(65) }), "sdpMid: sdpMid must be at most 64 characters");
       assert.equal(firstIssue(candidateEntrySchema, { ...first, sdpMid: 0 }), "sdpMid: sdpMid must be a string or null");
+      for (const sdpMid of ["<b>", "a b", "0\n", "'0'", "{0}", "é", "a&b"]) {
+        assert.equal(firstIssue(candidateEntrySchema, { ...first, sdpMid }), "sdpMid: sdpMid must be made of A-Z, a-z, 0-9 and ! # $ % * + - . ^ _ | ~", sdpMid);
+      }
+      assert.equal(firstIssue(candidateEntrySchema, { ...first, sdpMLineIndex: -0 }), "sdpMLineIndex: sdpMLineIndex must be a whole number or null, not -0");
       assert.equal(firstIssue(candidateEntrySchema, { ...first, sdpMLineIndex: 64 }), "sdpMLineIndex: sdpMLineIndex must be at most 63");
       assert.equal(firstIssue(candidateEntrySchema, { ...first, sdpMLineIndex: -1 }), "sdpMLineIndex: sdpMLineIndex must not be negative");
       assert.equal(firstIssue(candidateEntrySchema, { ...first, sdpMLineIndex: 0.5 }), "sdpMLineIndex: sdpMLineIndex must be a whole number or null");

@@ -81,7 +81,7 @@ describe("web client: candidate batches", () => {
     assert.deepEqual(inbox.fresh(all), {
       usable: [{ index: 5, entry: entry(6) }],
       skipped: [
-        { index: 0, problem: "it does not match the signaling contract (candidate: candidate priority must be at most 4294967295.)" },
+        { index: 0, problem: "it does not match the signaling contract (candidate: candidate priority must be a whole number from 0 to 4294967295, without leading zeros.)" },
         { index: 1, problem: "it does not match the signaling contract (candidate: candidate raddr must be followed by rport.)" },
         { index: 2, problem: "it does not match the signaling contract (candidate: candidate must be a string)" },
         { index: 3, problem: 'it does not match the signaling contract (Unrecognized key: "extra")' },
@@ -99,8 +99,10 @@ describe("web client: candidate batches", () => {
     const { usable: taken, skipped } = inbox.fresh([...usable, ...names].map(withAddress));
     assert.deepEqual(taken.map(({ entry }) => entry.candidate.split(" ")[4]), usable);
     assert.deepEqual(skipped.map(({ index }) => index), names.map((_, n) => usable.length + n));
+    // Markup is refused by the contract itself; a name the contract allows, by the address check.
+    assert.match(skipped[0].problem, /^it does not match the signaling contract \(candidate: candidate address must be/);
     assert.equal(
-      skipped[0].problem,
+      skipped[1].problem,
       "its address is neither an IP address nor an mDNS .local name, and this side resolves no other name a peer sends",
     );
     // End-of-candidates has no address.

@@ -36,7 +36,7 @@ describe("web client: the other side's candidates, one entry at a time (a hostil
       UNKNOWN_MID,
       entry(1),
       { ...entry(2), candidate: "candidate:2 1 udp 4294967296 127.0.0.1 9 typ host" },
-      { ...entry(3), candidate: "candidate:3 1 udp 2122260223 <script>alert(1)</script> 9 typ host" },
+      { ...entry(3), candidate: "candidate:3 1 udp 2122260223 attacker.example 9 typ host" },
       INDEX_PAST_END,
       entry(5),
       END_OF_CANDIDATES,
@@ -51,7 +51,7 @@ describe("web client: the other side's candidates, one entry at a time (a hostil
     assert.deepEqual(warnings.map((warning) => warning.code), ["invalid-data", "invalid-data", "invalid-data", "invalid-data"]);
     assert.deepEqual(warnings.map((warning) => warning.message).sort(), [
       skipped(0, REFUSED),
-      skipped(2, "it does not match the signaling contract (candidate: candidate priority must be at most 4294967295.)"),
+      skipped(2, "it does not match the signaling contract (candidate: candidate priority must be a whole number from 0 to 4294967295, without leading zeros.)"),
       skipped(3, "its address is neither an IP address nor an mDNS .local name, and this side resolves no other name a peer sends"),
       skipped(4, REFUSED),
     ]);
