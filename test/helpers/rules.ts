@@ -245,10 +245,13 @@ export function useRulesFixture(options: { rules?: (source: string) => string } 
       session: (uid) => doc(db(uid), sessionPath(id)),
       candidates: (uid, sender) => doc(db(uid), candidatesPath(id, sender)),
       dial: async (uid, session, callerCandidates, limits) => {
-        if (limits === undefined && uid) await clear(limitsPath(uid));
-        // A callee that cannot even be a field name (empty, not a string) leaves the limits out.
+        // A caller whose uid cannot name a document (a custom token's "a/b"), or a callee that
+        // cannot even be a field name (empty, not a string), leaves the limits write out: the
+        // SDK would refuse the batch before the rules see it.
         const callee: unknown = session.callee_id;
-        const fields = limits === undefined ? (typeof callee === "string" && callee !== "" ? limitsFields(id, callee) : null) : limits;
+        const limitsPossible = !!uid && !uid.includes("/") && !/^\.\.?$|^__.*__$/.test(uid) && typeof callee === "string" && callee !== "";
+        if (limits === undefined && limitsPossible) await clear(limitsPath(uid));
+        const fields = limits === undefined ? (limitsPossible ? limitsFields(id, callee) : null) : limits;
         const store = db(uid);
         const batch = writeBatch(store);
         batch.set(doc(store, sessionPath(id)), session);
