@@ -95,7 +95,7 @@ async function measureSeries(title: string, emulators: EmulatorName[], peerConfi
     result.cold.call = await call("caller");
     result.cold.baseline = await baseline.sample();
     // The other callers' first calls, unmeasured: each warm call is a warm client's.
-    for (let i = 1; i < callers.length; i += 1) await pair.run("caller", WAIT_MS);
+    for (let i = 1; i < callers.length; i += 1) await call("caller");
     // Warm: interleaved, so that drift (GC, the other core, the trigger) hits both alike.
     for (let i = 0; i < WARM_CALLS; i += 1) {
       result.baselines.push(await baseline.sample());
