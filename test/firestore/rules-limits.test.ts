@@ -85,19 +85,25 @@ describe("firestore.rules: the caller's limits (Firestore emulator)", function (
       });
     }
 
-    it("gives the slot back once an unanswered call's ring deadline passes, and not before", async () => {
+    it("keeps a call left ringing past its deadline counted until it is ended, which the releasing dial may do with timeout", async () => {
       const calls = await fill();
-      const seeded = (createdSecondsAgo: number) => ({
+      // Its caller's app died while it rang: past the deadline nobody can answer it any more,
+      // but it still sits in the callee's incoming-calls query until someone ends it.
+      await f.seed(sessionPath(calls[0].id), {
         ...createFields({ callee_id: CALLEES[0] }),
         ring_seconds: 10,
-        created_at: secondsFromNow(-createdSecondsAgo),
-        updated_at: secondsFromNow(-createdSecondsAgo),
+        created_at: secondsFromNow(-11),
+        updated_at: secondsFromNow(-11),
         expire_at: secondsFromNow(3_600),
       });
-      await f.seed(sessionPath(calls[0].id), seeded(5));
       await denied(dial(f, CALLEES[maxLiveCalls], String(maxLiveCalls), [CALLEES[0]]));
-      await f.seed(sessionPath(calls[0].id), seeded(11));
-      await allowed(dial(f, CALLEES[maxLiveCalls], String(maxLiveCalls), [CALLEES[0]]));
+      const next = f.newCall();
+      const store = f.db(CALLER);
+      const batch = writeBatch(store);
+      batch.update(doc(store, sessionPath(calls[0].id)), endRequestFields("caller", "timeout", serverTimestamp()));
+      batch.set(doc(store, sessionPath(next.id)), createFields({ callee_id: CALLEES[maxLiveCalls] }));
+      batch.set(doc(store, limitsPath(CALLER)), limitsFields(next.id, CALLEES[maxLiveCalls], String(maxLiveCalls), [CALLEES[0]]), { merge: true });
+      await allowed(batch.commit());
     });
 
     it("keeps an answered call counted past its ring deadline until it ends or expires", async () => {
@@ -143,6 +149,14 @@ describe("firestore.rules: the caller's limits (Firestore emulator)", function (
       batch.set(doc(store, sessionPath(second.id)), createFields());
       batch.set(doc(store, limitsPath(CALLER)), limitsFields(second.id, CALLEE, "1"), { merge: true });
       await allowed(batch.commit());
+    });
+
+    it("refuses a new call to a callee whose previous call lapsed unended, so the callee's incoming calls never hold two from one caller", async () => {
+      const first = await allowed(dial(f, CALLEE, "0"));
+      await f.seed(sessionPath(first.id), { ...createFields(), ring_seconds: 10, created_at: secondsFromNow(-30), updated_at: secondsFromNow(-30), expire_at: secondsFromNow(3_600) });
+      await denied(dial(f, CALLEE, "1"));
+      await cancel(first);
+      await allowed(dial(f, CALLEE, "1"));
     });
 
     it("keeps other callers' calls to the same callee apart", async () => {

@@ -101,10 +101,10 @@ export class NativeApp {
     await this.limits.place(
       { sessionId: session.id, calleeId },
       {
-        commit: async (plan, replaced) => {
+        commit: async (plan, ends) => {
           const batch = writeBatch(this.db);
-          if (replaced) {
-            batch.update(doc(this.db, "webrtc_sessions", replaced.sessionId), { end_request: { by: "caller", reason: replaced.reason, at: serverTimestamp() } });
+          for (const end of ends) {
+            batch.update(doc(this.db, "webrtc_sessions", end.sessionId), { end_request: { by: "caller", reason: end.reason, at: serverTimestamp() } });
           }
           batch.set(session, {
             caller_id: this.uid,

@@ -300,16 +300,16 @@ export class OutgoingCall {
     await party.limits.place(
       { sessionId, calleeId: calleeUid },
       {
-        async commit(plan, replaced) {
+        async commit(plan, ends) {
           const batch = writeBatch(party.db);
-          if (replaced) batch.update(sessionRef(party.db, replaced.sessionId), endRequestFields("caller", replaced.reason, serverTimestamp()));
+          for (const end of ends) batch.update(sessionRef(party.db, end.sessionId), endRequestFields("caller", end.reason, serverTimestamp()));
           batch.set(sessionRef(party.db, sessionId), sessionCreateFields(input, serverTimestamp(), Date.now()));
           batch.set(candidatesRef(party.db, sessionId, "caller"), candidatesCreateFields(input, "caller", entries, serverTimestamp(), Date.now()));
           batch.set(doc(party.db, CALL_LIMITS_COLLECTION, party.uid), callLimitsFields(plan, serverTimestamp(), deleteField()), { merge: true });
           // The rules read the new session (candidates), the limits document (session) and each
           // session whose entry this write releases or replaces (limits).
           const ruleReads = 2 + releasedSessionReads(plan);
-          await party.meter.batch("create session with offer, the caller's candidates and its limits write", { writes: replaced ? 4 : 3, ruleReads }, batch);
+          await party.meter.batch("create session with offer, the caller's candidates and its limits write", { writes: 3 + ends.length, ruleReads }, batch);
         },
         async readLimits() {
           const snapshot = await getDoc(doc(party.db, CALL_LIMITS_COLLECTION, party.uid));

@@ -183,18 +183,28 @@ export interface EndedFields {
 
 /**
  * Whether a call no longer counts against its caller's limits at server time `nowMillis`: it is
- * gone, the server recorded its end, a participant asked to end it, it was never answered and
- * its ring deadline passed, or its `expire_at` passed. firestore.rules (`hasEnded`) decides the
- * same way; none of it needs a function to have run.
+ * gone, the server recorded its end, a participant asked to end it, or its `expire_at` passed.
+ * firestore.rules (`hasEnded`) decides the same way; none of it needs a function to have run.
+ * A call left ringing past its deadline still counts (see `callHasLapsed`).
  */
 export function callHasEnded(session: EndedFields | undefined, nowMillis: number): boolean {
   if (!session) return true;
   if (session.status === "ended") return true;
   if (session.end_request !== undefined && session.end_request !== null) return true;
+  return !!session.expire_at && nowMillis >= session.expire_at.toMillis();
+}
+
+/**
+ * Whether a call that has not ended was left ringing past its deadline (`created_at +
+ * ring_seconds`) with no answer: the rules refuse any answer now, so it can never connect, and
+ * its caller ends it with `timeout` (a caller whose app died while it rang does so in its next
+ * dial's batch). Until then it still counts, and still shows in the callee's incoming-calls query.
+ */
+export function callHasLapsed(session: EndedFields | undefined, nowMillis: number): boolean {
+  if (!session || callHasEnded(session, nowMillis)) return false;
   const ringSeconds = typeof session.ring_seconds === "number" ? session.ring_seconds : RING_SECONDS.default;
   const unanswered = session.answer === undefined || session.answer === null;
-  if (unanswered && session.created_at && nowMillis >= session.created_at.toMillis() + ringSeconds * 1_000) return true;
-  return !!session.expire_at && nowMillis >= session.expire_at.toMillis();
+  return unanswered && !!session.created_at && nowMillis >= session.created_at.toMillis() + ringSeconds * 1_000;
 }
 
 /** Why a call could not be placed because of the caller's limits. */

@@ -4,6 +4,7 @@ import {
   CallLimitError,
   afterCallLimitsWrite,
   callHasEnded,
+  callHasLapsed,
   callLimitsFields,
   explainRefusal,
   knownFromDocument,
@@ -92,13 +93,20 @@ describe("caller limits (functions/src/sessions/limits.ts)", () => {
       assert.equal(callHasEnded(live, NOW), false);
       assert.equal(callHasEnded({ ...live, status: "connected", answer: { type: "answer" }, created_at: at(NOW - 600_000) }, NOW), false);
     });
-    it("ends a call that is gone, recorded ended, asked to end, unanswered past its deadline, or expired", () => {
+    it("ends a call that is gone, recorded ended, asked to end, or expired", () => {
       assert.equal(callHasEnded(undefined, NOW), true);
       assert.equal(callHasEnded({ ...live, status: "ended" }, NOW), true);
       assert.equal(callHasEnded({ ...live, end_request: { by: "callee", reason: "reject" } }, NOW), true);
-      assert.equal(callHasEnded({ ...live, created_at: at(NOW - 60_000) }, NOW), true);
-      assert.equal(callHasEnded({ ...live, created_at: at(NOW - 59_999) }, NOW), false);
       assert.equal(callHasEnded({ ...live, answer: { type: "answer" }, expire_at: at(NOW) }, NOW), true);
+    });
+    it("keeps a call left ringing past its deadline counted, as lapsed, until someone ends it", () => {
+      const lapsed = { ...live, created_at: at(NOW - 60_000) };
+      assert.equal(callHasEnded(lapsed, NOW), false);
+      assert.equal(callHasLapsed(lapsed, NOW), true);
+      assert.equal(callHasLapsed({ ...live, created_at: at(NOW - 59_999) }, NOW), false);
+      assert.equal(callHasLapsed({ ...lapsed, answer: { type: "answer" } }, NOW), false);
+      assert.equal(callHasLapsed({ ...lapsed, end_request: { by: "caller", reason: "timeout" } }, NOW), false);
+      assert.equal(callHasLapsed(undefined, NOW), false);
     });
   });
 

@@ -215,9 +215,11 @@ describe("firestore.rules agrees with the signaling modules", () => {
 
     it("decides that a call has ended from the same fields as callHasEnded", () => {
       const body = ruleFunction("hasEnded");
-      for (const clause of ["!existsAfter(path)", "session.data.status == 'ended'", "session.data.get('end_request', null) != null", "session.data.get('answer', null) == null && request.time >= session.data.created_at + duration.value(session.data.ring_seconds, 's')", "request.time >= session.data.expire_at"]) {
+      for (const clause of ["!existsAfter(path)", "session.data.status == 'ended'", "session.data.get('end_request', null) != null", "request.time >= session.data.expire_at"]) {
         assert.ok(body.includes(clause), clause);
       }
+      // A call left ringing past its deadline counts until it is ended (callHasLapsed).
+      assert.equal(body.split("\n").filter((line) => line.trim().startsWith("|| ") || line.includes("return !existsAfter")).length, 4);
     });
 
     it("ties every session create to its limits write, and to the anonymous switch", () => {

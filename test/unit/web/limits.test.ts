@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { CALL_LIMITS, CallLimitError, slotNames, type CallLimitsDocument, type CallLimitsPlan, type EndedFields } from "../../../functions/src/sessions/limits";
-import { CallLimitsTracker, type CallLimitsIo, type ReplacedCall } from "../../../web/src/call/limits";
+import { CallLimitsTracker, type CallLimitsIo, type CallToEnd } from "../../../web/src/call/limits";
 
 const NOW = 1_700_000_000_000;
 const at = (millis: number) => ({ toMillis: () => millis });
@@ -8,11 +8,11 @@ const denied = () => Object.assign(new Error("Missing or insufficient permission
 
 /** Fake I/O: refuses the commits named in `refuse` (by attempt number), records every commit and read. */
 function io(options: { refuse?: number[]; document?: CallLimitsDocument; sessions?: Record<string, EndedFields> } = {}) {
-  const commits: Array<{ plan: CallLimitsPlan; replaced: ReplacedCall | undefined }> = [];
+  const commits: Array<{ plan: CallLimitsPlan; ends: readonly CallToEnd[] }> = [];
   const reads: string[] = [];
   const fake: CallLimitsIo = {
-    async commit(plan, replaced) {
-      commits.push({ plan, replaced });
+    async commit(plan, ends) {
+      commits.push({ plan, ends });
       if (options.refuse?.includes(commits.length)) throw denied();
     },
     async readLimits() {
@@ -65,17 +65,32 @@ describe("CallLimitsTracker (web/src/call/limits.ts)", () => {
     // s-c is gone (unreadable): ended too; one release is enough.
     assert.deepEqual(commits[1].plan.released, ["b"]);
     assert.equal(commits[1].plan.slot, "1");
-    assert.equal(commits[1].replaced, undefined);
+    assert.deepEqual(commits[1].ends, []);
+  });
+
+  it("ends, with timeout, a released call that was left ringing past its deadline (it still counts until then)", async () => {
+    const lapsed: EndedFields = { ...liveSession(), created_at: at(NOW - 61_000) };
+    const { fake, commits } = io({
+      refuse: [1],
+      document: limitsDocument({ a: "s-a", b: "s-b", c: "s-c" }),
+      sessions: { "s-a": liveSession(), "s-b": lapsed, "s-c": liveSession(true) },
+    });
+    await new CallLimitsTracker(() => NOW).place({ sessionId: "s-new", calleeId: "bob" }, fake);
+    assert.deepEqual(commits[1].plan.released, ["b"]);
+    assert.deepEqual(commits[1].ends, [{ sessionId: "s-b", reason: "timeout" }]);
   });
 
   it("ends a call to the same callee still live elsewhere in the new call's batch (a redial replaces it)", async () => {
     const tracker = new CallLimitsTracker(() => NOW);
     const { fake, commits } = io({ refuse: [1], document: limitsDocument({ bob: "s-old" }), sessions: { "s-old": liveSession(true) } });
     await tracker.place({ sessionId: "s-new", calleeId: "bob" }, fake);
-    assert.deepEqual(commits[1].replaced, { sessionId: "s-old", reason: "hangup" });
+    assert.deepEqual(commits[1].ends, [{ sessionId: "s-old", reason: "hangup" }]);
     const unanswered = io({ refuse: [1], document: limitsDocument({ carol: "s-ring" }), sessions: { "s-ring": liveSession(false) } });
     await new CallLimitsTracker(() => NOW).place({ sessionId: "s-2", calleeId: "carol" }, unanswered.fake);
-    assert.deepEqual(unanswered.commits[1].replaced, { sessionId: "s-ring", reason: "cancel" });
+    assert.deepEqual(unanswered.commits[1].ends, [{ sessionId: "s-ring", reason: "cancel" }]);
+    const lapsed = io({ refuse: [1], document: limitsDocument({ carol: "s-ring" }), sessions: { "s-ring": { ...liveSession(false), created_at: at(NOW - 60_000) } } });
+    await new CallLimitsTracker(() => NOW).place({ sessionId: "s-3", calleeId: "carol" }, lapsed.fake);
+    assert.deepEqual(lapsed.commits[1].ends, [{ sessionId: "s-ring", reason: "timeout" }]);
   });
 
   it(`says so when ${CALL_LIMITS.maxLiveCalls} calls are live elsewhere, without a second write`, async () => {

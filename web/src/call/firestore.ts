@@ -54,9 +54,9 @@ export function firestoreSignaling(db: Firestore): SignalingStore {
       await limits.place(
         { sessionId, calleeId: input.callee_id },
         {
-          async commit(plan, replaced) {
+          async commit(plan, ends) {
             const batch = writeBatch(db);
-            if (replaced) batch.update(doc(db, sessionPath(replaced.sessionId)), endRequestFields("caller", replaced.reason, serverTimestamp()));
+            for (const end of ends) batch.update(doc(db, sessionPath(end.sessionId)), endRequestFields("caller", end.reason, serverTimestamp()));
             batch.set(doc(db, sessionPath(sessionId)), fields);
             batch.set(doc(db, candidatesPath(sessionId, "caller")), candidatesCreateFields(fields, "caller", candidates, serverTimestamp(), Date.now()));
             batch.set(limitsRef, callLimitsFields(plan, serverTimestamp(), deleteField()), { merge: true });

@@ -6,6 +6,7 @@ import {
   CallLimitError,
   afterCallLimitsWrite,
   callHasEnded,
+  callHasLapsed,
   explainRefusal,
   knownFromDocument,
   planCallLimits,
@@ -17,16 +18,19 @@ import {
 } from "../../../functions/src/sessions/limits";
 import type { EndRequestReason } from "../../../functions/src/sessions/model";
 
-/** A call of this user, still live elsewhere, that a new call to the same callee ends in its batch. */
-export interface ReplacedCall {
+/**
+ * A call of this user that the dial's batch ends: one still live elsewhere to the same callee
+ * (a redial replaces it), or one left ringing past its deadline whose entry the dial releases.
+ */
+export interface CallToEnd {
   sessionId: string;
-  reason: Extract<EndRequestReason, "cancel" | "hangup">;
+  reason: Extract<EndRequestReason, "cancel" | "hangup" | "timeout">;
 }
 
 /** The reads and the one write a dial needs. */
 export interface CallLimitsIo {
-  /** Commits the dial batch: the session, the caller's candidates, the limits write of `plan`, and the end of `replaced`. */
-  commit(plan: CallLimitsPlan, replaced: ReplacedCall | undefined): Promise<void>;
+  /** Commits the dial batch: the session, the caller's candidates, the limits write of `plan`, and an end request for each of `ends`. */
+  commit(plan: CallLimitsPlan, ends: readonly CallToEnd[]): Promise<void>;
   /** This user's limits document, `undefined` when it does not exist. */
   readLimits(): Promise<CallLimitsDocument | undefined>;
   /** One of this user's sessions, `undefined` when it is gone or no longer readable. */
@@ -53,7 +57,7 @@ export class CallLimitsTracker {
   async place(call: { sessionId: string; calleeId: string }, io: CallLimitsIo): Promise<void> {
     const plan = planCallLimits(this.known, call, this.liveHere);
     try {
-      await io.commit(plan, undefined);
+      await io.commit(plan, []);
     } catch (error) {
       if (!isPermissionDenied(error)) throw error;
       await this.placeWithFreshKnowledge(call, io);
@@ -69,21 +73,28 @@ export class CallLimitsTracker {
 
   private async placeWithFreshKnowledge(call: { sessionId: string; calleeId: string }, io: CallLimitsIo): Promise<void> {
     this.known = knownFromDocument(await io.readLimits());
+    const now = this.now();
     const elsewhere = Object.values(this.known.live).filter((sessionId) => !this.liveHere.has(sessionId));
     const sessions = new Map(await Promise.all(elsewhere.map(async (sessionId) => [sessionId, await io.readSession(sessionId)] as const)));
-    const stillLive = new Set(elsewhere.filter((sessionId) => !callHasEnded(sessions.get(sessionId), this.now())));
+    const lapsed = new Set(elsewhere.filter((sessionId) => callHasLapsed(sessions.get(sessionId), now)));
+    const stillLive = new Set(elsewhere.filter((sessionId) => !callHasEnded(sessions.get(sessionId), now) && !lapsed.has(sessionId)));
+    const ends: CallToEnd[] = [];
     // Calling someone again replaces a call to them that is still live on another device or
     // was left behind by a crash: this batch ends it, so the rules can let the new one in.
     const previous = this.known.live[call.calleeId];
-    let replaced: ReplacedCall | undefined;
-    if (previous !== undefined && stillLive.has(previous)) {
+    if (previous !== undefined && (stillLive.has(previous) || lapsed.has(previous))) {
       const answered = sessions.get(previous)?.answer;
-      replaced = { sessionId: previous, reason: answered === undefined || answered === null ? "cancel" : "hangup" };
+      ends.push({ sessionId: previous, reason: lapsed.has(previous) ? "timeout" : answered === undefined || answered === null ? "cancel" : "hangup" });
       stillLive.delete(previous);
     }
     const plan = planCallLimits(this.known, call, new Set([...this.liveHere, ...stillLive]));
+    // A released entry whose call was left ringing past its deadline counts until it is ended.
+    for (const callee of plan.released) {
+      const sessionId = this.known.live[callee];
+      if (lapsed.has(sessionId)) ends.push({ sessionId, reason: "timeout" });
+    }
     try {
-      await io.commit(plan, replaced);
+      await io.commit(plan, ends);
     } catch (error) {
       if (isPermissionDenied(error)) throw explainRefusal(this.known, this.now()) ?? error;
       throw error;
