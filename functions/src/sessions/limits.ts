@@ -32,15 +32,6 @@ export const CALL_LIMITS = Object.freeze({
   maxReleasedPerWrite: 6,
 } as const);
 
-/** Field names of `call_limits/{uid}`. */
-export const CALL_LIMITS_FIELDS = Object.freeze({
-  live: "live",
-  recent: "recent",
-  slot: "slot",
-  sessionId: "session_id",
-  calleeId: "callee_id",
-} as const);
-
 /** A session id as clients make them (Firestore auto-ids are 20 of these characters); firestore.rules carries this very pattern. */
 export const SESSION_ID_PATTERN = "[A-Za-z0-9_-]{1,128}";
 
