@@ -10,7 +10,7 @@
 // Pure: the web client, the test clients and the unit tests run this code; Android and iOS
 // follow the same steps from docs/signaling.md.
 import { z } from "zod";
-import { RING_SECONDS, uidSchema, type TimestampLike } from "./model";
+import { RING_SECONDS, timestampSchema, uidSchema, type TimestampLike } from "./model";
 import { wholeMatch } from "./validation";
 
 /** Collection of the per-caller limits documents; the document id is the caller's uid. */
@@ -48,7 +48,7 @@ export function slotNames(callsPerMinute: number = CALL_LIMITS.callsPerMinute): 
 /** The limits document as read (timestamps as the SDK gives them). */
 export const callLimitsDocumentSchema = z.object({
   live: z.record(uidSchema, sessionIdSchema),
-  recent: z.record(z.string(), z.custom<TimestampLike>((value) => typeof (value as { toMillis?: unknown } | null)?.toMillis === "function")),
+  recent: z.record(z.string(), timestampSchema),
   slot: z.string(),
   session_id: sessionIdSchema,
   callee_id: uidSchema,
