@@ -45,7 +45,18 @@ describe("a libwebrtc client that follows docs/signaling.md literally (no Functi
     ((await admin.db.doc(candidatesPath(sessionId, sender)).get()).get("candidates") as CandidateEntry[] | undefined) ?? [];
 
   async function talk(caller: NativeCall, callee: NativeCall): Promise<void> {
-    await Promise.all([caller.connected.wait(), callee.connected.wait(), caller.channelOpen.wait(), callee.channelOpen.wait()]);
+    try {
+      await Promise.all([caller.connected.wait(), callee.connected.wait(), caller.channelOpen.wait(), callee.channelOpen.wait()]);
+    } catch (error) {
+      // What each side went through, skipped and was sent: enough to tell ICE from signaling.
+      const sessionId = caller.session.id;
+      const sides = await Promise.all(
+        ([["caller", caller], ["callee", callee]] as const).map(async ([role, call]) =>
+          `${role}: states ${call.states.join(" ")}; skipped ${JSON.stringify(call.skipped)}; wrote ${JSON.stringify(await entries(sessionId, role))}`,
+        ),
+      );
+      throw new Error(`${(error as Error).message}\n${sides.join("\n")}`);
+    }
     caller.send("hello callee");
     callee.send("hello caller");
     await Promise.all([callee.waitForMessage("hello callee"), caller.waitForMessage("hello caller")]);
