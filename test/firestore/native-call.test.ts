@@ -55,7 +55,8 @@ describe("a libwebrtc client that follows docs/signaling.md literally (no Functi
           `${role}: states ${call.states.join(" ")}; skipped ${JSON.stringify(call.skipped)}; wrote ${JSON.stringify(await entries(sessionId, role))}`,
         ),
       );
-      throw new Error(`${(error as Error).message}\n${sides.join("\n")}`);
+      const coturn = site.coturn.output().split("\n").filter((line) => /error|fail|refus|quota|alloc/i.test(line)).slice(-20);
+      throw new Error(`${(error as Error).message}\n${sides.join("\n")}\ncoturn:\n${coturn.join("\n")}`);
     }
     caller.send("hello callee");
     callee.send("hello caller");

@@ -63,8 +63,10 @@ export async function startCoturn(secrets: string[], options: CoturnOptions = {}
   const address = options.address ?? "127.0.0.1";
   const addresses = address === "127.0.0.1" ? ["127.0.0.1", "::1"] : [address];
   const [listening = 0, altListening = 0, tls = 0, altTls = 0] = await freePorts(4);
-  // Disjoint relay ranges per instance, so parallel test servers never share a relay port.
-  const minRelay = 20_000 + (listening % 800) * 50;
+  // Relay ranges below the kernel's ephemeral ports (32768 up), so no client socket of another
+  // process can hold a port coturn picks for a relay; and per instance, so that parallel test
+  // servers rarely share one.
+  const minRelay = 20_000 + (listening % 250) * 50;
   const certificate = await makeSelfSignedCertificate(dir, addresses);
   const settings: TurnSettings = {
     realm: "webrtc-lite.test",
