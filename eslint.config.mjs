@@ -1,11 +1,11 @@
 // @ts-check
-// Lints the TypeScript outside functions/ (which has its own config): the web client and its
-// pages, the coturn kit's tools, the scripts and the tests.
+// Lints the TypeScript outside functions/ (which has its own config): the packages (contract,
+// client, dev stack), the self-test pages, the coturn kit's tools, the scripts and the tests.
 import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["functions/**", "**/node_modules/**", "web/dist/**", "test-output/**", "**/*.mjs", "**/*.d.mts"] },
+  { ignores: ["functions/**", "**/node_modules/**", "**/dist/**", "test-output/**", "**/*.mjs", "**/*.d.mts"] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -17,7 +17,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["test/**/*.ts"],
+    files: ["test/**/*.ts", "packages/dev-stack/**/*.ts"],
     rules: {
       // Fakes implement async interfaces with synchronous bodies, and rethrow whatever failure
       // a test configured; Firestore's DocumentData fields are `any` by design.

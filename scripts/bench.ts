@@ -8,10 +8,10 @@
 import { createHmac } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { handleGetTurnCredentials } from "../functions/src/credentials/handler";
-import { callRaw, signUpUser } from "../test/helpers/callable";
-import { REPO_ROOT, startEmulatorStack } from "../test/helpers/emulators";
-import { functionParams, newSecret } from "../test/helpers/turn-config";
+import { handleGetTurnCredentials } from "#functions/credentials/handler";
+import { callRaw, signUpUser } from "@webrtc-lite/dev-stack/callable";
+import { REPO_ROOT, startEmulatorStack } from "@webrtc-lite/dev-stack/emulators";
+import { functionParams, newSecret } from "@webrtc-lite/dev-stack/turn-config";
 import { callSetup } from "./bench/call-setup";
 import { fmt, median, percentile } from "./bench/stats";
 

@@ -34,4 +34,4 @@ if [ ! -d functions/node_modules ] || [ functions/package-lock.json -nt function
   echo "setup: installing npm packages (functions)"
   npm --prefix functions ci --no-audit --no-fund --loglevel=error
 fi
-npm --prefix functions run build --silent
+npm run build --silent

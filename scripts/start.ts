@@ -4,11 +4,11 @@
 // a credential and has coturn accept it (a real TURN Allocate and relayed data). Then it keeps
 // everything running until Ctrl-C (open the printed self-test URL and click once), or exits
 // with `--once`.
-import { callRaw, signUpUser } from "../test/helpers/callable";
-import { relayThroughCoturn, startCoturn } from "../test/helpers/coturn";
-import { startEmulatorStack } from "../test/helpers/emulators";
-import { functionParams, newSecret } from "../test/helpers/turn-config";
-import { buildSelfTest, writeSelfTestEmulators } from "./lib/selftest.mjs";
+import { callRaw, signUpUser } from "@webrtc-lite/dev-stack/callable";
+import { relayThroughCoturn, startCoturn } from "@webrtc-lite/dev-stack/coturn";
+import { startEmulatorStack } from "@webrtc-lite/dev-stack/emulators";
+import { functionParams, newSecret } from "@webrtc-lite/dev-stack/turn-config";
+import { buildSelfTest, writeSelfTestEmulators } from "@webrtc-lite/dev-stack/selftest";
 
 interface Credentials {
   username: string;

@@ -5,7 +5,7 @@
 // start, it is skipped here, in this one place, with a line that says why.
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { firestoreEmulatorEnv } from "./firestore-emulator.mjs";
+import { firestoreEmulatorEnv } from "@webrtc-lite/dev-stack/firestore-emulator";
 
 const ALL_TIERS = ["unit", "callable", "turn", "browser", "firestore"];
 const args = process.argv.slice(2);

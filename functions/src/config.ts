@@ -1,3 +1,4 @@
+import { DEFAULT_TIMEOUTS, TIMEOUT_BOUNDS, type Timeouts } from "@webrtc-lite/contract/timeouts";
 import { defineBoolean, defineInt, defineSecret, defineString } from "firebase-functions/params";
 
 /** The secret shared with coturn's `static-auth-secret` (Secret Manager; `.secret.local` in the emulator). */
@@ -24,31 +25,22 @@ export const enforceAppCheck = defineBoolean("ENFORCE_APP_CHECK", {
 });
 
 /** Seconds a session may stay `pending` (waiting for the trigger) before the sweep ends it. */
-export const sessionPendingTimeout = defineInt("SESSION_PENDING_TIMEOUT_SECONDS", {
-  description: "Seconds a call may stay pending (the trigger has not run) before the sweep ends it with reason timeout (10-3600)",
-  default: 60,
-});
+export const sessionPendingTimeout = timeoutParam("pendingSeconds", "Seconds a call may stay pending (the trigger has not run) before the sweep ends it with reason timeout");
 
 /** Seconds a call rings (`offered`) before the sweep ends it with reason `timeout`. */
-export const sessionRingTimeout = defineInt("SESSION_RING_TIMEOUT_SECONDS", {
-  description: "Seconds a call may ring (offered) before the sweep ends it with reason timeout (10-600)",
-  default: 60,
-});
+export const sessionRingTimeout = timeoutParam("ringSeconds", "Seconds a call may ring (offered) before the sweep ends it with reason timeout");
 
 /** Seconds an answered call may take to connect before the sweep ends it. */
-export const sessionAnswerTimeout = defineInt("SESSION_ANSWER_TIMEOUT_SECONDS", {
-  description: "Seconds an answered call may take to report ICE connected before the sweep ends it with reason timeout (10-600)",
-  default: 60,
-});
+export const sessionAnswerTimeout = timeoutParam("answerSeconds", "Seconds an answered call may take to report ICE connected before the sweep ends it with reason timeout");
 
 /** Longest call (`connected`) in seconds before the sweep ends it. */
-export const sessionMaxCall = defineInt("SESSION_MAX_CALL_SECONDS", {
-  description: "Longest connected call in seconds before the sweep ends it with reason timeout (60-604800)",
-  default: 86_400,
-});
+export const sessionMaxCall = timeoutParam("maxCallSeconds", "Longest connected call in seconds before the sweep ends it with reason timeout");
 
 /** Seconds an ended session stays readable before it is deleted with its ICE candidates. */
-export const sessionTtl = defineInt("SESSION_TTL_SECONDS", {
-  description: "Seconds an ended session is kept before the sweep (or the TTL policy) deletes it (60-2592000)",
-  default: 3_600,
-});
+export const sessionTtl = timeoutParam("sessionTtlSeconds", "Seconds an ended session is kept before the sweep (or the TTL policy) deletes it");
+
+/** A timeout param whose name, default and bounds come from the contract's TIMEOUT_BOUNDS and DEFAULT_TIMEOUTS. */
+function timeoutParam(key: keyof Timeouts, description: string) {
+  const { param, min, max } = TIMEOUT_BOUNDS[key];
+  return defineInt(param, { description: `${description} (${min}-${max})`, default: DEFAULT_TIMEOUTS[key] });
+}

@@ -1,7 +1,8 @@
+import { FUNCTIONS_REGION } from "@webrtc-lite/contract/credentials";
 import { setGlobalOptions } from "firebase-functions/v2/options";
 
 // maxInstances caps the bill: a burst of abuse scales to this many instances, no further.
-setGlobalOptions({ region: "us-central1", maxInstances: 10 });
+setGlobalOptions({ region: FUNCTIONS_REGION, maxInstances: 10 });
 
 // Every deployed function runs in its own instance, which loads this whole file and then reads
 // the one export it serves. Defining each export as a getter that loads its module on first

@@ -4,18 +4,17 @@
 // Firebase app (its own Listen stream) and a libwebrtc peer connection (@roamhq/wrtc), relay
 // only, through a coturn on 127.0.0.1 (loopback traffic only). Figures only: nothing here
 // passes or fails on timing.
-import { mintTurnCredential } from "../../functions/src/credentials/mint";
-import type { Role } from "../../functions/src/sessions/model";
-import { startCoturn, type TestCoturn } from "../../test/helpers/coturn";
-import { PROJECT_ID, type EmulatorName } from "../../test/helpers/emulators";
-import { StreamFailureWatch, captureFrameContexts, describeStreamFailure, frameContexts } from "../../test/helpers/listen-stream";
-import { startSignalingStack } from "../../test/helpers/signaling-stack";
-import { newSecret } from "../../test/helpers/turn-config";
-import { firestoreEmulatorEnv } from "../firestore-emulator.mjs";
+import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
+import { type Role, CALL_LIMITS } from "@webrtc-lite/contract";
+import { startCoturn, type TestCoturn } from "@webrtc-lite/dev-stack/coturn";
+import { PROJECT_ID, type EmulatorName } from "@webrtc-lite/dev-stack/emulators";
+import { StreamFailureWatch, captureFrameContexts, describeStreamFailure, frameContexts } from "@webrtc-lite/dev-stack/listen-stream";
+import { startSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
+import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
+import { firestoreEmulatorEnv } from "@webrtc-lite/dev-stack/firestore-emulator";
 import { startBaseline, type BaselineSample } from "./baseline";
 import { signInClient } from "./clients";
 import { startLimitsCost, type LimitsCostSample } from "./limits-cost";
-import { CALL_LIMITS } from "../../functions/src/sessions/limits";
 import { RTCPeerConnection as WrtcPeerConnection } from "@roamhq/wrtc";
 import { CallPair, type CallTimes, type PeerConfig } from "./web-call";
 import { fmt, median, percentile } from "./stats";

@@ -5,9 +5,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { collection, deleteField, doc, limit, onSnapshot, orderBy, query, serverTimestamp, updateDoc, where, writeBatch } from "firebase/firestore";
-import { CALL_LIMITS_COLLECTION, callLimitsFields } from "../../functions/src/sessions/limits";
-import { candidatesCreateFields, candidatesPath, endRequestFields, sessionCreateFields, sessionPath } from "../../functions/src/sessions/model";
-import { REPO_ROOT } from "../../test/helpers/emulators";
+import { CALL_LIMITS_COLLECTION, callLimitsFields, candidatesCreateFields, candidatesPath, endRequestFields, sessionCreateFields, sessionPath } from "@webrtc-lite/contract";
+import { REPO_ROOT } from "@webrtc-lite/dev-stack/emulators";
 import { arrival } from "./arrival";
 import { loadRules, signInClient, type BenchClient } from "./clients";
 import { nowMs } from "./stats";

@@ -3,11 +3,11 @@
 // Firestore writes are timed where they start by wrapping the client's SignalingStore.
 import { RTCPeerConnection as WrtcPeerConnection } from "@roamhq/wrtc";
 import { waitForPendingWrites } from "firebase/firestore";
-import type { Role } from "../../functions/src/sessions/model";
-import { listenForCalls, startCall, type Call, type IncomingCall, type PeerConnection } from "../../web/src/call/call";
-import { firestoreSignaling } from "../../web/src/call/firestore";
-import type { CallError, CallState } from "../../web/src/call/state";
-import type { SignalingStore } from "../../web/src/call/store";
+import type { Role } from "@webrtc-lite/contract";
+import { listenForCalls, startCall, type Call, type IncomingCall, type PeerConnection } from "@webrtc-lite/client/call/call";
+import { firestoreSignaling } from "@webrtc-lite/client/call/firestore";
+import type { CallError, CallState } from "@webrtc-lite/client/call/state";
+import type { SignalingStore } from "@webrtc-lite/client/call/store";
 import { arrival, type Arrival } from "./arrival";
 import type { BenchClient } from "./clients";
 import { nowMs } from "./stats";

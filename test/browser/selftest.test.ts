@@ -2,10 +2,10 @@ import { strict as assert } from "node:assert";
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import type { SelfTestResult } from "../../web/selftest/run";
-import { REPO_ROOT } from "../helpers/emulators";
+import type { SelfTestResult } from "#selftest/run";
+import { REPO_ROOT } from "@webrtc-lite/dev-stack/emulators";
 import { startSelfTestSite, type SelfTestSite } from "../helpers/selftest-site";
-import { newSecret } from "../helpers/turn-config";
+import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
 
 const OUTPUT_DIR = join(REPO_ROOT, "test-output");
 

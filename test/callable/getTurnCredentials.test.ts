@@ -10,9 +10,9 @@ import {
   type Auth,
 } from "firebase/auth";
 import { connectFunctionsEmulator, getFunctions, httpsCallable, type Functions } from "firebase/functions";
-import { callRaw, signUpUser, type SignedInUser } from "../helpers/callable";
-import { PROJECT_ID, REGION, startEmulatorStack, type EmulatorStack } from "../helpers/emulators";
-import { functionParams, newSecret } from "../helpers/turn-config";
+import { callRaw, signUpUser, type SignedInUser } from "@webrtc-lite/dev-stack/callable";
+import { PROJECT_ID, REGION, startEmulatorStack, type EmulatorStack } from "@webrtc-lite/dev-stack/emulators";
+import { functionParams, newSecret } from "@webrtc-lite/dev-stack/turn-config";
 
 const TURN_URIS = [
   "turn:127.0.0.1:3478?transport=udp",

@@ -3,11 +3,11 @@ import { randomUUID } from "node:crypto";
 import { deleteApp, initializeApp, type FirebaseApp } from "firebase/app";
 import { connectAuthEmulator, getAuth, signInAnonymously, signOut } from "firebase/auth";
 import { connectFunctionsEmulator, getFunctions, type Functions } from "firebase/functions";
-import { TurnCredentialsError } from "../../web/src/credentials";
-import { createTurnClient, FUNCTIONS_REGION, getIceServers } from "../../web/src/turn";
-import { PROJECT_ID, startEmulatorStack, type EmulatorStack } from "../helpers/emulators";
-import { freePort } from "../helpers/ports";
-import { functionParams, newSecret } from "../helpers/turn-config";
+import { TurnCredentialsError } from "@webrtc-lite/client/credentials";
+import { createTurnClient, FUNCTIONS_REGION, getIceServers } from "@webrtc-lite/client";
+import { PROJECT_ID, startEmulatorStack, type EmulatorStack } from "@webrtc-lite/dev-stack/emulators";
+import { freePort } from "@webrtc-lite/dev-stack/ports";
+import { functionParams, newSecret } from "@webrtc-lite/dev-stack/turn-config";
 
 const TURN_URIS = ["turn:127.0.0.1:3478?transport=udp", "turn:127.0.0.1:3478?transport=tcp"];
 

@@ -1,12 +1,11 @@
 import { strict as assert } from "node:assert";
-import { codelabCallCost, signalingCallCost } from "../../functions/src/sessions/cost";
-import { sessionPath } from "../../functions/src/sessions/model";
-import { sweepSessions } from "../../functions/src/sessions/sweep";
+import { codelabCallCost, signalingCallCost, sessionPath } from "@webrtc-lite/contract";
+import { sweepSessions } from "#functions/sessions/sweep";
 import { captureOutputAsync } from "../helpers/capture";
 import { sampleCandidates } from "../helpers/sdp";
 import { CostMeter, IncomingCalls, OutgoingCall, signIn } from "../helpers/signaling-client";
-import { SUITE_TIMEOUTS, useSignalingStack, waitForLogEntries } from "../helpers/signaling-stack";
-import { waitFor } from "../helpers/wait";
+import { SUITE_TIMEOUTS, useSignalingStack, waitForLogEntries } from "@webrtc-lite/dev-stack/signaling-stack";
+import { waitFor } from "@webrtc-lite/dev-stack/wait";
 
 
 describe("cost of one call (Functions, Firestore and Auth emulators)", function () {

@@ -4,11 +4,10 @@
 // once more; and a client at a limit gets the sentence, not a bare permission-denied. (The SDK
 // logs each refused write; those lines are expected here.)
 import { strict as assert } from "node:assert";
-import { CALL_LIMITS, CallLimitError } from "../../functions/src/sessions/limits";
-import { sessionPath } from "../../functions/src/sessions/model";
-import { CallLimitsTracker } from "../../web/src/call/limits";
+import { CALL_LIMITS, CallLimitError, sessionPath } from "@webrtc-lite/contract";
+import { CallLimitsTracker } from "@webrtc-lite/client/call/limits";
 import { IncomingCalls, OutgoingCall, signIn, type Party } from "../helpers/signaling-client";
-import { useSignalingStack } from "../helpers/signaling-stack";
+import { useSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
 
 describe("the caller's limits from the client's side (Auth and Firestore emulators)", function () {
   this.timeout(120_000);

@@ -1,14 +1,14 @@
 import { strict as assert } from "node:assert";
-import { candidatesPath, sessionPath, type CandidateEntry } from "../../functions/src/sessions/model";
-import { handleSessionWritten } from "../../functions/src/sessions/trigger";
-import { adminFirestoreModule, type EmulatorAdmin } from "../helpers/admin";
+import { candidatesPath, sessionPath, type CandidateEntry } from "@webrtc-lite/contract";
+import { handleSessionWritten } from "#functions/sessions/trigger";
+import { adminFirestoreModule, type EmulatorAdmin } from "@webrtc-lite/dev-stack/admin";
 import { openCallPage, phase, step, type CallPage, type PageCredentials } from "../helpers/call-pages";
 import { captureOutputAsync } from "../helpers/capture";
 import { NativeApp, type NativeCall } from "../helpers/native-client";
 import { startServerlessCallSite, type ServerlessCallSite, type SelfTestSite } from "../helpers/selftest-site";
-import { SUITE_TIMEOUTS } from "../helpers/signaling-stack";
+import { SUITE_TIMEOUTS } from "@webrtc-lite/dev-stack/signaling-stack";
 import { Signal } from "../helpers/snapshots";
-import { waitFor } from "../helpers/wait";
+import { waitFor } from "@webrtc-lite/dev-stack/wait";
 
 /**
  * The docs stay true for native apps: a client on Google's libwebrtc (@roamhq/wrtc) written the

@@ -4,7 +4,7 @@
 // Session documents: rules.test.ts.
 import { strict as assert } from "node:assert";
 import { Timestamp, arrayUnion, collection, deleteDoc, doc, getDoc, getDocs, limit, onSnapshot, query, serverTimestamp, setDoc, updateDoc, type DocumentData } from "firebase/firestore";
-import { LIMITS, ROLES, answerFields, candidatesPath, endRequestFields, peerOf, type CandidateEntry, type Role } from "../../functions/src/sessions/model";
+import { LIMITS, ROLES, answerFields, candidatesPath, endRequestFields, peerOf, type CandidateEntry, type Role } from "@webrtc-lite/contract";
 import {
   CALLEE,
   CALLER,

@@ -16,7 +16,7 @@ import {
   sessionCreateInputSchema,
   sessionPath,
   type CandidateEntry,
-} from "../../functions/src/sessions/model";
+} from "@webrtc-lite/contract";
 import { authUidArbitrary, calleeIdArbitrary, candidateEntryArbitrary, descriptionArbitrary } from "../helpers/arbitraries";
 import { CALLEE, CALLER, candidateFields, createFields, offer, useRulesFixture } from "../helpers/rules";
 

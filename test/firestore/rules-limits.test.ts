@@ -4,8 +4,7 @@
 // running. Every create here is the real dial batch: session, caller's candidates, limits write.
 import { strict as assert } from "node:assert";
 import { Timestamp, collection, deleteDoc, deleteField, doc, getDoc, getDocs, serverTimestamp, setDoc, updateDoc, writeBatch, type DocumentData } from "firebase/firestore";
-import { CALL_LIMITS, callLimitsFields } from "../../functions/src/sessions/limits";
-import { answerFields, endRequestFields, sessionPath } from "../../functions/src/sessions/model";
+import { CALL_LIMITS, callLimitsFields, answerFields, endRequestFields, sessionPath } from "@webrtc-lite/contract";
 import {
   CALLEE,
   CALLER,

@@ -4,8 +4,8 @@
 // Candidate documents: rules-candidates.test.ts.
 import { strict as assert } from "node:assert";
 import { Timestamp, collection, deleteDoc, deleteField, getDoc, getDocs, limit, orderBy, query, serverTimestamp, setDoc, updateDoc, where, type DocumentData } from "firebase/firestore";
-import { LIMITS, RING_SECONDS, ROLES, answerFields, connectivityFields, endRequestFields, peerOf, type EndRequestReason } from "../../functions/src/sessions/model";
-import { END_RULES } from "../../functions/src/sessions/transitions";
+import { LIMITS, RING_SECONDS, ROLES, answerFields, connectivityFields, endRequestFields, peerOf, type EndRequestReason } from "@webrtc-lite/contract";
+import { END_RULES } from "#functions/sessions/transitions";
 import {
   CALLEE,
   CALLER,

@@ -1,11 +1,11 @@
 import { strict as assert } from "node:assert";
 import { randomUUID } from "node:crypto";
-import { candidatesPath, sessionPath, type Role } from "../../functions/src/sessions/model";
-import { sweepSessions } from "../../functions/src/sessions/sweep";
-import { adminFirestoreModule } from "../helpers/admin";
+import { candidatesPath, sessionPath, type Role } from "@webrtc-lite/contract";
+import { sweepSessions } from "#functions/sessions/sweep";
+import { adminFirestoreModule } from "@webrtc-lite/dev-stack/admin";
 import { captureOutputAsync } from "../helpers/capture";
 import { sampleCandidates, sampleSdp } from "../helpers/sdp";
-import { SUITE_TIMEOUTS, useSignalingStack } from "../helpers/signaling-stack";
+import { SUITE_TIMEOUTS, useSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
 
 const { Timestamp } = adminFirestoreModule;
 const SECOND = 1_000;

@@ -1,14 +1,14 @@
 import { strict as assert } from "node:assert";
 import { randomUUID } from "node:crypto";
 import { withFunctionTriggersDisabled } from "@firebase/rules-unit-testing";
-import { handleSessionWritten } from "../../functions/src/sessions/trigger";
-import { candidatesPath, sessionPath, type Role } from "../../functions/src/sessions/model";
-import { adminFirestoreModule } from "../helpers/admin";
+import { handleSessionWritten } from "#functions/sessions/trigger";
+import { candidatesPath, sessionPath, type Role } from "@webrtc-lite/contract";
+import { adminFirestoreModule } from "@webrtc-lite/dev-stack/admin";
 import { captureOutputAsync } from "../helpers/capture";
 import { sampleCandidates, sampleSdp } from "../helpers/sdp";
 import { IncomingCalls, OutgoingCall, signIn, type Party } from "../helpers/signaling-client";
-import { SUITE_TIMEOUTS, useSignalingStack, waitForLogEntries } from "../helpers/signaling-stack";
-import { waitFor } from "../helpers/wait";
+import { SUITE_TIMEOUTS, useSignalingStack, waitForLogEntries } from "@webrtc-lite/dev-stack/signaling-stack";
+import { waitFor } from "@webrtc-lite/dev-stack/wait";
 
 type AdminSnapshot = import("../../functions/node_modules/firebase-admin/lib/firestore/index").DocumentSnapshot;
 const { Timestamp, FieldValue } = adminFirestoreModule;

@@ -1,11 +1,11 @@
 import { strict as assert } from "node:assert";
 import type { Page } from "playwright-core";
-import { candidatesPath } from "../../functions/src/sessions/model";
-import { adminFirestoreModule } from "../helpers/admin";
+import { candidatesPath } from "@webrtc-lite/contract";
+import { adminFirestoreModule } from "@webrtc-lite/dev-stack/admin";
 import { describeStreamTrouble, describeTimings, openCallPage, placeCall, step, type CallPage } from "../helpers/call-pages";
-import { PROJECT_ID } from "../helpers/emulators";
+import { PROJECT_ID } from "@webrtc-lite/dev-stack/emulators";
 import { startServerlessCallSite, type ServerlessCallSite } from "../helpers/selftest-site";
-import { waitFor } from "../helpers/wait";
+import { waitFor } from "@webrtc-lite/dev-stack/wait";
 
 // Every address below is on loopback (the network rule): an entry that reached addIceCandidate
 // and was taken could make Chromium send checks to 127.0.0.1:9 and nowhere else.
@@ -100,7 +100,7 @@ async function appendAsPageUser(page: Page, firestoreUrl: string, path: string, 
 }
 
 /**
- * Issue 10's proof that a hostile peer cannot break a call: the callee puts entries the caller
+ * The proof that a hostile peer cannot break a call: the callee puts entries the caller
  * cannot use ahead of its real candidates, and the caller skips each once and connects anyway.
  * Auth, Firestore and Hosting emulators and a loopback coturn; no Functions emulator.
  */

@@ -1,11 +1,11 @@
 import { strict as assert } from "node:assert";
-import { CREATE_EXPIRY, SESSIONS_COLLECTION, candidatesPath, sessionPath } from "../../functions/src/sessions/model";
-import { handleSessionWritten } from "../../functions/src/sessions/trigger";
-import type { EmulatorAdmin } from "../helpers/admin";
+import { CREATE_EXPIRY, SESSIONS_COLLECTION, candidatesPath, sessionPath } from "@webrtc-lite/contract";
+import { handleSessionWritten } from "#functions/sessions/trigger";
+import type { EmulatorAdmin } from "@webrtc-lite/dev-stack/admin";
 import { describeStreamTrouble, describeTimings, openCallPage, placeCall, type CallPage, type PageCredentials } from "../helpers/call-pages";
 import { startServerlessCallSite, type ServerlessCallSite, type SelfTestSite } from "../helpers/selftest-site";
-import { SUITE_TIMEOUTS } from "../helpers/signaling-stack";
-import { waitFor } from "../helpers/wait";
+import { SUITE_TIMEOUTS } from "@webrtc-lite/dev-stack/signaling-stack";
+import { waitFor } from "@webrtc-lite/dev-stack/wait";
 
 type AdminSnapshot = import("../../functions/node_modules/firebase-admin/lib/firestore/index").DocumentSnapshot;
 
@@ -13,7 +13,7 @@ type AdminSnapshot = import("../../functions/node_modules/firebase-admin/lib/fir
 const TRIGGER_DELAY_MS = 5_000;
 
 /**
- * Issue 8's proof: the call path needs no Cloud Function. Only the Auth, Firestore and Hosting
+ * The proof that the call path needs no Cloud Function. Only the Auth, Firestore and Hosting
  * emulators run; the test mints the TURN credentials itself and answers the pages' callable
  * requests with them, so nothing could run a trigger while the browsers call.
  */

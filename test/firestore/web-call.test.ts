@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
-import { candidatesPath, sessionPath } from "../../functions/src/sessions/model";
-import { emulatorAdmin, type EmulatorAdmin } from "../helpers/admin";
+import { candidatesPath, sessionPath } from "@webrtc-lite/contract";
+import { emulatorAdmin, type EmulatorAdmin } from "@webrtc-lite/dev-stack/admin";
 import { describeStreamTrouble, describeTimings, openCallPage, placeCall } from "../helpers/call-pages";
 import { startSelfTestSite, type SelfTestSite } from "../helpers/selftest-site";
-import { newSecret } from "../helpers/turn-config";
-import { waitFor } from "../helpers/wait";
+import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
+import { waitFor } from "@webrtc-lite/dev-stack/wait";
 
 describe("two browsers call each other through Firestore signaling and the TURN relay (Functions emulator running)", function () {
   this.timeout(240_000);

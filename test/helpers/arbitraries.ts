@@ -4,7 +4,7 @@
 // missing and extra keys). The unit tier runs them against the pure checks; the Firestore tier
 // writes them through the rules and compares (rules-differential.test.ts).
 import fc from "fast-check";
-import { LIMITS } from "../../functions/src/sessions/model";
+import { LIMITS } from "@webrtc-lite/contract";
 import { sampleCandidates, sampleSdp } from "./sdp";
 
 /** Strings an attacker tries wherever a token goes: separators, markup, quotes, controls, look-alikes. */

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import type { Page } from "playwright-core";
-import type { TurnCredentialsResponse } from "../../functions/src/credentials/response";
+import type { TurnCredentials } from "@webrtc-lite/contract";
 import type { TestBrowser } from "./chromium";
 
 /** One signed-in call page (web/selftest/call.html) and what its console said about Firestore's streams. */
@@ -13,17 +13,17 @@ export interface CallPage {
 }
 
 // What the Firestore web SDK logs (at debug level) when a stream breaks and it backs off; the
-// emulator flake of issue 8 ("Received message larger than max") shows up as such a break.
+// Firestore emulator's stream flake ("Received message larger than max") shows up as such a break.
 const STREAM_TROUBLE = /larger than max|transport errored|close with error|Backing off for [1-9]\d{3,} ms/i;
 
 /** TURN credentials a test minted, and the callable URL whose requests a page gets them from (no Functions emulator). */
 export interface PageCredentials {
   callableUrl: string;
-  response: TurnCredentialsResponse;
+  response: TurnCredentials;
 }
 
 /** Answers a page's `getTurnCredentials` calls with `credentials` (minted by the test) instead of a Functions emulator. */
-async function serveCredentials(page: Page, callableUrl: string, credentials: TurnCredentialsResponse): Promise<void> {
+async function serveCredentials(page: Page, callableUrl: string, credentials: TurnCredentials): Promise<void> {
   const cors = {
     "access-control-allow-origin": "*",
     "access-control-allow-headers": "authorization, content-type, x-firebase-appcheck, x-firebase-gmpid, x-firebase-client, x-client-version",
@@ -74,7 +74,7 @@ export async function step<T>(what: string, pages: CallPage[], action: () => Pro
     const errors = await Promise.all(pages.map(async (call) => `${call.name}: ${(await call.page.textContent("#error").catch(() => "")) || "-"}`));
     const verdict =
       trouble.length > 0
-        ? `A Firestore listener stream broke meanwhile (the emulator flake of issue 8, not a client bug):\n  ${trouble.slice(0, 8).join("\n  ")}`
+        ? `A Firestore listener stream broke meanwhile (the Firestore emulator's stream flake, not a client bug):\n  ${trouble.slice(0, 8).join("\n  ")}`
         : "No Firestore stream broke meanwhile: this is a real failure.";
     throw new Error(`${what} failed: ${error instanceof Error ? error.message : String(error)}\n${verdict}\nPage errors: ${errors.join("; ")}`);
   }
@@ -176,7 +176,7 @@ export function describeTimings(label: string, timings: CallTimings): string {
   return `      benchmark ${label}: dial→ring ${timings.dialToRing} ms (dial→create sent ${timings.dialToCreate} ms, create committed→ring ${timings.createToRing} ms), ring→both connected (incl. answer click) ${timings.ringToConnected} ms, hang-up→other side ended ${timings.hangUpToOtherSide} ms`;
 }
 
-/** A line saying how often the pages' Firestore streams broke and recovered during a passing call (the emulator flake of issue 8). */
+/** A line saying how often the pages' Firestore streams broke and recovered during a passing call (the Firestore emulator's stream flake). */
 export function describeStreamTrouble(pages: CallPage[]): string {
   const counts = pages.map((call) => `${call.name} ${call.streamTrouble.length}`).join(", ");
   const first = pages.flatMap((call) => call.streamTrouble)[0];

@@ -2,9 +2,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { z } from "zod";
-import { freePorts } from "./ports";
-import { startProcess, tail, type RunningProcess } from "./processes";
-import { waitFor } from "./wait";
+import { freePorts } from "@webrtc-lite/dev-stack/ports";
+import { startProcess, tail, type RunningProcess } from "@webrtc-lite/dev-stack/processes";
+import { waitFor } from "@webrtc-lite/dev-stack/wait";
 
 /** The shipped monitoring kit: Prometheus config, alert rules and their promtool tests, Alertmanager, Grafana. */
 export const MONITORING_DIR = join(__dirname, "..", "..", "turn", "monitoring");

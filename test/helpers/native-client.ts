@@ -30,12 +30,12 @@ import {
   type Firestore,
 } from "firebase/firestore";
 import { randomUUID } from "node:crypto";
-import { mintTurnCredential } from "../../functions/src/credentials/mint";
-import { callLimitsDocumentSchema } from "../../functions/src/sessions/limits";
-import { CallLimitsTracker } from "../../web/src/call/limits";
-import { CandidateInbox } from "../../web/src/call/outbox";
-import { PROJECT_ID } from "./emulators";
-import { recoveringWatch } from "./listen-stream";
+import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
+import { callLimitsDocumentSchema } from "@webrtc-lite/contract";
+import { CallLimitsTracker } from "@webrtc-lite/client/call/limits";
+import { CandidateInbox } from "@webrtc-lite/client/call/outbox";
+import { PROJECT_ID } from "@webrtc-lite/dev-stack/emulators";
+import { recoveringWatch } from "@webrtc-lite/dev-stack/listen-stream";
 import { Signal, waitOnChanges } from "./snapshots";
 
 type Entry = { candidate: string; sdpMid: string | null; sdpMLineIndex: number | null; usernameFragment?: string | null };

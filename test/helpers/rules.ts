@@ -21,20 +21,9 @@ import {
   type DocumentReference,
   type Firestore,
 } from "firebase/firestore";
-import {
-  LIMITS,
-  RING_SECONDS,
-  candidatesCreateFields,
-  candidatesPath,
-  sessionCreateFields,
-  sessionPath,
-  type CandidateEntry,
-  type Role,
-  type SessionStatus,
-} from "../../functions/src/sessions/model";
-import { CALL_LIMITS_COLLECTION, callLimitsFields } from "../../functions/src/sessions/limits";
-import type { CallPhase } from "../../functions/src/sessions/transitions";
-import { PROJECT_ID, REPO_ROOT, startEmulatorStack, type EmulatorStack } from "./emulators";
+import { LIMITS, RING_SECONDS, candidatesCreateFields, candidatesPath, sessionCreateFields, sessionPath, type CandidateEntry, type Role, type SessionStatus, CALL_LIMITS_COLLECTION, callLimitsFields } from "@webrtc-lite/contract";
+import type { CallPhase } from "#functions/sessions/transitions";
+import { PROJECT_ID, REPO_ROOT, startEmulatorStack, type EmulatorStack } from "@webrtc-lite/dev-stack/emulators";
 import { sampleSdp } from "./sdp";
 
 /** The caller of every seeded call. */

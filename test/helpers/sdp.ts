@@ -1,6 +1,6 @@
 // Realistic signaling payloads (shaped like Chrome's), for the unit and Firestore tiers.
 // Addresses come from the documentation ranges (RFC 5737); nothing is ever sent to them.
-import type { CandidateEntry, Role } from "../../functions/src/sessions/model";
+import type { CandidateEntry, Role } from "@webrtc-lite/contract";
 
 /** A Chrome-like audio+video session description of the given type (CRLF line ends). */
 export function sampleSdp(type: "offer" | "answer"): string {

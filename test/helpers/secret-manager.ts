@@ -1,4 +1,4 @@
-import type { SecretManagerPort, SecretVersionRecord } from "../../turn/src/secrets";
+import type { SecretManagerPort, SecretVersionRecord } from "@webrtc-lite/turn/secrets";
 
 /** A fake of the two SecretManagerServiceClient calls the kit makes; records every request. */
 export class FakeSecretManager implements SecretManagerPort {

@@ -1,15 +1,15 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildCredentialsResponse } from "../../functions/src/credentials/response";
-import { mintTurnCredential } from "../../functions/src/credentials/mint";
-import { buildSelfTest, writeSelfTestEmulators } from "../../scripts/lib/selftest.mjs";
-import { emulatorAdmin, type EmulatorAdmin } from "./admin";
+import { buildCredentialsResponse } from "#functions/credentials/response";
+import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
+import { buildSelfTest, writeSelfTestEmulators } from "@webrtc-lite/dev-stack/selftest";
+import { emulatorAdmin, type EmulatorAdmin } from "@webrtc-lite/dev-stack/admin";
 import type { PageCredentials } from "./call-pages";
 import { launchChromium, type TestBrowser } from "./chromium";
-import { startCoturn, type TestCoturn } from "./coturn";
-import { startEmulatorStack, type EmulatorStack } from "./emulators";
-import { functionParams, newSecret } from "./turn-config";
+import { startCoturn, type TestCoturn } from "@webrtc-lite/dev-stack/coturn";
+import { startEmulatorStack, type EmulatorStack } from "@webrtc-lite/dev-stack/emulators";
+import { functionParams, newSecret } from "@webrtc-lite/dev-stack/turn-config";
 
 /** The web pages (web/selftest) on the Hosting emulator, with the emulators, a coturn and a Chromium. */
 export interface SelfTestSite {
@@ -95,7 +95,7 @@ export interface ServerlessCallSite {
 }
 
 /**
- * Issue 8's call path: the pages with the Auth, Firestore and Hosting emulators and a loopback
+ * The call path with no function: the pages with the Auth, Firestore and Hosting emulators and a loopback
  * coturn, and no Functions emulator, so nothing could run a trigger while they call. The TURN
  * credentials are minted here for `user`.
  */

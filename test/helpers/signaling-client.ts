@@ -31,25 +31,10 @@ import {
   type Query,
   type QuerySnapshot,
 } from "firebase/firestore";
-import {
-  CANDIDATES_COLLECTION,
-  SESSIONS_COLLECTION,
-  answerFields,
-  candidateDocumentSchema,
-  candidatesCreateFields,
-  connectivityFields,
-  endRequestFields,
-  sessionCreateFields,
-  sessionSchema,
-  type CandidateEntry,
-  type EndRequestReason,
-  type Role,
-  type Session,
-} from "../../functions/src/sessions/model";
-import { CALL_LIMITS_COLLECTION, callLimitsDocumentSchema, callLimitsFields, releasedSessionReads } from "../../functions/src/sessions/limits";
-import { CallLimitsTracker } from "../../web/src/call/limits";
-import { PROJECT_ID } from "./emulators";
-import { recoveringWatch, type StreamFailureWatch } from "./listen-stream";
+import { CANDIDATES_COLLECTION, SESSIONS_COLLECTION, answerFields, candidateDocumentSchema, candidatesCreateFields, connectivityFields, endRequestFields, sessionCreateFields, sessionSchema, type CandidateEntry, type EndRequestReason, type Role, type Session, CALL_LIMITS_COLLECTION, callLimitsDocumentSchema, callLimitsFields, releasedSessionReads } from "@webrtc-lite/contract";
+import { CallLimitsTracker } from "@webrtc-lite/client/call/limits";
+import { PROJECT_ID } from "@webrtc-lite/dev-stack/emulators";
+import { recoveringWatch, type StreamFailureWatch } from "@webrtc-lite/dev-stack/listen-stream";
 import { sampleSdp } from "./sdp";
 import { Signal, waitOnChanges } from "./snapshots";
 

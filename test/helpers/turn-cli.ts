@@ -31,3 +31,15 @@ export function runTurnCommand(command: "config" | "probe", args: string[], env:
     );
   });
 }
+
+/** The built probe, as a TURN host runs it (`webrtc-lite-turn-probe`). */
+export const TURN_PROBE_BIN = join(ROOT, "turn", "dist", "turn-probe.js");
+
+/** Builds the kit's tools into turn/dist, as `npm pack` does for a TURN host. */
+export function buildTurnKit(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [join(ROOT, "turn", "build.mjs")], { timeout: 60_000 }, (error, _stdout, stderr) =>
+      error ? reject(new Error(`building the TURN kit failed: ${stderr || error.message}`)) : resolve(),
+    );
+  });
+}

@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
-import { mintTurnCredential } from "../../functions/src/credentials/mint";
-import { callRaw, signUpUser } from "../helpers/callable";
-import { startCoturn, relayThroughCoturn, type TestCoturn } from "../helpers/coturn";
-import { startEmulatorStack, type EmulatorStack } from "../helpers/emulators";
-import { functionParams, newSecret } from "../helpers/turn-config";
+import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
+import { callRaw, signUpUser } from "@webrtc-lite/dev-stack/callable";
+import { startCoturn, relayThroughCoturn, type TestCoturn } from "@webrtc-lite/dev-stack/coturn";
+import { startEmulatorStack, type EmulatorStack } from "@webrtc-lite/dev-stack/emulators";
+import { functionParams, newSecret } from "@webrtc-lite/dev-stack/turn-config";
 
 interface Minted {
   username: string;

@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
-import { mintTurnCredential } from "../../functions/src/credentials/mint";
-import { TurnClient, TurnErrorResponse } from "../../turn/src/client";
-import { useCoturn } from "../helpers/coturn";
-import { newSecret } from "../helpers/turn-config";
-import { waitFor } from "../helpers/wait";
+import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
+import { TurnClient, TurnErrorResponse } from "@webrtc-lite/turn/client";
+import { useCoturn } from "@webrtc-lite/dev-stack/coturn";
+import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
+import { waitFor } from "@webrtc-lite/dev-stack/wait";
 
 // What happens to a call when its credential expires decides how apps must pick `ttl`, so it
 // is pinned down here on the shipped config: coturn checks the expiry when a client

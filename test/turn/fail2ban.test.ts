@@ -5,11 +5,11 @@ import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { mintTurnCredential } from "../../functions/src/credentials/mint";
-import { TurnClient, TurnErrorResponse } from "../../turn/src/client";
-import { startCoturn, type TestCoturn } from "../helpers/coturn";
-import { newSecret } from "../helpers/turn-config";
-import { waitFor } from "../helpers/wait";
+import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
+import { TurnClient, TurnErrorResponse } from "@webrtc-lite/turn/client";
+import { startCoturn, type TestCoturn } from "@webrtc-lite/dev-stack/coturn";
+import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
+import { waitFor } from "@webrtc-lite/dev-stack/wait";
 
 const run = promisify(execFile);
 const KIT_FAIL2BAN = join(__dirname, "..", "..", "turn", "fail2ban");

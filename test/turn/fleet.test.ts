@@ -1,13 +1,13 @@
 import { strict as assert } from "node:assert";
-import { handleGetTurnCredentials } from "../../functions/src/credentials/handler";
-import { parseTurnHosts, pickTurnHost } from "../../functions/src/credentials/hosts";
-import { resolveSecrets } from "../../turn/src/secrets";
-import { callRaw, signUpUser, type SignedInUser } from "../helpers/callable";
-import { relayThroughCoturn, startCoturn, type TestCoturn } from "../helpers/coturn";
-import { startEmulatorStack, type EmulatorStack } from "../helpers/emulators";
+import { handleGetTurnCredentials } from "#functions/credentials/handler";
+import { parseTurnHosts, pickTurnHost } from "#functions/credentials/hosts";
+import { resolveSecrets } from "@webrtc-lite/turn/secrets";
+import { callRaw, signUpUser, type SignedInUser } from "@webrtc-lite/dev-stack/callable";
+import { relayThroughCoturn, startCoturn, type TestCoturn } from "@webrtc-lite/dev-stack/coturn";
+import { startEmulatorStack, type EmulatorStack } from "@webrtc-lite/dev-stack/emulators";
 import { FakeSecretManager } from "../helpers/secret-manager";
 import { runTurnCommand } from "../helpers/turn-cli";
-import { functionParams, newSecret } from "../helpers/turn-config";
+import { functionParams, newSecret } from "@webrtc-lite/dev-stack/turn-config";
 
 // Two coturn hosts on two loopback addresses (127.0.0.1 and 127.0.0.2): in TURN_URIS they are
 // two hosts, as two VMs of a fleet are, not two ports of one server.

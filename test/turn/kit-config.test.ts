@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
 import { randomUUID } from "node:crypto";
-import { mintTurnCredential } from "../../functions/src/credentials/mint";
-import { TurnClient, TurnErrorResponse, type TurnServerAddress } from "../../turn/src/client";
-import { startCoturn, useCoturn, type TestCoturn } from "../helpers/coturn";
-import { newSecret } from "../helpers/turn-config";
+import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
+import { TurnClient, TurnErrorResponse, type TurnServerAddress } from "@webrtc-lite/turn/client";
+import { startCoturn, useCoturn, type TestCoturn } from "@webrtc-lite/dev-stack/coturn";
+import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
 
 describe("the kit's rendered config on a real coturn 4.6.1", function () {
   this.timeout(60_000);

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { z } from "zod";
-import { prometheusText, type ProbeResult } from "../../turn/src/probe";
-import { settingsFromEnvironment } from "../../turn/src/settings";
+import { prometheusText, type ProbeResult } from "@webrtc-lite/turn/probe";
+import { settingsFromEnvironment } from "@webrtc-lite/turn/settings";
 import { MONITORING_DIR, readShippedRules, type AlertRules } from "../helpers/monitoring";
 import { metricNames } from "../helpers/promql";
 

@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCoturn, type TestCoturn } from "../helpers/coturn";
+import { startCoturn, type TestCoturn } from "@webrtc-lite/dev-stack/coturn";
 import {
   MONITORING_DIR,
   PrometheusApi,
@@ -14,10 +14,11 @@ import {
   type ActiveAlert,
   type LoopbackServer,
 } from "../helpers/monitoring";
-import { startProcess, tail, type RunningProcess } from "../helpers/processes";
+import { startProcess, tail, type RunningProcess } from "@webrtc-lite/dev-stack/processes";
 import { metricNames } from "../helpers/promql";
-import { newSecret } from "../helpers/turn-config";
-import { waitFor } from "../helpers/wait";
+import { TURN_PROBE_BIN, buildTurnKit } from "../helpers/turn-cli";
+import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
+import { waitFor } from "@webrtc-lite/dev-stack/wait";
 
 const ROOT = join(__dirname, "..", "..");
 // Enough runs for the whole suite (each takes 1–3 s), and no more if a hook never ran.
@@ -54,11 +55,12 @@ describe("monitoring end to end: probe → node_exporter → Prometheus alerts, 
     nodeExporter = await startNodeExporter(textfileDir);
     prometheus = await startPrometheus(join(dir, "prometheus"), nodeExporter.port, shortenDurations(await readShippedRules()));
     api = new PrometheusApi(prometheus.port);
-    // The CLI itself (not npm run, which costs another second per run), as the timer would run it.
-    const loop = `for run in $(seq 1 ${PROBE_LOOP_RUNS}); do "$0" turn/src/probe-cli.ts "$@"; sleep 0.5; done`;
+    // The built CLI itself (not npm run, which costs another second per run), as the timer runs it.
+    await buildTurnKit();
+    const loop = `for run in $(seq 1 ${PROBE_LOOP_RUNS}); do node "$0" "$@"; sleep 0.5; done`;
     probeLoop = startProcess(
       "bash",
-      ["-c", loop, join(ROOT, "node_modules", ".bin", "tsx"), "--timeout-ms", "1000", "--ca", caPath, "--prometheus-file", join(textfileDir, "webrtc_lite_turn.prom"), ...uris],
+      ["-c", loop, TURN_PROBE_BIN, "--timeout-ms", "1000", "--ca", caPath, "--prometheus-file", join(textfileDir, "webrtc_lite_turn.prom"), ...uris],
       { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", TURN_SHARED_SECRET: secret } },
     );
   });

@@ -3,10 +3,10 @@ import { X509Certificate } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCoturn, type TestCoturn } from "../helpers/coturn";
-import { freePort } from "../helpers/ports";
+import { startCoturn, type TestCoturn } from "@webrtc-lite/dev-stack/coturn";
+import { freePort } from "@webrtc-lite/dev-stack/ports";
 import { runTurnCommand, type CliRun } from "../helpers/turn-cli";
-import { newSecret } from "../helpers/turn-config";
+import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
 
 describe("npm run turn:probe against a real coturn", function () {
   this.timeout(90_000);

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { strict as assert } from "node:assert";
-import { mintTurnCredential } from "../../functions/src/credentials/mint";
-import { TurnClient, TurnErrorResponse } from "../../turn/src/client";
-import { startCoturn, useCoturn, type TestCoturn } from "../helpers/coturn";
-import { newSecret } from "../helpers/turn-config";
+import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
+import { TurnClient, TurnErrorResponse } from "@webrtc-lite/turn/client";
+import { startCoturn, useCoturn, type TestCoturn } from "@webrtc-lite/dev-stack/coturn";
+import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
 
 // Network rule: these tests only read coturn's answer to CreatePermission/ChannelBind. Not one
 // byte of data is sent toward any of the peers below.

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runTurnCommand, type CliRun } from "../helpers/turn-cli";
-import { newSecret } from "../helpers/turn-config";
+import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
 
 describe("npm run turn:config", function () {
   this.timeout(60_000);

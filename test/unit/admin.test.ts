@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
-import { adminFirestore } from "../../functions/src/admin";
+import { adminFirestore } from "#functions/admin";
 
 const requireFromFunctions = createRequire(resolve(__dirname, "..", "..", "functions", "package.json"));
 const { getApps, initializeApp } = requireFromFunctions("firebase-admin/app") as typeof import("../../functions/node_modules/firebase-admin/lib/app/index");

@@ -1,4 +1,4 @@
-import { parseTurnUris } from "../../functions/src/credentials/uris";
+import { parseTurnUris } from "@webrtc-lite/contract/turn-rest";
 import { TurnErrorResponse, type TurnServerAddress } from "./client";
 import type { TransportAddress } from "./stun";
 

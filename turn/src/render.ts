@@ -1,4 +1,4 @@
-import { sharedSecretProblem } from "../../functions/src/credentials/secret";
+import { sharedSecretProblem } from "@webrtc-lite/contract/turn-rest";
 import type { TurnSettings } from "./settings";
 
 /** A template placeholder: `{{name}}`. */

@@ -1,10 +1,6 @@
 import { signInAnonymously } from "firebase/auth";
 import { connectFirestoreEmulator, getFirestore, setLogLevel } from "firebase/firestore";
-import { listenForCalls, startCall, type Call, type IncomingCall } from "../src/call/call";
-import { firestoreSignaling } from "../src/call/firestore";
-import type { CallState } from "../src/call/state";
-import type { SignalingStore } from "../src/call/store";
-import { createTurnClient } from "../src/turn";
+import { listenForCalls, startCall, type Call, type IncomingCall, firestoreSignaling, type CallState, type SignalingStore, createTurnClient } from "@webrtc-lite/client";
 import { connectPageFirebase } from "./firebase";
 import { selectedCandidatePair } from "./stats";
 

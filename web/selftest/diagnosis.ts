@@ -1,4 +1,4 @@
-import { TurnCredentialsError } from "../src/credentials";
+import { TurnCredentialsError } from "@webrtc-lite/client";
 
 /** One row of the candidate table. */
 export interface CandidateRow {

@@ -1,7 +1,7 @@
 import { initializeApp, type FirebaseApp } from "firebase/app";
 import { connectAuthEmulator, getAuth, type Auth } from "firebase/auth";
 import { connectFunctionsEmulator, getFunctions, type Functions } from "firebase/functions";
-import { FUNCTIONS_REGION } from "../src/turn";
+import { FUNCTIONS_REGION } from "@webrtc-lite/client";
 import { parseEmulatorAddresses, parseFirebaseConfig, type EmulatorAddresses } from "./config";
 
 /** The Firebase services both pages use, and where the emulators are on a local run. */

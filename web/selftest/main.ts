@@ -1,5 +1,5 @@
 import { signInAnonymously } from "firebase/auth";
-import { createTurnClient, type TurnClient } from "../src/turn";
+import { createTurnClient, type TurnClient } from "@webrtc-lite/client";
 import { connectPageFirebase } from "./firebase";
 import type { CandidateRow } from "./diagnosis";
 import { runSelfTest, type SelfTestResult, type SelfTestServices } from "./run";

@@ -1,4 +1,4 @@
-import type { TurnCredentials } from "../src/credentials";
+import type { TurnCredentials } from "@webrtc-lite/client";
 import {
   candidateRow,
   connectedVerdict,

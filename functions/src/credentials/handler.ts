@@ -1,9 +1,9 @@
 import { HttpsError, type CallableRequest } from "firebase-functions/v2/https";
 import { logCredentialRequestRefused, logTurnConfigUnusable, logUnexpectedError } from "../logs";
 import { pickTurnHost } from "./hosts";
-import { mintTurnCredential } from "./mint";
-import { parseCredentialRequest } from "./request";
-import { buildCredentialsResponse, type TurnCredentialsResponse } from "./response";
+import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
+import { parseCredentialRequest, type TurnCredentials } from "@webrtc-lite/contract/credentials";
+import { buildCredentialsResponse } from "./response";
 import { resolveTurnSettings, type RawTurnSettings } from "./settings";
 
 /** The part of a callable request the handler reads. */
@@ -22,7 +22,7 @@ export function handleGetTurnCredentials(
   call: CredentialCall,
   config: CredentialHandlerConfig,
   nowMillis: number = Date.now(),
-): TurnCredentialsResponse {
+): TurnCredentials {
   const uid = call.auth?.uid;
   if (!uid) {
     logCredentialRequestRefused("unauthenticated", undefined, "no Firebase Auth user");

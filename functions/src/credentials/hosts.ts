@@ -1,6 +1,6 @@
 // Several coturn hosts behind one TURN_URIS: how they are listed, and which one a credential
 // names. Pure: no SDK import.
-import { parseTurnUris, turnUriHost } from "./uris";
+import { parseTurnUris, turnUriHost } from "@webrtc-lite/contract/turn-rest";
 
 /** The URIs of `TURN_URIS` that point at one coturn host. */
 export interface TurnHostUris {

@@ -1,6 +1,5 @@
 import { parseTurnHosts } from "./hosts";
-import { resolveStunUris } from "./uris";
-import { sharedSecretProblem } from "./secret";
+import { resolveStunUris, sharedSecretProblem } from "@webrtc-lite/contract/turn-rest";
 
 /** The raw configuration values, as the params hold them. */
 export interface RawTurnSettings {

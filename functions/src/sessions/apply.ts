@@ -1,7 +1,7 @@
 import { Timestamp, type DocumentData, type DocumentReference, type Firestore, type UpdateData } from "firebase-admin/firestore";
 import { logSessionRefusal, logSessionSuperseded, logSessionTransition } from "../logs";
 import type { SessionPatch, SessionWrite } from "./decide";
-import { CANDIDATES_COLLECTION, ROLES } from "./model";
+import { CANDIDATES_COLLECTION, ROLES } from "@webrtc-lite/contract";
 
 // gRPC status FAILED_PRECONDITION: the document changed after the snapshot we decided on.
 const FAILED_PRECONDITION = 9;

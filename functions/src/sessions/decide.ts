@@ -20,8 +20,10 @@ import {
   type SessionError,
   type SessionStatus,
   type Timeouts,
-} from "./model";
-import { expireAtMillis, isStale, ringEndsAtMillis } from "./timeouts";
+  expireAtMillis,
+  isStale,
+  ringEndsAtMillis,
+} from "@webrtc-lite/contract";
 import { reachedPhase, statusRank, transition, type CallPhase, type SessionEvent } from "./transitions";
 
 /** Fields participants write that the server resets to null when it refuses them. */

@@ -1,7 +1,6 @@
 import { sessionAnswerTimeout, sessionMaxCall, sessionPendingTimeout, sessionRingTimeout, sessionTtl } from "../config";
 import { logTimeoutsMisconfigured } from "../logs";
-import type { Timeouts } from "./model";
-import { resolveTimeouts } from "./timeouts";
+import { resolveTimeouts, type Timeouts } from "@webrtc-lite/contract/timeouts";
 
 /** The timeouts and TTL from the params, with out-of-range values replaced by defaults (and logged). */
 export function configuredTimeouts(): Timeouts {

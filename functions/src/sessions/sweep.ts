@@ -4,9 +4,8 @@ import { adminFirestore } from "../admin";
 import { logSweepFinished } from "../logs";
 import { applySessionWrite } from "./apply";
 import { decideStale } from "./decide";
-import { SESSIONS_COLLECTION, type Timeouts } from "./model";
+import { SESSIONS_COLLECTION, sweepCutoffs, type Timeouts } from "@webrtc-lite/contract";
 import { configuredTimeouts } from "./settings";
-import { sweepCutoffs } from "./timeouts";
 
 /** Most sessions each of the sweep's queries handles per run; the next run takes the rest. */
 export const SWEEP_BATCH_LIMIT = 200;

@@ -3,7 +3,7 @@
 // call has reached is therefore read from those fields, and `status` is the server's record
 // of it, which may lag behind. firestore.rules enforces the same table for client writes;
 // the trigger and the sweep consult it before they change `status`.
-import { SESSION_STATUSES, type EndRequestReason, type Role, type SessionStatus } from "./model";
+import { SESSION_STATUSES, type EndRequestReason, type Role, type SessionStatus } from "@webrtc-lite/contract";
 
 /** How far a live call has got, as its participants' fields show (`pending` is server-only). */
 export type CallPhase = "offered" | "answered" | "connected";

@@ -3,7 +3,7 @@ import { onDocumentWritten } from "firebase-functions/v2/firestore";
 import { adminFirestore } from "../admin";
 import { applySessionWrite, type ApplyOutcome } from "./apply";
 import { decideAfterWrite, type Decision } from "./decide";
-import { SESSIONS_COLLECTION, type Timeouts } from "./model";
+import { SESSIONS_COLLECTION, type Timeouts } from "@webrtc-lite/contract";
 import { configuredTimeouts } from "./settings";
 
 /** What the trigger did with one event: its decision and, for a write, whether it landed. */

@@ -4,8 +4,8 @@ import {
   handleGetTurnCredentials,
   type CredentialCall,
   type CredentialHandlerConfig,
-} from "../../../functions/src/credentials/handler";
-import { mintTurnCredential } from "../../../functions/src/credentials/mint";
+} from "#functions/credentials/handler";
+import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
 import { captureOutput } from "../../helpers/capture";
 
 const SECRET = "f00dfeed".repeat(8);

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { randomUUID } from "node:crypto";
-import { parseTurnHosts, pickTurnHost } from "../../../functions/src/credentials/hosts";
+import { parseTurnHosts, pickTurnHost } from "#functions/credentials/hosts";
 
 const hosts = (...names: string[]) => names.map((host) => ({ host }));
 const uids = (count: number) => Array.from({ length: count }, () => randomUUID());

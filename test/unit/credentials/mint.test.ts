@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { mintTurnCredential } from "../../../functions/src/credentials/mint";
+import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
 
 // Reference vectors computed independently with
 //   printf %s "$username" | openssl dgst -sha1 -hmac "$secret" -binary | base64

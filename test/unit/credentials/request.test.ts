@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { parseCredentialRequest } from "../../../functions/src/credentials/request";
+import { parseCredentialRequest } from "@webrtc-lite/contract/credentials";
 
 const TTL_SENTENCE = "ttl must be a whole number of seconds from 60 to 86400 (leave it out for 3600); got";
 

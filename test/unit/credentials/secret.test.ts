@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { sharedSecretProblem } from "../../../functions/src/credentials/secret";
+import { sharedSecretProblem } from "@webrtc-lite/contract/turn-rest";
 
 describe("sharedSecretProblem", () => {
   it("accepts a 64-character hex secret", () => assert.equal(sharedSecretProblem("ab".repeat(32)), undefined));

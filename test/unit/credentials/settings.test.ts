@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { resolveTurnSettings } from "../../../functions/src/credentials/settings";
+import { resolveTurnSettings } from "#functions/credentials/settings";
 
 const SECRET = "0123456789abcdef0123456789abcdef";
 

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { parseTurnUris, resolveStunUris, splitList } from "../../../functions/src/credentials/uris";
+import { parseTurnUris, resolveStunUris, splitList } from "@webrtc-lite/contract/turn-rest";
 
 describe("splitList", () => {
   it("trims entries and drops empty ones", () =>

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { REPO_ROOT } from "../../helpers/emulators";
+import { REPO_ROOT } from "@webrtc-lite/dev-stack/emulators";
 
 /** Loads the functions entry point in a fresh process, reads `access` in order, reports what got loaded. */
 function loadEntryPoint(access: string[]): { exports: string[]; types: string[]; firestoreModules: number; zodModules: number } {

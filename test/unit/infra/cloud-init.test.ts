@@ -2,8 +2,8 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { secretSourceFromEnvironment } from "../../../turn/src/secrets";
-import { settingsFromEnvironment } from "../../../turn/src/settings";
+import { secretSourceFromEnvironment } from "@webrtc-lite/turn/secrets";
+import { settingsFromEnvironment } from "@webrtc-lite/turn/settings";
 import { stringValue } from "./hcl";
 import { KIT_DIR, RESERVED_IP, SAMPLE_VARIABLES, sampleEvaluator, terraformModule } from "./fixture";
 

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { DEFAULT_PORTS } from "../../../turn/src/settings";
+import { DEFAULT_PORTS } from "@webrtc-lite/turn/settings";
 import { stringValue, type Body, type Value } from "./hcl";
 import { KIT_DIR, SAMPLE_VARIABLES, sampleEvaluator, terraformModule } from "./fixture";
 

@@ -9,12 +9,11 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { getExpressionAst, parse, type TFExpressionSyntaxTree } from "@cdktf/hcl2json";
 import { Unsupported } from "./cidr";
-import { binary, FUNCTIONS, index, indexKey, literal, literalText, text } from "./functions";
+import { binary, FUNCTIONS, index, indexKey, literal, literalText, text, type Value } from "./functions";
 
 type Node = TFExpressionSyntaxTree.ExpressionType;
 type Part = TFExpressionSyntaxTree.TerraformTraversalPart;
 
-import type { Value } from "./functions";
 
 export type { Value };
 

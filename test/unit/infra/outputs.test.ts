@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseTurnUris, resolveStunUris } from "../../../functions/src/credentials/uris";
+import { parseTurnUris, resolveStunUris } from "@webrtc-lite/contract/turn-rest";
 import { stringValue } from "./hcl";
 import { KIT_DIR, RESERVED_IP, sampleEvaluator, terraformModule } from "./fixture";
 

@@ -2,8 +2,8 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "@cdktf/hcl2json";
-import { secretSourceFromEnvironment } from "../../../turn/src/secrets";
-import { settingsFromEnvironment } from "../../../turn/src/settings";
+import { secretSourceFromEnvironment } from "@webrtc-lite/turn/secrets";
+import { settingsFromEnvironment } from "@webrtc-lite/turn/settings";
 import { Evaluator, stringValue, type Value } from "./hcl";
 import { TERRAFORM_DIR, sampleEvaluator, terraformModule } from "./fixture";
 

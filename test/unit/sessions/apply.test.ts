@@ -1,10 +1,10 @@
 // The trigger's and the sweep's write path against a recording stand-in for Firestore: which
 // operations one decision becomes, in one batch, with which precondition.
 import { strict as assert } from "node:assert";
-import { applySessionWrite, toUpdateData } from "../../../functions/src/sessions/apply";
-import type { SessionWrite } from "../../../functions/src/sessions/decide";
-import { handleSessionWritten } from "../../../functions/src/sessions/trigger";
-import { adminFirestoreModule, type AdminFirestore } from "../../helpers/admin";
+import { applySessionWrite, toUpdateData } from "#functions/sessions/apply";
+import type { SessionWrite } from "#functions/sessions/decide";
+import { handleSessionWritten } from "#functions/sessions/trigger";
+import { adminFirestoreModule, type AdminFirestore } from "@webrtc-lite/dev-stack/admin";
 import { captureOutputAsync } from "../../helpers/capture";
 import { sampleSdp } from "../../helpers/sdp";
 

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { LIMITS_RULE_READS, SWEEP_QUERIES_PER_RUN, codelabCallCost, signalingCallCost, sweepFixedReadsPerDay } from "../../../functions/src/sessions/cost";
+import { LIMITS_RULE_READS, SWEEP_QUERIES_PER_RUN, codelabCallCost, signalingCallCost, sweepFixedReadsPerDay } from "@webrtc-lite/contract";
 
 const FIVE_AND_FIVE = { callerCandidates: 5, calleeCandidates: 5, callerBatches: 1, calleeBatches: 1 };
 
@@ -8,7 +8,7 @@ describe("cost model", () => {
     assert.deepEqual(signalingCallCost(FIVE_AND_FIVE).totals, { writes: 13, listenerReads: 9, otherReads: 5, deletes: 4 });
   });
 
-  it("stays within issue 10's budget, the caller's limits included: at most 13 writes and 15 reads", () => {
+  it("stays within the budget, the caller's limits included: at most 13 writes and 15 reads", () => {
     const { writes, listenerReads, otherReads } = signalingCallCost(FIVE_AND_FIVE).totals;
     assert.ok(writes <= 13, `${writes} writes`);
     assert.ok(listenerReads + otherReads <= 15, `${listenerReads + otherReads} reads`);

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { decideAfterWrite, decideStale, type Decision, type SessionPatch } from "../../../functions/src/sessions/decide";
-import type { Timeouts } from "../../../functions/src/sessions/model";
+import { decideAfterWrite, decideStale, type Decision, type SessionPatch } from "#functions/sessions/decide";
+import type { Timeouts } from "@webrtc-lite/contract";
 import { sampleSdp } from "../../helpers/sdp";
 
 const T: Timeouts = { pendingSeconds: 30, ringSeconds: 45, answerSeconds: 20, maxCallSeconds: 7_200, sessionTtlSeconds: 3_600 };

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { REPO_ROOT } from "../../helpers/emulators";
+import { REPO_ROOT } from "@webrtc-lite/dev-stack/emulators";
 
 interface FirestoreApiLike {
   upgradeOldSpec(spec: unknown): unknown;

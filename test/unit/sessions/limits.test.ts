@@ -13,7 +13,7 @@ import {
   slotNames,
   unknownCallLimits,
   type KnownCallLimits,
-} from "../../../functions/src/sessions/limits";
+} from "@webrtc-lite/contract";
 
 const at = (millis: number) => ({ toMillis: () => millis });
 const NOW = 1_700_000_000_000;

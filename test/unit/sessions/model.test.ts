@@ -16,7 +16,7 @@ import {
   sessionPath,
   sessionSchema,
   uidSchema,
-} from "../../../functions/src/sessions/model";
+} from "@webrtc-lite/contract";
 import { sampleCandidates, sampleSdp } from "../../helpers/sdp";
 
 const at = (millis: number) => ({ toMillis: () => millis });

@@ -4,28 +4,9 @@
 import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  CANDIDATE_ENTRY_FIELDS,
-  CREATE_EXPIRY,
-  LIMITS,
-  RING_SECONDS,
-  ROLES,
-  SESSION_FIELDS,
-  candidatesCreateFields,
-  sessionCreateFields,
-  type Role,
-} from "../../../functions/src/sessions/model";
-import { CALL_LIMITS, SESSION_ID_PATTERN, callLimitsFields, sessionIdSchema } from "../../../functions/src/sessions/limits";
-import { END_RULES, reachedPhase, type CallPhase } from "../../../functions/src/sessions/transitions";
-import {
-  CANDIDATE_LINE_PATTERN,
-  SDP_MID_PATTERN,
-  SDP_PATTERNS,
-  UID_PATTERN,
-  USERNAME_FRAGMENT_PATTERN,
-  wholeMatch,
-} from "../../../functions/src/sessions/validation";
-import { REPO_ROOT } from "../../helpers/emulators";
+import { CANDIDATE_ENTRY_FIELDS, CREATE_EXPIRY, LIMITS, RING_SECONDS, ROLES, SESSION_FIELDS, candidatesCreateFields, sessionCreateFields, type Role, CALL_LIMITS, SESSION_ID_PATTERN, callLimitsFields, sessionIdSchema, CANDIDATE_LINE_PATTERN, SDP_MID_PATTERN, SDP_PATTERNS, UID_PATTERN, USERNAME_FRAGMENT_PATTERN, wholeMatch } from "@webrtc-lite/contract";
+import { END_RULES, reachedPhase, type CallPhase } from "#functions/sessions/transitions";
+import { REPO_ROOT } from "@webrtc-lite/dev-stack/emulators";
 import { sampleSdp } from "../../helpers/sdp";
 
 const rules = readFileSync(join(REPO_ROOT, "firestore.rules"), "utf8");

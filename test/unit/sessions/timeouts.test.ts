@@ -1,13 +1,5 @@
 import { strict as assert } from "node:assert";
-import { DEFAULT_TIMEOUTS, type Timeouts } from "../../../functions/src/sessions/model";
-import {
-  expireAtMillis,
-  isStale,
-  ringEndsAtMillis,
-  resolveTimeouts,
-  stateTimeoutSeconds,
-  sweepCutoffs,
-} from "../../../functions/src/sessions/timeouts";
+import { DEFAULT_TIMEOUTS, type Timeouts, expireAtMillis, isStale, ringEndsAtMillis, resolveTimeouts, stateTimeoutSeconds, sweepCutoffs } from "@webrtc-lite/contract";
 
 const T: Timeouts = { pendingSeconds: 30, ringSeconds: 45, answerSeconds: 20, maxCallSeconds: 7_200, sessionTtlSeconds: 3_600 };
 const NOW = Date.UTC(2026, 10, 24, 8, 0, 0);

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { END_REQUEST_REASONS, ROLES, type EndRequestReason, type Role } from "../../../functions/src/sessions/model";
-import { reachedPhase, statusRank, transition, type CallPhase, type SessionEvent } from "../../../functions/src/sessions/transitions";
+import { END_REQUEST_REASONS, ROLES, type EndRequestReason, type Role } from "@webrtc-lite/contract";
+import { reachedPhase, statusRank, transition, type CallPhase, type SessionEvent } from "#functions/sessions/transitions";
 
 // The table of docs/signaling.md written out independently of the module under test:
 // [phase, event, actor] → the phase it leads to; every other combination is refused.

@@ -8,7 +8,7 @@ import {
   candidateLineProblem,
   sdpProblem,
   wholeMatch,
-} from "../../../functions/src/sessions/validation";
+} from "@webrtc-lite/contract";
 import { REAL_CANDIDATE_LINES, candidateLineArbitrary, descriptionArbitrary } from "../../helpers/arbitraries";
 import { sampleCandidates, sampleSdp } from "../../helpers/sdp";
 

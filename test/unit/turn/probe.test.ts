@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { TurnErrorResponse } from "../../../turn/src/client";
-import { describeFailure, formatResult, formatSummary, probeTargets, prometheusText, type FailureKind, type ProbeResult, type ProbeTarget } from "../../../turn/src/probe";
+import { TurnErrorResponse } from "@webrtc-lite/turn/client";
+import { describeFailure, formatResult, formatSummary, probeTargets, prometheusText, type FailureKind, type ProbeResult, type ProbeTarget } from "@webrtc-lite/turn/probe";
 
 const udp: ProbeTarget = { uri: "turn:turn.example.com:3478?transport=udp", server: { transport: "udp", host: "turn.example.com", port: 3478 } };
 const tls: ProbeTarget = { uri: "turns:turn.example.com:5349?transport=tcp", server: { transport: "tls", host: "turn.example.com", port: 5349 } };

@@ -2,8 +2,8 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { BlockList, isIPv4 } from "node:net";
 import { join } from "node:path";
-import { renderTurnConfig, RenderError } from "../../../turn/src/render";
-import { DEFAULT_MAX_BPS, settingsFromEnvironment, type TurnSettings } from "../../../turn/src/settings";
+import { renderTurnConfig, RenderError } from "@webrtc-lite/turn/render";
+import { DEFAULT_MAX_BPS, settingsFromEnvironment, type TurnSettings } from "@webrtc-lite/turn/settings";
 
 const TEMPLATE = readFileSync(join(__dirname, "..", "..", "..", "turn", "turnserver.conf.template"), "utf8");
 const SECRET = "a".repeat(64);

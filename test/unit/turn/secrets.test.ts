@@ -5,7 +5,7 @@ import {
   secretSourceFromEnvironment,
   SecretSourceError,
   versionsInWindow,
-} from "../../../turn/src/secrets";
+} from "@webrtc-lite/turn/secrets";
 import { FakeSecretManager } from "../../helpers/secret-manager";
 
 const SECRET_NAME = "projects/demo-webrtc-lite/secrets/TURN_SHARED_SECRET";

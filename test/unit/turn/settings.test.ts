@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { DEFAULT_PORTS, settingsFromEnvironment } from "../../../turn/src/settings";
+import { DEFAULT_PORTS, settingsFromEnvironment } from "@webrtc-lite/turn/settings";
 
 describe("settingsFromEnvironment", () => {
   it("needs only TURN_DOMAIN and derives the realm and the Let's Encrypt paths from it", () => {

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { frameLength } from "../../../turn/src/client";
+import { frameLength } from "@webrtc-lite/turn/client";
 import {
   decodeMessage,
   decodeXorAddress,
@@ -14,7 +14,7 @@ import {
   StunDecodeError,
   StunMethod,
   xorAddressAttribute,
-} from "../../../turn/src/stun";
+} from "@webrtc-lite/turn/stun";
 
 // Test vectors from RFC 5769 (STUN test vectors), sections 2.2–2.4.
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ""), "hex");

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { CandidateInbox, CandidateOutbox } from "../../../web/src/call/outbox";
-import { CallError, nextCallState, type CallEvent, type CallState } from "../../../web/src/call/state";
+import { CandidateInbox, CandidateOutbox } from "@webrtc-lite/client/call/outbox";
+import { CallError, nextCallState, type CallEvent, type CallState } from "@webrtc-lite/client/call/state";
 import { candidateLine } from "./fakes";
 
 describe("web client: call states", () => {

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { mock } from "node:test";
-import { listenForCalls, type IncomingCall } from "../../../web/src/call/call";
-import { CallError } from "../../../web/src/call/state";
+import { listenForCalls, type IncomingCall } from "@webrtc-lite/client/call/call";
+import { CallError } from "@webrtc-lite/client/call/state";
 import { END_OF_CANDIDATES, FakePeerConnection, FakeSignalingStore, candidatesDocument, denied, entry, sdp, sessionDocument, timestamp, until } from "./fakes";
 
 const NOW = 1_000_000;

@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
 import { mock } from "node:test";
-import { startCall } from "../../../web/src/call/call";
-import { CallLimitError } from "../../../web/src/call/limits";
-import { CallError, type CallState } from "../../../web/src/call/state";
+import { startCall } from "@webrtc-lite/client/call/call";
+import { CallLimitError } from "@webrtc-lite/client/call/limits";
+import { CallError, type CallState } from "@webrtc-lite/client/call/state";
 import {
   END_OF_CANDIDATES,
   FakePeerConnection,

@@ -5,7 +5,7 @@ import {
   credentialsErrorFrom,
   parseTurnCredentials,
   refreshMarginSeconds,
-} from "../../../web/src/credentials";
+} from "@webrtc-lite/client/credentials";
 
 function answer(ttl = 3600, serial = 1): Record<string, unknown> {
   const username = `${1_800_000_000 + serial}:user-${serial}`;
@@ -46,7 +46,7 @@ describe("web client: getTurnCredentials answers", () => {
     ["a username without expiry", { ...answer(), username: "alice" }, "username must look like <unix expiry>:<uid>"],
     ["a stun: URI among the TURN URIs", { ...answer(), uris: ["stun:127.0.0.1:3478"] }, "uris.0 must be a turn: or turns: URI"],
     ["no ICE servers", { ...answer(), iceServers: [] }, "iceServers must hold at least 1 entry"],
-    ["an ICE server without urls", { ...answer(), iceServers: [{ username: "u" }] }, "iceServers.0.urls has the wrong type"],
+    ["an ICE server without urls", { ...answer(), iceServers: [{ username: "u" }] }, "iceServers.0.urls must be a list"],
   ];
   for (const [name, data, problem] of refused) {
     it(`refuses ${name} with a sentence naming the field`, () => {

@@ -1,9 +1,9 @@
-import type { CandidateEntry, Role, SessionCreateInput } from "../../../functions/src/sessions/model";
-import type { Call } from "../../../web/src/call/call";
-import type { IceCandidateFields, PeerConnection } from "../../../web/src/call/peer";
-import type { CallState } from "../../../web/src/call/state";
-import type { RawDocument, RawRingingSession, SessionParticipants, SignalingStore, Unsubscribe } from "../../../web/src/call/store";
-import { waitFor } from "../../helpers/wait";
+import type { CandidateEntry, Role, SessionCreateInput } from "@webrtc-lite/contract";
+import type { Call } from "@webrtc-lite/client/call/call";
+import type { IceCandidateFields, PeerConnection } from "@webrtc-lite/client/call/peer";
+import type { CallState } from "@webrtc-lite/client/call/state";
+import type { RawDocument, RawRingingSession, SessionParticipants, SignalingStore, Unsubscribe } from "@webrtc-lite/client/call/store";
+import { waitFor } from "@webrtc-lite/dev-stack/wait";
 
 /** A WebRTC session description that passes the contract's SDP checks. */
 export function sdp(type: "offer" | "answer"): string {

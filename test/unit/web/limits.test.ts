@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { CALL_LIMITS, CallLimitError, slotNames, type CallLimitsDocument, type CallLimitsPlan, type EndedFields } from "../../../functions/src/sessions/limits";
-import { CallLimitsTracker, type CallLimitsIo, type CallToEnd } from "../../../web/src/call/limits";
+import { CALL_LIMITS, CallLimitError, slotNames, type CallLimitsDocument, type CallLimitsPlan, type EndedFields } from "@webrtc-lite/contract";
+import { CallLimitsTracker, type CallLimitsIo, type CallToEnd } from "@webrtc-lite/client/call/limits";
 
 const NOW = 1_700_000_000_000;
 const at = (millis: number) => ({ toMillis: () => millis });

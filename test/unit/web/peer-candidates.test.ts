@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
-import type { CandidateEntry } from "../../../functions/src/sessions/model";
-import { listenForCalls, startCall, type IncomingCall } from "../../../web/src/call/call";
-import type { CallError } from "../../../web/src/call/state";
+import type { CandidateEntry } from "@webrtc-lite/contract";
+import { listenForCalls, startCall, type IncomingCall } from "@webrtc-lite/client/call/call";
+import type { CallError } from "@webrtc-lite/client/call/state";
 import { END_OF_CANDIDATES, FakePeerConnection, FakeSignalingStore, candidatesDocument, entry, sdp, sessionDocument, until } from "./fakes";
 
 const FAST = { batchDelayMs: 0 };

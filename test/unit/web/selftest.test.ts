@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { TurnCredentialsError } from "../../../web/src/credentials";
-import { parseEmulatorAddresses, parseFirebaseConfig } from "../../../web/selftest/config";
+import { TurnCredentialsError } from "@webrtc-lite/client/credentials";
+import { parseEmulatorAddresses, parseFirebaseConfig } from "#selftest/config";
 import {
   candidateRow,
   connectedVerdict,
@@ -9,7 +9,7 @@ import {
   noRelaySentence,
   notConnectedSentence,
   signInFailureSentence,
-} from "../../../web/selftest/diagnosis";
+} from "#selftest/diagnosis";
 
 const UDP = "turn:127.0.0.1:3478?transport=udp";
 const TCP = "turn:127.0.0.1:3478?transport=tcp";

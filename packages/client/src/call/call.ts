@@ -1,0 +1,54 @@
+// The public face of a call: what an app holds (`Call`, `IncomingCall`) and how it starts one.
+// The protocol itself lives in caller.ts (placing a call), callee.ts (ringing and answering)
+// and session.ts (what both sides share once a call exists).
+import type { EndRequestReason, Role } from "@webrtc-lite/contract";
+import type { PeerConnection } from "./peer.js";
+import type { CallError, CallState } from "./state.js";
+import type { Unsubscribe } from "./store.js";
+
+export { startCall } from "./caller.js";
+export { listenForCalls } from "./callee.js";
+export { callErrorFrom } from "./session.js";
+export type { IceCandidateFields, PeerConnection } from "./peer.js";
+
+/** Choices of a call; every field is optional. */
+export interface CallOptions {
+  /** How long gathered candidates wait to be written together (default 250 ms); gathering's end flushes at once. */
+  batchDelayMs?: number;
+  /** Caller: how long the call rings, written to the session as `ring_seconds` (10–600, default 60); then the caller ends it with `timeout`. */
+  ringSeconds?: number;
+  /** Callee: how far this device's clock may run ahead of the server's before a call that was ringing when the app started is hidden early (default 2 min). */
+  clockToleranceMs?: number;
+  /** Problems that do not end the call, each reported once: every entry of the other side's candidates that was skipped (named `candidates[i]`), a failed connectivity report. */
+  onWarning?: (warning: CallError) => void;
+}
+
+/** One call, from this side. */
+export interface Call {
+  readonly sessionId: string;
+  readonly role: Role;
+  /** The other participant's uid. */
+  readonly peerId: string;
+  readonly state: CallState;
+  /** Calls `listener` on every state change; returns the function that stops it. */
+  onStateChange(listener: (state: CallState) => void): Unsubscribe;
+  /** Ends the call: `cancel` while the caller's call still rings, `hangup` after. */
+  hangUp(): Promise<void>;
+}
+
+/** Who is calling whom. */
+export interface Participants {
+  /** The signed-in user. */
+  callerId: string;
+  calleeId: string;
+}
+
+/** A call ringing for the signed-in user. */
+export interface IncomingCall {
+  readonly sessionId: string;
+  readonly callerId: string;
+  /** Answers on `pc` (with the app's tracks added and TURN in its `iceServers`) and returns the call, `connecting`. */
+  answer(pc: PeerConnection): Promise<Call>;
+  /** Declines the call (`reject`, or `busy` when the user is in another call); the caller sees that reason. */
+  reject(reason?: Extract<EndRequestReason, "reject" | "busy">): Promise<void>;
+}

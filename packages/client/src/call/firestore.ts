@@ -1,0 +1,142 @@
+import {
+  arrayUnion,
+  collection,
+  deleteDoc,
+  deleteField,
+  doc,
+  getDoc,
+  limit,
+  onSnapshot,
+  orderBy,
+  query,
+  serverTimestamp,
+  updateDoc,
+  where,
+  writeBatch,
+  type Firestore,
+} from "firebase/firestore";
+import { CALL_LIMITS_COLLECTION, callLimitsDocumentSchema, callLimitsFields, SESSIONS_COLLECTION, SESSION_FIELDS, answerFields, candidatesCreateFields, candidatesPath, connectivityFields, describeIssues, endRequestFields, sessionCreateFields, sessionPath } from "@webrtc-lite/contract";
+import { CallLimitsTracker } from "./limits.js";
+import { CallError } from "./state.js";
+import type { SignalingStore } from "./store.js";
+
+// Pending server timestamps read as the local estimate instead of null, so that a snapshot of
+// this client's own write still passes the schema (docs/signaling.md, "Snapshots").
+const ESTIMATE = { serverTimestamps: "estimate" } as const;
+const RINGING_LIMIT = 10;
+
+/** The signaling protocol of docs/signaling.md on Cloud Firestore (web SDK). */
+export function firestoreSignaling(db: Firestore): SignalingStore {
+  const sessions = collection(db, SESSIONS_COLLECTION);
+  // What this signed-in user knows of its limits document; one store serves one user.
+  const limits = new CallLimitsTracker();
+  return {
+    newSessionId() {
+      return doc(sessions).id;
+    },
+    async createCall(sessionId, input, candidates) {
+      // One batch: the session, the caller's candidates document and the caller's limits write;
+      // the rules check each against the others as the batch leaves them (getAfter).
+      const fields = sessionCreateFields(input, serverTimestamp(), Date.now());
+      const limitsRef = doc(db, CALL_LIMITS_COLLECTION, input.caller_id);
+      await limits.place(
+        { sessionId, calleeId: input.callee_id },
+        {
+          async commit(plan, ends) {
+            const batch = writeBatch(db);
+            for (const end of ends) batch.update(doc(db, sessionPath(end.sessionId)), endRequestFields("caller", end.reason, serverTimestamp()));
+            batch.set(doc(db, sessionPath(sessionId)), fields);
+            batch.set(doc(db, candidatesPath(sessionId, "caller")), candidatesCreateFields(fields, "caller", candidates, serverTimestamp(), Date.now()));
+            batch.set(limitsRef, callLimitsFields(plan, serverTimestamp(), deleteField()), { merge: true });
+            await batch.commit();
+          },
+          async readLimits() {
+            const snapshot = await getDoc(limitsRef);
+            if (!snapshot.exists()) return undefined;
+            const parsed = callLimitsDocumentSchema.safeParse(snapshot.data());
+            if (!parsed.success) throw new CallError("invalid-data", `Your limits document ${limitsRef.path} does not match the signaling contract: ${describeIssues(parsed.error)}`);
+            return parsed.data;
+          },
+          async readSession(id) {
+            try {
+              const snapshot = await getDoc(doc(db, sessionPath(id)));
+              return snapshot.exists() ? snapshot.data() : undefined;
+            } catch (error) {
+              // The rules refuse a read of a session that no longer exists (they judge the
+              // document, and there is none): for this user's own entry that means it is gone.
+              if ((error as { code?: unknown }).code === "permission-denied") return undefined;
+              throw error;
+            }
+          },
+        },
+      );
+    },
+    callEnded(sessionId) {
+      limits.ended(sessionId);
+    },
+    watchSession(sessionId, onChange, onError) {
+      return onSnapshot(
+        doc(db, sessionPath(sessionId)),
+        (snapshot) => onChange(snapshot.exists() ? snapshot.data(ESTIMATE) : undefined),
+        onError,
+      );
+    },
+    watchRinging(calleeId, onChange, onError) {
+      // Q0 of docs/signaling.md: an answer or an end request takes a call out of it at once,
+      // whatever the server has recorded, so ended calls do not take up its limit; the ring
+      // deadline is filtered on the client.
+      const ringing = query(
+        sessions,
+        where(SESSION_FIELDS.calleeId, "==", calleeId),
+        where(SESSION_FIELDS.status, "in", ["pending", "offered"]),
+        where(SESSION_FIELDS.answer, "==", null),
+        where(SESSION_FIELDS.endRequest, "==", null),
+        orderBy(SESSION_FIELDS.createdAt, "desc"),
+        limit(RINGING_LIMIT),
+      );
+      let synced = false;
+      // Metadata changes too, so that the snapshot confirming an empty cache with the server
+      // ends the initial phase even when no document changed.
+      return onSnapshot(
+        ringing,
+        { includeMetadataChanges: true },
+        (snapshot) => {
+          const initial = !synced;
+          if (!snapshot.metadata.fromCache) synced = true;
+          onChange(
+            snapshot.docs.map((session) => ({ id: session.id, data: session.data(ESTIMATE) })),
+            initial,
+          );
+        },
+        onError,
+      );
+    },
+    watchCandidates(sessionId, sender, onChange, onError) {
+      return onSnapshot(
+        doc(db, candidatesPath(sessionId, sender)),
+        (snapshot) => onChange(snapshot.exists() ? snapshot.data(ESTIMATE) : undefined),
+        onError,
+      );
+    },
+    async answerCall(sessionId, session, answer, candidates) {
+      const batch = writeBatch(db);
+      batch.update(doc(db, sessionPath(sessionId)), answerFields(answer));
+      batch.set(doc(db, candidatesPath(sessionId, "callee")), candidatesCreateFields(session, "callee", candidates, serverTimestamp(), Date.now()));
+      await batch.commit();
+    },
+    async appendCandidates(sessionId, sender, entries) {
+      await updateDoc(doc(db, candidatesPath(sessionId, sender)), { candidates: arrayUnion(...entries) });
+    },
+    async reportConnected(sessionId, by) {
+      await updateDoc(doc(db, sessionPath(sessionId)), connectivityFields(by, serverTimestamp()));
+    },
+    async requestEnd(sessionId, by, reason, deleteOwnCandidates) {
+      // Two writes sent back to back, not a batch: the deletion, which the other side is
+      // listening for, commits without waiting for the rules of the session update (a batch
+      // took twice as long to reach the other side). The SDK sends them in this order.
+      const deleted = deleteOwnCandidates ? deleteDoc(doc(db, candidatesPath(sessionId, by))) : Promise.resolve();
+      const requested = updateDoc(doc(db, sessionPath(sessionId)), endRequestFields(by, reason, serverTimestamp()));
+      await Promise.all([deleted, requested]);
+    },
+  };
+}

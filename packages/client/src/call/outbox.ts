@@ -1,0 +1,120 @@
+import { LIMITS, candidateEntrySchema, describeIssues, type CandidateEntry } from "@webrtc-lite/contract";
+
+/**
+ * Collects this side's ICE candidates into batches for its candidates document. The contract
+ * caps a side at `LIMITS.maxCandidatesPerSide` entries and one write at
+ * `LIMITS.maxCandidatesPerWrite`; past the side's cap, further candidates are dropped (the
+ * first ones gathered are the best) while one slot stays free for the end-of-candidates
+ * marker, so the other side always learns that gathering is over.
+ */
+export class CandidateOutbox {
+  private readonly pending: CandidateEntry[] = [];
+  private sent = 0;
+  private ended = false;
+  private dropped = 0;
+
+  constructor(
+    private readonly cap: number = LIMITS.maxCandidatesPerSide,
+    private readonly perWrite: number = LIMITS.maxCandidatesPerWrite,
+  ) {}
+
+  /** Queues one gathered candidate; returns false when it was dropped because of the cap. */
+  add(entry: CandidateEntry): boolean {
+    if (this.ended) return false;
+    if (this.sent + this.pending.length >= this.cap - 1) {
+      this.dropped += 1;
+      return false;
+    }
+    this.pending.push(entry);
+    return true;
+  }
+
+  /** Queues the end-of-candidates marker (the `null` candidate of `icecandidate`). */
+  end(sdpMid: string | null, sdpMLineIndex: number | null): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.pending.push({ candidate: "", sdpMid, sdpMLineIndex });
+  }
+
+  /** The next entries to write (at most one write's worth), or `undefined` when there are none; they count as sent. */
+  take(): CandidateEntry[] | undefined {
+    if (this.pending.length === 0) return undefined;
+    const batch = this.pending.splice(0, this.perWrite);
+    this.sent += batch.length;
+    return batch;
+  }
+
+  /** Whether the end-of-candidates marker has been queued. */
+  get complete(): boolean {
+    return this.ended;
+  }
+
+  /** How many candidates the cap dropped. */
+  get droppedCount(): number {
+    return this.dropped;
+  }
+}
+
+/** An entry of the other side's candidates array, with its position there (the name it is reported under). */
+export interface ReceivedEntry {
+  index: number;
+  entry: CandidateEntry;
+}
+
+/** An entry of the other side's candidates array that is not handed to `addIceCandidate`, and why. */
+export interface SkippedEntry {
+  index: number;
+  problem: string;
+}
+
+// Browsers and libwebrtc gather IP addresses, or mDNS names (`<uuid>.local`) in place of a host
+// address. libwebrtc resolves any other name it is given, so a peer could make this side send
+// a DNS query for a name of the peer's choosing (or make it try markup as a host name).
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const MDNS_NAME = /^[A-Za-z0-9-]{1,63}\.local$/;
+
+function isIPv6(address: string): boolean {
+  if (!/^[0-9A-Fa-f:.]+$/.test(address)) return false;
+  // The WHATWG URL parser (browsers, Node) accepts exactly the valid IPv6 literals in brackets.
+  try {
+    new URL(`http://[${address}]/`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The entry checked on its own, as `addIceCandidate` may take it, or the sentence that says why it may not. */
+function checkReceived(value: unknown): CandidateEntry | string {
+  const parsed = candidateEntrySchema.safeParse(value);
+  if (!parsed.success) return `it does not match the signaling contract (${describeIssues(parsed.error)})`;
+  // The contract's grammar puts the address fifth: candidate:<foundation> <component> <transport> <priority> <address> …
+  const address = parsed.data.candidate.split(" ")[4];
+  if (address !== undefined && !IPV4.test(address) && !isIPv6(address) && !MDNS_NAME.test(address)) {
+    return "its address is neither an IP address nor an mDNS .local name, and this side resolves no other name a peer sends";
+  }
+  return parsed.data;
+}
+
+/**
+ * Tracks which entries of the other side's candidates document were already handled. The sender
+ * only appends (`arrayUnion`), and every snapshot holds the whole array again, so new entries
+ * are the tail; each is checked on its own, so one bad entry costs ICE one candidate, not the
+ * call, and is skipped exactly once.
+ */
+export class CandidateInbox {
+  private seen = 0;
+
+  /** The entries not seen before, from the document's full `candidates` array: those to add, and those skipped. */
+  fresh(all: readonly unknown[]): { usable: ReceivedEntry[]; skipped: SkippedEntry[] } {
+    const usable: ReceivedEntry[] = [];
+    const skipped: SkippedEntry[] = [];
+    for (let index = this.seen; index < all.length; index += 1) {
+      const checked = checkReceived(all[index]);
+      if (typeof checked === "string") skipped.push({ index, problem: checked });
+      else usable.push({ index, entry: checked });
+    }
+    this.seen = Math.max(this.seen, all.length);
+    return { usable, skipped };
+  }
+}

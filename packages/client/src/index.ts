@@ -1,0 +1,25 @@
+// The WebRTC-Lite web client: TURN credentials for RTCPeerConnection, and 1:1 calls signaled
+// through Cloud Firestore (docs/signaling.md). Framework-free; needs the Firebase JS SDK v12.
+export { createTurnClient, getIceServers, type TurnClient, type TurnClientOptions } from "./turn.js";
+export { FUNCTIONS_REGION } from "@webrtc-lite/contract";
+export {
+  createCredentialCache,
+  parseTurnCredentials,
+  refreshMarginSeconds,
+  TurnCredentialsError,
+  type CredentialCache,
+  type TurnCredentials,
+  type TurnCredentialsFailure,
+} from "./credentials.js";
+export {
+  listenForCalls,
+  startCall,
+  type Call,
+  type CallOptions,
+  type IncomingCall,
+  type Participants,
+  type PeerConnection,
+} from "./call/call.js";
+export { firestoreSignaling } from "./call/firestore.js";
+export { CallError, type CallErrorCode, type CallEvent, type CallPhase, type CallState } from "./call/state.js";
+export type { SignalingStore, Unsubscribe } from "./call/store.js";

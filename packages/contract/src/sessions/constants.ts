@@ -1,0 +1,126 @@
+// Names, bounds and defaults of the signaling contract, without zod: the callable and the
+// timeouts load this at cold start, the schemas in model.ts build on it.
+import { MAX_CANDIDATE_LENGTH, MAX_SDP_LENGTH, MAX_SDP_MID_LENGTH, MAX_UID_LENGTH, MAX_USERNAME_FRAGMENT_LENGTH } from "./validation.js";
+
+/** Top-level collection of call sessions. */
+export const SESSIONS_COLLECTION = "webrtc_sessions";
+/** Subcollection of a session holding the two batched ICE-candidate documents. */
+export const CANDIDATES_COLLECTION = "ice_candidates";
+
+/** A session's states, in the order a call goes through them. */
+export const SESSION_STATUSES = ["pending", "offered", "answered", "connected", "ended"] as const;
+/** A session's state; only the server writes it after the create. */
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+/** States in which a call is still alive. */
+export const LIVE_STATUSES = ["pending", "offered", "answered", "connected"] as const;
+/** A state in which a call is still alive. */
+export type LiveStatus = (typeof LIVE_STATUSES)[number];
+
+/** The two participants; also the ids of their candidate documents and the `sender` field. */
+export const ROLES = ["caller", "callee"] as const;
+/** Which side of the call someone is on. */
+export type Role = (typeof ROLES)[number];
+
+/** Reasons a participant may give when asking to end a call (see transitions.ts for who may use which). */
+export const END_REQUEST_REASONS = ["cancel", "reject", "busy", "hangup", "failed", "timeout"] as const;
+/** A reason a participant gives in an end request. */
+export type EndRequestReason = (typeof END_REQUEST_REASONS)[number];
+/** Every `ended_reason`: a participant's reason, or `timeout`/`error` set by the server. */
+export const ENDED_REASONS = ["cancel", "reject", "busy", "hangup", "failed", "timeout", "error"] as const;
+/** Why a session ended. */
+export type EndedReason = (typeof ENDED_REASONS)[number];
+
+/** Field names of `webrtc_sessions/{sessionId}` (snake_case: native apps share this contract). */
+export const SESSION_FIELDS = Object.freeze({
+  callerId: "caller_id",
+  calleeId: "callee_id",
+  status: "status",
+  offer: "offer",
+  answer: "answer",
+  connectivity: "connectivity",
+  endRequest: "end_request",
+  createdAt: "created_at",
+  updatedAt: "updated_at",
+  endedAt: "ended_at",
+  endedReason: "ended_reason",
+  error: "error",
+  expireAt: "expire_at",
+  ringSeconds: "ring_seconds",
+} as const);
+
+/** Field names of `webrtc_sessions/{sessionId}/ice_candidates/{caller|callee}`. */
+export const CANDIDATE_FIELDS = Object.freeze({
+  sender: "sender",
+  callerId: "caller_id",
+  calleeId: "callee_id",
+  candidates: "candidates",
+  createdAt: "created_at",
+  expireAt: "expire_at",
+} as const);
+
+/** Keys of one entry in a candidates document's `candidates` array (RTCIceCandidateInit names). */
+export const CANDIDATE_ENTRY_FIELDS = Object.freeze({
+  candidate: "candidate",
+  sdpMid: "sdpMid",
+  sdpMLineIndex: "sdpMLineIndex",
+  usernameFragment: "usernameFragment",
+} as const);
+
+/** Size limits; `firestore.rules` enforces the same numbers (a unit test keeps them in step). */
+export const LIMITS = Object.freeze({
+  /** Longest `sdp` string, in characters (a browser's audio+video offer is 4–10 k). */
+  maxSdpLength: MAX_SDP_LENGTH,
+  /** Longest `candidate:` line, in characters. */
+  maxCandidateLength: MAX_CANDIDATE_LENGTH,
+  /** Most entries (candidates plus end-of-candidates markers) in one side's document. */
+  maxCandidatesPerSide: 20,
+  /** Most entries one write may append (rules evaluate at most 1000 expressions per request). */
+  maxCandidatesPerWrite: 6,
+  /** Longest `sdpMid`. */
+  maxSdpMidLength: MAX_SDP_MID_LENGTH,
+  /** Largest `sdpMLineIndex`. */
+  maxSdpMLineIndex: 63,
+  /** Longest Firebase Auth uid. */
+  maxUidLength: MAX_UID_LENGTH,
+  /** Largest `limit()` a client query may ask for. */
+  maxQueryLimit: 20,
+  /** Longest `usernameFragment` (RFC 8839: ice-ufrag is 4–256 ice-chars). */
+  maxUsernameFragmentLength: MAX_USERNAME_FRAGMENT_LENGTH,
+} as const);
+
+/**
+ * How long a call rings, chosen by the caller in `ring_seconds` at create (the rules bound it),
+ * so that every app reads the deadline from the document instead of a server param.
+ */
+export const RING_SECONDS = Object.freeze({ min: 10, max: 600, default: 60 } as const);
+
+/**
+ * `expire_at` that a client writes at create (session and candidates documents): its own clock
+ * plus `clientSeconds`. The rules accept anything between `minSeconds` and `maxSeconds` after
+ * the server's time, so a device clock a day off still works, while a document no function
+ * ever touched is still removed by the TTL policy.
+ */
+export const CREATE_EXPIRY = Object.freeze({ clientSeconds: 25 * 3_600, minSeconds: 3_600, maxSeconds: 2 * 86_400 } as const);
+
+/** Defaults of the timeouts and the TTL (the functions' params can change them within TIMEOUT_BOUNDS). */
+export const DEFAULT_TIMEOUTS = Object.freeze({
+  /** `pending` lasts only until the trigger runs; longer means the trigger failed. */
+  pendingSeconds: 60,
+  /** How long `offered` rings before the server ends the call with `timeout`. */
+  ringSeconds: 60,
+  /** How long `answered` may wait for ICE to connect. */
+  answerSeconds: 60,
+  /** Longest call (`connected`) before the server ends it. */
+  maxCallSeconds: 86_400,
+  /** How long an ended session stays readable before it is deleted. */
+  sessionTtlSeconds: 3_600,
+} as const);
+
+/** The timeouts and the TTL, in seconds. */
+export interface Timeouts {
+  pendingSeconds: number;
+  ringSeconds: number;
+  answerSeconds: number;
+  maxCallSeconds: number;
+  sessionTtlSeconds: number;
+}

@@ -1,0 +1,118 @@
+// Firestore operations one call costs when clients follow docs/signaling.md, step by step.
+// Billing rules applied (Cloud Firestore pricing): every document write and delete counts; a
+// listener pays one read per document in its first snapshot (at least one, even when empty) and
+// one per document added, changed, or removed by a change — but nothing for a deletion; a
+// query pays one read per document returned (at least one); a get()/getAfter() in the rules
+// costs one read per document per request; triggers receive their snapshots free and write
+// with preconditions.
+import { LIMITS } from "./model.js";
+
+/** The shape of one call: candidates gathered per side and how many batches carried them. */
+export interface CallShape {
+  callerCandidates: number;
+  calleeCandidates: number;
+  callerBatches: number;
+  calleeBatches: number;
+  /** Caller batches written after the callee attached its listener (usually 0: it rang first). */
+  callerBatchesAfterAccept?: number;
+}
+
+/** Operations of one protocol step. */
+export interface StepCost {
+  step: string;
+  writes: number;
+  listenerReads: number;
+  otherReads: number;
+  deletes: number;
+}
+
+/** Operations of a whole call. */
+export interface CallCost {
+  steps: StepCost[];
+  totals: Omit<StepCost, "step">;
+}
+
+/**
+ * Reads the rules pay for the dial batch: the new session (candidates rule), the caller's limits
+ * document (session rule), and the session of the one entry the limits write replaces or
+ * removes (limits.ts). That last read is the steady state: a caller who called this person
+ * before, or whose entries are all taken, releases one ended call per dial; a caller with free
+ * entries pays one read less.
+ */
+export const LIMITS_RULE_READS = 3;
+
+/** Reads each sweep run pays even when there is nothing to do: three queries, one read each. */
+export const SWEEP_QUERIES_PER_RUN = 3;
+
+/** Operations for one complete call under the documented protocol (worst case: the trigger keeps up). */
+export function signalingCallCost(shape: CallShape): CallCost {
+  checkShape(shape);
+  const lateCallerBatches = shape.callerBatchesAfterAccept ?? 0;
+  const steps: StepCost[] = [
+    row(
+      "caller creates the session (offer, ring time), its candidates document and its limits write in one batch; the rules read the session and the limits document as the batch leaves them, and the ended call whose limits entry this write replaces; the callee's Q0 sees the call: it rings",
+      3,
+      1,
+      LIMITS_RULE_READS,
+    ),
+    row("caller attaches L1 on its session (first snapshot)", 0, 1),
+    row("trigger: pending → offered; L1 and Q0 see it", 1, 2),
+    row(`caller appends its ${shape.callerCandidates} candidates and end-of-candidates in ${shape.callerBatches} batch(es)`, shape.callerBatches, 0),
+    row("callee accepts: attaches L3 on the caller's candidates (one snapshot holds every batch so far)", 0, 1 + lateCallerBatches),
+    row("callee writes the answer and creates its candidates document in one batch (the rules' get of the session); L1 sees the answer, the session leaves Q0; the caller stops L1", 2, 2, 1),
+    row("caller attaches L2 on the callee's candidates (first snapshot)", 0, 1),
+    row("trigger: offered → answered (nobody listens to the session: L1 stopped, Q0 let it go at the answer)", 1, 0),
+    row(`callee appends its ${shape.calleeCandidates} candidates and end-of-candidates in ${shape.calleeBatches} batch(es); L2 sees each`, shape.calleeBatches, shape.calleeBatches),
+    row("caller reports ICE connected; trigger: answered → connected (nobody listens to the session any more)", 2, 0),
+    row("a participant hangs up: deletes its candidates document and writes its end request, back to back; the other side's listener sees the deletion (free)", 1, 0, 0, 1),
+    row("trigger: connected → ended, deletes both candidate documents (one is already gone)", 1, 0, 0, 2),
+    row("sweep after expire_at: its query returns the ended session, which it deletes alone", 0, 0, 1, 1),
+  ];
+  const totals = steps.reduce(
+    (sum, step) => ({
+      writes: sum.writes + step.writes,
+      listenerReads: sum.listenerReads + step.listenerReads,
+      otherReads: sum.otherReads + step.otherReads,
+      deletes: sum.deletes + step.deletes,
+    }),
+    { writes: 0, listenerReads: 0, otherReads: 0, deletes: 0 },
+  );
+  return { steps, totals };
+}
+
+/** Google's FirebaseRTC codelab: one write per candidate, one listener read per candidate, no cleanup. */
+export function codelabCallCost(callerCandidates: number, calleeCandidates: number): { writes: number; listenerReads: number } {
+  return { writes: 2 + callerCandidates + calleeCandidates, listenerReads: 3 + callerCandidates + calleeCandidates };
+}
+
+/** Reads the sweep pays per day regardless of calls, when it runs every `intervalMinutes`. */
+export function sweepFixedReadsPerDay(intervalMinutes: number): number {
+  if (!Number.isInteger(intervalMinutes) || intervalMinutes < 1 || intervalMinutes > 1_440) {
+    throw new RangeError("intervalMinutes must be a whole number from 1 to 1440.");
+  }
+  return Math.ceil(1_440 / intervalMinutes) * SWEEP_QUERIES_PER_RUN;
+}
+
+function row(step: string, writes: number, listenerReads: number, otherReads = 0, deletes = 0): StepCost {
+  return { step, writes, listenerReads, otherReads, deletes };
+}
+
+function checkShape(shape: CallShape): void {
+  for (const role of ["caller", "callee"] as const) {
+    const candidates = shape[`${role}Candidates`];
+    const batches = shape[`${role}Batches`];
+    // Each side sends its candidates plus one end-of-candidates entry.
+    const entries = candidates + 1;
+    if (!Number.isInteger(candidates) || candidates < 0 || entries > LIMITS.maxCandidatesPerSide) {
+      throw new RangeError(`${role}Candidates must be a whole number from 0 to ${LIMITS.maxCandidatesPerSide - 1}.`);
+    }
+    const fewest = Math.ceil(entries / LIMITS.maxCandidatesPerWrite);
+    if (!Number.isInteger(batches) || batches < fewest || batches > entries) {
+      throw new RangeError(`${role}Batches must be a whole number from ${fewest} to ${entries} (1 to ${LIMITS.maxCandidatesPerWrite} entries per batch).`);
+    }
+  }
+  const late = shape.callerBatchesAfterAccept ?? 0;
+  if (!Number.isInteger(late) || late < 0 || late > shape.callerBatches) {
+    throw new RangeError("callerBatchesAfterAccept must be a whole number from 0 to callerBatches.");
+  }
+}

@@ -1,0 +1,42 @@
+import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
+import { resolve } from "node:path";
+import { PROJECT_ID } from "./emulators";
+
+// firebase-admin lives in the functions codebase; the tests load that very copy so that its
+// Firestore instances are the type the functions' handlers take.
+const requireFromFunctions = createRequire(resolve(__dirname, "..", "..", "..", "functions", "package.json"));
+type AdminApp = typeof import("../../../functions/node_modules/firebase-admin/lib/app/index");
+type AdminFirestoreModule = typeof import("../../../functions/node_modules/firebase-admin/lib/firestore/index");
+/** firebase-admin/firestore as the functions load it (Timestamp, FieldValue, types). */
+export const adminFirestoreModule = requireFromFunctions("firebase-admin/firestore") as AdminFirestoreModule;
+const adminApp = requireFromFunctions("firebase-admin/app") as AdminApp;
+
+/** The admin SDK's Firestore. */
+export type AdminFirestore = import("../../../functions/node_modules/firebase-admin/lib/firestore/index").Firestore;
+
+/** An admin Firestore on the suite's emulator, and how to close it. */
+export interface EmulatorAdmin {
+  db: AdminFirestore;
+  close(): Promise<void>;
+}
+
+/**
+ * An admin Firestore talking to the suite's emulator. The Admin SDK finds the emulator through
+ * FIRESTORE_EMULATOR_HOST; METADATA_SERVER_DETECTION=none keeps it from probing the metadata
+ * address (the tests' network rule: loopback only).
+ */
+export function emulatorAdmin(firestorePort: number): EmulatorAdmin {
+  process.env.FIRESTORE_EMULATOR_HOST = `127.0.0.1:${firestorePort}`;
+  process.env.METADATA_SERVER_DETECTION = "none";
+  process.env.GCLOUD_PROJECT = PROJECT_ID;
+  const app = adminApp.initializeApp({ projectId: PROJECT_ID }, `admin-${randomUUID()}`);
+  const db = adminFirestoreModule.getFirestore(app);
+  return {
+    db,
+    async close() {
+      await db.terminate();
+      await adminApp.deleteApp(app);
+    },
+  };
+}

@@ -1,0 +1,189 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { connect } from "node:net";
+import { renderTurnConfig } from "@webrtc-lite/turn/render";
+import { DEFAULT_MAX_BPS, type TurnSettings } from "@webrtc-lite/turn/settings";
+import { freePorts } from "./ports";
+import { startProcess, type RunningProcess } from "./processes";
+import { waitFor } from "./wait";
+
+const run = promisify(execFile);
+
+/** The kit's shipped template, which every test coturn is rendered from. */
+export const TEMPLATE_PATH = join(__dirname, "..", "..", "..", "turn", "turnserver.conf.template");
+
+/** A coturn server started by a test on loopback from the kit's rendered config. */
+export interface TestCoturn {
+  /** The loopback address it listens and relays on (127.0.0.1 unless `address` was given). */
+  readonly address: string;
+  /** Plain UDP/TCP listening port (the kit's 3478). */
+  readonly port: number;
+  /** TLS listening port (the kit's 5349). */
+  readonly tlsPort: number;
+  /** The self-signed certificate (PEM) coturn serves on the TLS ports, for `ca`. */
+  readonly certificate: Buffer;
+  /** The rendered config as coturn read it. */
+  readonly config: string;
+  /** `turn:<address>:<port>?transport=udp`, `…tcp`. */
+  uris(): string[];
+  output(): string;
+  /** Stops the server but keeps its config, certificate and ports, so `restart()` can bring it back. */
+  halt(): Promise<void>;
+  /** Starts the server again after `halt()`, on the same ports with the same config. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Test-only changes to the shipped config. */
+export interface CoturnOptions {
+  /**
+   * Relaying between two local clients needs loopback peers: adds `allow-loopback-peers` and
+   * `allowed-peer-ip=127.0.0.1` (which wins over the kit's denied ranges). Only tests do that.
+   */
+  relayBetweenLocalClients?: boolean;
+  /** Shipped lines to leave out, to show what a line protects against (each must exist). */
+  withoutLines?: string[];
+  /**
+   * Another loopback address (e.g. 127.0.0.2) to listen and relay on instead of 127.0.0.1 and
+   * ::1, so that two test servers are two hosts, as in a fleet, and not two ports of one.
+   */
+  address?: string;
+}
+
+/**
+ * Renders the kit's template through the kit's renderer with loopback listening and relay
+ * addresses (127.0.0.1 and ::1), free ports, a self-signed certificate and temporary paths,
+ * and starts Debian's coturn on it.
+ */
+export async function startCoturn(secrets: string[], options: CoturnOptions = {}): Promise<TestCoturn> {
+  const dir = await mkdtemp(join(tmpdir(), "webrtc-lite-coturn-"));
+  const address = options.address ?? "127.0.0.1";
+  const addresses = address === "127.0.0.1" ? ["127.0.0.1", "::1"] : [address];
+  const [listening = 0, altListening = 0, tls = 0, altTls = 0] = await freePorts(4);
+  // Relay ranges below the kernel's ephemeral ports (32768 up), so no client socket of another
+  // process can hold a port coturn picks for a relay; and per instance, so that parallel test
+  // servers rarely share one.
+  const minRelay = 20_000 + (listening % 250) * 50;
+  const certificate = await makeSelfSignedCertificate(dir, addresses);
+  const settings: TurnSettings = {
+    realm: "webrtc-lite.test",
+    listeningIps: addresses,
+    relayIps: addresses,
+    ports: { listening, altListening, tls, altTls, minRelay, maxRelay: minRelay + 49 },
+    tls: certificate.paths,
+    userQuota: 12,
+    totalQuota: 300,
+    maxBps: DEFAULT_MAX_BPS,
+    prometheus: false,
+    pidfile: join(dir, "turnserver.pid"),
+  };
+  const testOnly = [`userdb=${join(dir, "turndb")}`];
+  if (options.relayBetweenLocalClients) testOnly.push("allow-loopback-peers", `allowed-peer-ip=${address}`);
+  let shipped = renderTurnConfig(await readFile(TEMPLATE_PATH, "utf8"), settings, secrets).split("\n");
+  for (const line of options.withoutLines ?? []) {
+    if (!shipped.includes(line)) throw new Error(`the rendered config has no line ${JSON.stringify(line)} to leave out`);
+    shipped = shipped.filter((candidate) => candidate !== line);
+  }
+  const config = `${shipped.join("\n")}\n# test-only\n${testOnly.join("\n")}\n`;
+  const configPath = join(dir, "turnserver.conf");
+  await writeFile(configPath, config, { mode: 0o600 });
+  const launch = async (): Promise<RunningProcess> => {
+    const started = startProcess("turnserver", ["-c", configPath]);
+    await waitFor("coturn to listen on TCP", () => tcpAccepts(address, listening), 15_000);
+    return started;
+  };
+  let server = await launch();
+  return {
+    address,
+    port: listening,
+    tlsPort: tls,
+    certificate: certificate.pem,
+    config,
+    uris: () => [`turn:${address}:${listening}?transport=udp`, `turn:${address}:${listening}?transport=tcp`],
+    output: () => server.output(),
+    halt: () => server.stop(3_000),
+    async restart() {
+      server = await launch();
+    },
+    async stop() {
+      await server.stop(3_000);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Starts a coturn from the kit's config for the enclosing mocha suite (before/after hooks)
+ * and returns a getter for it.
+ */
+export function useCoturn(secrets: string[], options: CoturnOptions = {}): () => TestCoturn {
+  let coturn: TestCoturn | undefined;
+  before(async () => {
+    coturn = await startCoturn(secrets, options);
+  });
+  after(async () => {
+    await coturn?.stop();
+  });
+  return () => {
+    if (!coturn) throw new Error("coturn is not running: useCoturn starts it in a before hook");
+    return coturn;
+  };
+}
+
+/** An EC key and a one-day self-signed certificate for the given addresses, made with openssl. */
+async function makeSelfSignedCertificate(dir: string, addresses: string[]): Promise<{ pem: Buffer; paths: { cert: string; key: string } }> {
+  const cert = join(dir, "fullchain.pem");
+  const key = join(dir, "privkey.pem");
+  await run("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+    "-subj", "/CN=webrtc-lite.test", "-addext", `subjectAltName=${addresses.map((ip) => `IP:${ip}`).join(",")}`,
+    "-keyout", key, "-out", cert,
+  ]);
+  return { pem: await readFile(cert), paths: { cert, key } };
+}
+
+function tcpAccepts(host: string, port: number): Promise<true | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect(port, host);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(undefined));
+  });
+}
+
+/** The outcome of one relay attempt through coturn with `turnutils_uclient`. */
+export interface RelayResult {
+  /** The allocation succeeded and data came back through the relay. */
+  relayed: boolean;
+  output: string;
+}
+
+/**
+ * Allocates two relays with `turnutils_uclient` (coturn's own client, client-to-client mode)
+ * and sends one message between them through the server at `address:port`, using the given
+ * credential.
+ */
+export async function relayThroughCoturn(
+  port: number,
+  username: string,
+  credential: string,
+  transport: "udp" | "tcp" = "udp",
+  address = "127.0.0.1",
+): Promise<RelayResult> {
+  const args = ["-y", "-c", "-n", "1", "-m", "1", "-z", "1", "-p", String(port), "-u", username, "-w", credential];
+  if (transport === "tcp") args.unshift("-t");
+  args.push(address);
+  try {
+    const { stdout, stderr } = await run("turnutils_uclient", args, { timeout: 20_000 });
+    const output = stdout + stderr;
+    return { relayed: /tot_recv_msgs=[1-9]/.test(output), output };
+  } catch (error) {
+    const failure = error as { stdout?: string; stderr?: string };
+    return { relayed: false, output: `${failure.stdout ?? ""}${failure.stderr ?? ""}` };
+  }
+}

@@ -1,0 +1,65 @@
+import { DEFAULT_TIMEOUTS } from "@webrtc-lite/contract";
+import { emulatorAdmin, type EmulatorAdmin } from "./admin";
+import { startEmulatorStack, type EmulatorName, type EmulatorStack } from "./emulators";
+import { waitFor } from "./wait";
+import { functionParams, newSecret } from "./turn-config";
+
+/** The timeouts the signaling suites run with (the defaults, stated so the emulator never prompts). */
+export const SUITE_TIMEOUTS = { ...DEFAULT_TIMEOUTS };
+
+/** Starts the emulators a signaling suite needs, with every param of every function given. */
+export function startSignalingStack(emulators: EmulatorName[]): Promise<EmulatorStack> {
+  return startEmulatorStack({
+    emulators,
+    params: functionParams(["turn:127.0.0.1:3478?transport=udp"], {
+      SESSION_PENDING_TIMEOUT_SECONDS: String(SUITE_TIMEOUTS.pendingSeconds),
+      SESSION_RING_TIMEOUT_SECONDS: String(SUITE_TIMEOUTS.ringSeconds),
+      SESSION_ANSWER_TIMEOUT_SECONDS: String(SUITE_TIMEOUTS.answerSeconds),
+      SESSION_MAX_CALL_SECONDS: String(SUITE_TIMEOUTS.maxCallSeconds),
+      SESSION_TTL_SECONDS: String(SUITE_TIMEOUTS.sessionTtlSeconds),
+    }),
+    secrets: { TURN_SHARED_SECRET: newSecret() },
+  });
+}
+
+/** One structured log entry a function wrote (firebase-functions/logger), as the emulator prints it. */
+type LogEntry = Record<string, unknown> & { message: string };
+
+/** The structured log entries in the emulator's output with the given message. */
+function logEntries(output: string, message: string): LogEntry[] {
+  return output
+    .split("\n")
+    .filter((line) => line.startsWith(">  {") && line.includes(`"message":${JSON.stringify(message)}`))
+    .map((line) => JSON.parse(line.slice(line.indexOf("{"))) as LogEntry);
+}
+
+/**
+ * Waits until the emulator has printed at least `count` entries with `message` about
+ * `sessionId` (a function logs after its commit, so the entry can trail the write it reports).
+ */
+export function waitForLogEntries(stack: EmulatorStack, message: string, sessionId: string, count: number): Promise<LogEntry[]> {
+  return waitFor(`${count} "${message}" log entries for session ${sessionId}`, () => {
+    const entries = logEntries(stack.output(), message).filter((entry) => entry.sessionId === sessionId);
+    return entries.length >= count ? entries : undefined;
+  });
+}
+
+/** A suite's running emulators and its admin Firestore on them, available from `before` on. */
+export interface SignalingSuite {
+  stack: EmulatorStack;
+  admin: EmulatorAdmin;
+}
+
+/** Registers mocha hooks that start the emulators (and an admin client) before a suite and stop them after. */
+export function useSignalingStack(emulators: EmulatorName[]): SignalingSuite {
+  const suite = {} as SignalingSuite;
+  before(async () => {
+    suite.stack = await startSignalingStack(emulators);
+    suite.admin = emulatorAdmin(suite.stack.ports.firestore);
+  });
+  after(async () => {
+    await suite.admin?.close();
+    await suite.stack?.stop();
+  });
+  return suite;
+}
