@@ -11,7 +11,7 @@ const ALLOW_ALL = "rules_version = '2';\nservice cloud.firestore {\n  match /dat
 
 /** One baseline sample, in milliseconds. */
 export interface BaselineSample {
-  /** `setDoc` of a three-field document starts → the reader's long-lived query listener (the shape of the callee's Q0) shows it. */
+  /** `setDoc` of a three-field document starts → the reader's long-lived query listener (the shape of the callee's incoming-calls query) shows it. */
   createToQuery: number;
   /** The same with the document carrying an offer of the size the caller's create carries. */
   createOfferToQuery: number;

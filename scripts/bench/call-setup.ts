@@ -127,12 +127,12 @@ function printSeries(result: SeriesResult): void {
   console.log(row("bare create → query listener", result.cold.baseline?.createToQuery, bareCreate));
   console.log(row("  the same, carrying the offer", result.cold.baseline?.createOfferToQuery, bareCreateOffer));
   console.log(row("bare delete → document listener", result.cold.baseline?.deleteToDocument, bareDelete));
-  console.log(row("dial → ring (Q0)", result.cold.call?.dialToRing, pick(result.calls, "dialToRing"), { label: "bare create→query", values: bareCreate }));
+  console.log(row("dial → ring (incoming calls)", result.cold.call?.dialToRing, pick(result.calls, "dialToRing"), { label: "bare create→query", values: bareCreate }));
   const ringVsOffer = median(pick(result.calls, "dialToRing")) / median(bareCreateOffer);
   console.log(`   ${"".padEnd(34)} ${"".padEnd(61)}   ${fmt(ringVsOffer, 2)}x bare create carrying the offer`);
   const withoutLimits = pick(result.limits, "withoutLimits");
   const withLimits = pick(result.limits, "withLimits");
-  console.log(row("dial batch → Q0, rules w/o limits", result.cold.limits?.withoutLimits, withoutLimits));
+  console.log(row("dial batch → incoming calls, rules w/o limits", result.cold.limits?.withoutLimits, withoutLimits));
   console.log(row("  the same with the limits write", result.cold.limits?.withLimits, withLimits));
   console.log(`   ${"".padEnd(34)} ${"".padEnd(61)}   ${fmt(median(withLimits) / median(withoutLimits), 2)}x without limits (+${fmt(median(withLimits) - median(withoutLimits), 1)} ms)`);
   console.log(row("answer → both connected", result.cold.call?.answerToConnected, pick(result.calls, "answerToConnected")));
@@ -166,7 +166,7 @@ export async function callSetup(): Promise<void> {
   Object.assign(process.env, emulator.env);
   // BENCH_GRPC_DIAG=1 records the bytes around a refused gRPC frame header (test/helpers/listen-stream.ts).
   if (process.env.BENCH_GRPC_DIAG === "1") captureFrameContexts();
-  console.log("   caller and callee: the web client (web/src/call: startCall, listenForCalls, hangUp) on @roamhq/wrtc in this process;");
+  console.log("   caller and callee: the client (@webrtc-lite/client: startCall, listenForCalls, hangUp) on @roamhq/wrtc in this process;");
   console.log("   ICE relay only (iceTransportPolicy relay) through coturn on 127.0.0.1; bare baseline: project demo-bench-baseline, allow-all rules");
   const secret = newSecret();
   const coturn: TestCoturn = await startCoturn([secret], { relayBetweenLocalClients: true });

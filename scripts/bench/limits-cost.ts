@@ -1,23 +1,24 @@
 // What the caller's limits add to the dial: the same dial batch (session with the offer and the
 // caller's candidates document) through firestore.rules as shipped, with its limits write, and
 // through the same rules with the limits check taken out, each in a project of its own on the
-// same emulator, each seen by the callee's real Q0 listener. Calls alternate between the two.
+// same emulator, each seen by the callee's real incoming-calls query. Calls alternate between the two.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { collection, deleteField, doc, limit, onSnapshot, orderBy, query, serverTimestamp, updateDoc, where, writeBatch } from "firebase/firestore";
+import { collection, deleteField, doc, onSnapshot, serverTimestamp, updateDoc, writeBatch } from "firebase/firestore";
 import { CALL_LIMITS_COLLECTION, callLimitsFields, candidatesCreateFields, candidatesPath, endRequestFields, sessionCreateFields, sessionPath } from "@webrtc-lite/contract";
+import { incomingCallsQuery } from "@webrtc-lite/client";
 import { REPO_ROOT } from "@webrtc-lite/dev-stack/emulators";
 import { arrival } from "./arrival";
 import { loadRules, signInClient, type BenchClient } from "./clients";
 import { nowMs } from "./stats";
 
-/** One sample of each kind of dial, in milliseconds from the batch's start to Q0 showing it. */
+/** One sample of each kind of dial, in milliseconds from the batch's start to the incoming-calls query showing it. */
 export interface LimitsCostSample {
   withLimits: number;
   withoutLimits: number;
 }
 
-/** The two projects' clients, their callees' Q0 attached. */
+/** The two projects' clients, their callees' incoming-calls queries attached. */
 export interface LimitsCost {
   sample(): Promise<LimitsCostSample>;
   close(): Promise<void>;
@@ -48,22 +49,13 @@ export async function startLimitsCost(ports: { auth: number; firestore: number }
     const seen = new Map<string, number>();
     const events = arrival();
     const attached = arrival();
-    const q0 = query(
-      collection(callee.db, "webrtc_sessions"),
-      where("callee_id", "==", callee.uid),
-      where("status", "in", ["pending", "offered"]),
-      where("answer", "==", null),
-      where("end_request", "==", null),
-      orderBy("created_at", "desc"),
-      limit(10),
-    );
-    const stop = onSnapshot(q0, { includeMetadataChanges: true }, (snapshot) => {
+    const stop = onSnapshot(incomingCallsQuery(callee.db, callee.uid), { includeMetadataChanges: true }, (snapshot) => {
       const at = nowMs();
       if (!snapshot.metadata.fromCache) attached.fire();
       for (const change of snapshot.docChanges()) if (change.type === "added" && !seen.has(change.doc.id)) seen.set(change.doc.id, at);
       events.fire();
     });
-    await attached.until(() => true, timeoutMs, `${projectId}: Q0's first snapshot`);
+    await attached.until(() => true, timeoutMs, `${projectId}: the incoming-calls query's first snapshot`);
     return { caller, callee, seen, events, stop };
   }
 
@@ -87,7 +79,7 @@ export async function startLimitsCost(ports: { auth: number; firestore: number }
     }
     const started = nowMs();
     await batch.commit();
-    const shown = await s.events.until(() => s.seen.get(session.id), timeoutMs, "the dial in the callee's Q0");
+    const shown = await s.events.until(() => s.seen.get(session.id), timeoutMs, "the dial in the callee's incoming-calls query");
     await updateDoc(doc(s.caller.db, sessionPath(session.id)), endRequestFields("caller", "cancel", serverTimestamp()));
     if (limits) previous = session.id;
     return shown - started;

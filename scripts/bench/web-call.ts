@@ -1,4 +1,4 @@
-// One call through the web client (web/src/call: startCall, listenForCalls, Call.hangUp) in
+// One call through the client (@webrtc-lite/client: startCall, listenForCalls, Call.hangUp) in
 // Node, on libwebrtc from npm (@roamhq/wrtc), timing the moments the bench reports. The
 // Firestore writes are timed where they start by wrapping the client's SignalingStore.
 import { RTCPeerConnection as WrtcPeerConnection } from "@roamhq/wrtc";

@@ -155,7 +155,7 @@ describe("a libwebrtc client that follows docs/signaling.md literally (no Functi
     assert.equal(await answered.ended.wait(), "the peer's candidates document is gone");
   });
 
-  it("handles an answer that is already there when the caller's L1 attaches", async () => {
+  it("handles an answer that is already there when the caller's session listener attaches", async () => {
     const [alice, bob] = [await start(), await start()];
     const incoming = bob.listenForCalls();
     try {
@@ -180,7 +180,7 @@ describe("a libwebrtc client that follows docs/signaling.md literally (no Functi
       const outgoing = await alice.call(bob.uid);
       const ring = await incoming.waitForRinging(alice.uid);
       await outgoing.hangUp("cancel");
-      // L1 may see the end request in the local cache before the batch's commit resolves.
+      // The session listener may see the end request in the local cache before the batch's commit resolves.
       assert.match(await outgoing.ended.wait(), /^(hung up \(cancel\)|session: cancel)$/);
       await incoming.waitForSilence(ring.sessionId);
       const late = await bob.accept(ring);

@@ -1,4 +1,4 @@
-// firestore.rules for the caller's limits (functions/src/sessions/limits.ts), run in the
+// firestore.rules for the caller's limits (packages/contract/src/sessions/limits.ts), run in the
 // Firestore emulator: for each limit, the call at the limit is allowed, the one past it is
 // refused, and the limit comes back once a call ends (or the minute passes), with no function
 // running. Every create here is the real dial batch: session, caller's candidates, limits write.

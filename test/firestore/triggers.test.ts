@@ -39,7 +39,7 @@ describe("session triggers (Functions, Firestore and Auth emulators)", function 
 
   /** Waits, on the server's side, until the session satisfies `predicate`. */
   // Polled, not listened to: the emulator's Listen stream can break when a listener attaches
-  // while a write lands (test/helpers/listen-stream.ts), and the Admin SDK then goes silent 60 s.
+  // while a write lands (packages/dev-stack/src/listen-stream.ts), and the Admin SDK then goes silent 60 s.
   function waitForSession(sessionId: string, what: string, predicate: (data: Record<string, unknown>) => boolean): Promise<AdminSnapshot> {
     return waitFor(`session ${sessionId} ${what}`, async () => {
       const snapshot = await sessionDoc(sessionId).get();

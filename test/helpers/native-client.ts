@@ -16,14 +16,10 @@ import {
   doc,
   getDoc,
   getFirestore,
-  limit,
   onSnapshot,
-  orderBy,
-  query,
   serverTimestamp,
   terminate,
   updateDoc,
-  where,
   writeBatch,
   type DocumentData,
   type DocumentReference,
@@ -32,6 +28,7 @@ import {
 import { randomUUID } from "node:crypto";
 import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
 import { callLimitsDocumentSchema } from "@webrtc-lite/contract";
+import { incomingCallsQuery } from "@webrtc-lite/client";
 import { CallLimitsTracker } from "@webrtc-lite/client/call/limits";
 import { CandidateInbox } from "@webrtc-lite/client/call/outbox";
 import { PROJECT_ID } from "@webrtc-lite/dev-stack/emulators";
@@ -87,7 +84,7 @@ export class NativeApp {
     return new wrtc.RTCPeerConnection({ iceServers: [{ urls: this.config.turn.uris, username, credential }], iceTransportPolicy: "relay" });
   }
 
-  /** Caller steps 1–4: offer, one batch (session + own candidates), appends, then L1 on the session. */
+  /** Caller steps 1–4: offer, one batch (session + own candidates), appends, then the session listener. */
   async call(calleeId: string, options: { ringSeconds?: number; beforeL1?: Promise<unknown> } = {}): Promise<NativeCall> {
     const pc = this.peerConnection();
     const session = doc(collection(this.db, "webrtc_sessions"));
@@ -143,12 +140,12 @@ export class NativeApp {
     return call;
   }
 
-  /** Callee step 1: Q0, the long-lived incoming-calls listener. */
+  /** Callee step 1: the long-lived incoming-calls query. */
   listenForCalls(): IncomingCalls {
     return new IncomingCalls(this.db, this.uid);
   }
 
-  /** Callee step 3: accepts a ringing call (L3 first, buffered; answer and own candidates in one batch). */
+  /** Callee step 3: accepts a ringing call (the peer-candidates listener first, buffered; answer and own candidates in one batch). */
   async accept(ring: Ring): Promise<NativeCall> {
     const pc = this.peerConnection();
     const session = doc(this.db, "webrtc_sessions", ring.sessionId);
@@ -182,37 +179,28 @@ export class NativeApp {
   }
 }
 
-/** A call as the docs' Q0 shows it ringing. */
+/** A call as the docs' incoming-calls query shows it ringing. */
 export interface Ring {
   sessionId: string;
   callerId: string;
   offerSdp: string;
 }
 
-/** Q0 with the ringing rules of "The ring deadline". */
+/** The incoming-calls query with the ringing rules of "The ring deadline". */
 export class IncomingCalls {
   private readonly firstSeen = new Map<string, number>();
   private readonly ringing = new Map<string, Ring>();
   private readonly changes = new Set<() => void>();
   private synced = false;
   private readonly unsubscribe: () => void;
-  /** Set when Q0 fails. */
+  /** Set when the incoming-calls query fails. */
   failure: Error | undefined;
-  /** Fires with Q0's first snapshot from the server. */
-  readonly attached = new Signal("Q0's first server snapshot");
+  /** Fires with the incoming-calls query's first snapshot from the server. */
+  readonly attached = new Signal("the incoming-calls query's first server snapshot");
 
   constructor(db: Firestore, uid: string) {
-    const q0 = query(
-      collection(db, "webrtc_sessions"),
-      where("callee_id", "==", uid),
-      where("status", "in", ["pending", "offered"]),
-      where("answer", "==", null),
-      where("end_request", "==", null),
-      orderBy("created_at", "desc"),
-      limit(10),
-    );
     this.unsubscribe = onSnapshot(
-      q0,
+      incomingCallsQuery(db, uid),
       { includeMetadataChanges: true },
       (snapshot) => {
         if (snapshot.metadata.fromCache) return;
@@ -260,7 +248,7 @@ export class IncomingCalls {
     return waitOnChanges(what, this.changes, () => (this.synced ? probe() : undefined), () => this.failure, timeoutMs);
   }
 
-  /** Detaches Q0. */
+  /** Detaches the incoming-calls query. */
   stop(): void {
     this.unsubscribe();
   }
@@ -361,7 +349,7 @@ export class NativeCall {
   readonly channelOpen = new Signal("the data channel to open");
   /** When the caller's create batch committed (epoch ms). */
   committedAt = 0;
-  /** Whether L1's first snapshot already held the answer. */
+  /** Whether the session listener's first snapshot already held the answer. */
   answerInFirstSnapshot = false;
   /** Every state libwebrtc went through: `ice:new`, `connection:connected`, … */
   readonly states: string[] = [];
@@ -412,7 +400,7 @@ export class NativeCall {
     this.ringTimer = setTimeout(() => void this.hangUp("timeout"), ringSeconds * 1_000);
   }
 
-  /** Caller step 4: L1 on the session document, every snapshot handled as a state. */
+  /** Caller step 4: the session listener on the session document, every snapshot handled as a state. */
   listenToSession(): void {
     let first = true;
     const stop = onSnapshot(this.session, { includeMetadataChanges: true }, (snapshot) => {
@@ -433,11 +421,11 @@ export class NativeCall {
         .setRemoteDescription(data.answer as RTCSessionDescriptionInit)
         .then(() => this.remoteDescriptionSet())
         .catch((error: Error) => this.end(`setRemoteDescription failed: ${error.message}`));
-    }, (error) => this.end(`L1 failed: ${error.message}`));
+    }, (error) => this.end(`the session listener failed: ${error.message}`));
     this.stops.push(stop);
   }
 
-  /** L2 / L3: the peer's candidates; buffered until the remote description is set; deletion = ended. */
+  /** The peer-candidates listener: the peer's candidates; buffered until the remote description is set; deletion = ended. */
   listenToPeer(): void {
     const peer = doc(this.session, "ice_candidates", this.role === "caller" ? "callee" : "caller");
     const stop = onSnapshot(peer, { includeMetadataChanges: true }, (snapshot) => {

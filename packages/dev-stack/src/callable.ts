@@ -29,11 +29,12 @@ export interface CallableAnswer {
 
 /**
  * Sends one request in the callable wire protocol (`POST {"data": …}`), as the Android and iOS
- * SDKs do, with an optional ID token; `rawBody` sends bytes exactly as given.
+ * SDKs do, with an optional ID token; `rawBody` sends bytes exactly as given, and `signal`
+ * bounds the wait.
  */
 export async function callRaw(
   url: string,
-  options: { idToken?: string; data?: unknown; rawBody?: string; headers?: Record<string, string> },
+  options: { idToken?: string; data?: unknown; rawBody?: string; headers?: Record<string, string>; signal?: AbortSignal },
 ): Promise<CallableAnswer> {
   const headers: Record<string, string> = { "content-type": "application/json", ...options.headers };
   if (options.idToken) headers.authorization = `Bearer ${options.idToken}`;
@@ -41,6 +42,7 @@ export async function callRaw(
     method: "POST",
     headers,
     body: options.rawBody ?? JSON.stringify({ data: options.data ?? null }),
+    signal: options.signal,
   });
   const text = await response.text();
   let body: CallableAnswer["body"];

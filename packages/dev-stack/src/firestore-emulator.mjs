@@ -5,7 +5,7 @@
 // launcher JAR that names it is written to a cache folder; firebase-tools runs the launcher
 // through FIRESTORE_EMULATOR_BINARY_PATH.
 //
-//   node scripts/firestore-emulator.mjs          prints `export …` lines for a shell (eval them)
+//   node packages/dev-stack/src/firestore-emulator.mjs          prints `export …` lines for a shell (eval them)
 //   import { firestoreEmulatorEnv } from …        the same as an object, for scripts/test.mjs
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";

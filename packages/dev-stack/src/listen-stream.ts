@@ -65,7 +65,7 @@ export function describeStreamFailure(failure: StreamFailure): string {
   return (
     `the Firestore emulator's gRPC stream broke: grpc-js read a frame header claiming ${failure.claimedBytes} bytes ` +
     "(over the SDK's 17 MiB limit; no document here is near that size, so the frame boundaries were lost), the SDK closed " +
-    "the stream as RESOURCE_EXHAUSTED and backs off 60 s: listeners on that client are silent meanwhile (test/helpers/listen-stream.ts)"
+    "the stream as RESOURCE_EXHAUSTED and backs off 60 s: listeners on that client are silent meanwhile (packages/dev-stack/src/listen-stream.ts)"
   );
 }
 

@@ -8,19 +8,6 @@ import { build } from "esbuild";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
-// The signaling contract (functions/src/sessions/model.ts) imports zod from the functions'
-// node_modules and the web client from the root's: resolve both to the root's single copy.
-const oneZod = {
-  name: "one-zod",
-  setup(build) {
-    build.onResolve({ filter: /^zod(\/.*)?$/ }, (args) =>
-      args.pluginData === "one-zod"
-        ? undefined
-        : build.resolve(args.path, { kind: args.kind, resolveDir: repoRoot, pluginData: "one-zod" }),
-    );
-  },
-};
-
 /** The folder firebase.json's `hosting.public` names, relative to the repository root. */
 export const SELFTEST_PUBLIC = "web/dist";
 
@@ -46,7 +33,8 @@ export async function buildSelfTest(options = {}) {
     minify: true,
     sourcemap: true,
     logLevel: "warning",
-    plugins: [oneZod],
+    // The workspace packages from their TypeScript source, like the tests.
+    conditions: ["@webrtc-lite/source"],
   });
   for (const file of ["index.html", "call.html", "selftest.css"]) await copyFile(join(source, file), join(outDir, file));
   return outDir;

@@ -2,15 +2,18 @@ import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import { REPO_ROOT } from "@webrtc-lite/dev-stack/emulators";
 
-/** Loads the functions entry point in a fresh process, reads `access` in order, reports what got loaded. */
+/**
+ * Loads the built entry point (functions/lib, what `firebase deploy` uploads) in a fresh process,
+ * reads `access` in order, reports what got loaded.
+ */
 function loadEntryPoint(access: string[]): { exports: string[]; types: string[]; firestoreModules: number; zodModules: number } {
   const script = `
-    const entry = require("./functions/src/index.ts");
+    const entry = require("./functions/lib/index.js");
     const types = ${JSON.stringify(access)}.map((name) => typeof entry[name]);
     const firestoreModules = Object.keys(require.cache).filter((path) => path.includes("/@google-cloud/firestore/")).length;
     const zodModules = Object.keys(require.cache).filter((path) => path.includes("/node_modules/zod/")).length;
     console.log(JSON.stringify({ exports: Object.keys(entry), types, firestoreModules, zodModules }));`;
-  const run = spawnSync(process.execPath, ["--import", "tsx", "-e", script], { cwd: REPO_ROOT, encoding: "utf8" });
+  const run = spawnSync(process.execPath, ["-e", script], { cwd: REPO_ROOT, encoding: "utf8" });
   assert.equal(run.status, 0, run.stderr);
   return JSON.parse(run.stdout.trim().split("\n").pop() ?? "{}");
 }

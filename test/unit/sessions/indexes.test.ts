@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { INCOMING_CALLS_QUERY } from "@webrtc-lite/contract";
 import { REPO_ROOT } from "@webrtc-lite/dev-stack/emulators";
 
 interface FirestoreApiLike {
@@ -25,19 +26,19 @@ describe("firestore.indexes.json", () => {
     assert.throws(() => api.validateSpec(api.upgradeOldSpec({ indexes: [], fieldOverrides: [{ ...spec.fieldOverrides[0], ttl: "true" }] })), /ttl/);
   });
 
-  it("has the composite index for the incoming-calls query, and the earlier one for apps not updated yet", () => {
-    const incoming = spec.indexes.find((index) => index.fields.map((field) => field.fieldPath).join(",") === "callee_id,status,answer,end_request,created_at");
-    assert.deepEqual(incoming, {
-      collectionGroup: "webrtc_sessions",
+  it("has the composite index for the incoming-calls query as the contract spells it, and the earlier one for apps not updated yet", () => {
+    const query = INCOMING_CALLS_QUERY;
+    const equalities = [query.calleeField, query.statusField, ...query.nullFields];
+    const expected = {
+      collectionGroup: query.collection,
       queryScope: "COLLECTION",
       fields: [
-        { fieldPath: "callee_id", order: "ASCENDING" },
-        { fieldPath: "status", order: "ASCENDING" },
-        { fieldPath: "answer", order: "ASCENDING" },
-        { fieldPath: "end_request", order: "ASCENDING" },
-        { fieldPath: "created_at", order: "DESCENDING" },
+        ...equalities.map((fieldPath) => ({ fieldPath, order: "ASCENDING" })),
+        { fieldPath: query.orderBy.field, order: query.orderBy.direction === "desc" ? "DESCENDING" : "ASCENDING" },
       ],
-    });
+    };
+    assert.deepEqual(expected.fields.map((field) => field.fieldPath), ["callee_id", "status", "answer", "end_request", "created_at"]);
+    assert.deepEqual(spec.indexes.find((index) => index.fields.map((field) => field.fieldPath).join(",") === expected.fields.map((field) => field.fieldPath).join(",")), expected);
     assert.ok(spec.indexes.some((index) => index.fields.map((field) => field.fieldPath).join(",") === "callee_id,status,created_at"));
   });
 

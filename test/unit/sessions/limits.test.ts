@@ -20,7 +20,7 @@ const NOW = 1_700_000_000_000;
 const call = { sessionId: "s-new", calleeId: "bob" };
 const none = new Set<string>();
 
-describe("caller limits (functions/src/sessions/limits.ts)", () => {
+describe("caller limits (packages/contract/src/sessions/limits.ts)", () => {
   describe("planCallLimits", () => {
     it("takes a random slot when it knows nothing, and writes only this call's entry", () => {
       const plan = planCallLimits(unknownCallLimits(), call, none, () => 0.55);

@@ -160,7 +160,7 @@ describe("firestore.rules agrees with the signaling modules", () => {
     assert.deepEqual(table, expected);
   });
 
-  describe("the caller's limits (functions/src/sessions/limits.ts)", () => {
+  describe("the caller's limits (packages/contract/src/sessions/limits.ts)", () => {
     const returned = (name: string) => /return ([^;]+);/.exec(ruleFunction(name))?.[1];
 
     it("holds the same numbers in its settings as CALL_LIMITS", () => {

@@ -87,7 +87,7 @@ describe("web client: placing a call", () => {
     store.session!(sessionDocument("pending", ANSWER));
     await until("connecting", () => call.state.phase === "connecting");
     assert.deepEqual(pc.remote, ANSWER.answer);
-    assert.equal(store.session, undefined, "L1 must stop once the answer is in");
+    assert.equal(store.session, undefined, "the session listener must stop once the answer is in");
     assert.deepEqual(store.log.slice(-2), ["stop session session-1", "listen candidates session-1 callee"]);
 
     // Each entry the contract refuses is skipped (one warning each); the others still reach ICE.

@@ -37,7 +37,7 @@ const limitsDocument = (live: Record<string, string>, recent: Record<string, num
   callee_id: Object.keys(live)[0] ?? "nobody",
 });
 
-describe("CallLimitsTracker (web/src/call/limits.ts)", () => {
+describe("CallLimitsTracker (packages/client/src/call/limits.ts)", () => {
   it("dials on what it knows, with no read, and remembers the call as live here", async () => {
     const tracker = new CallLimitsTracker(() => NOW);
     const first = io();

@@ -15,7 +15,7 @@ interface Sighting {
 }
 
 /**
- * Listens for calls ringing for `calleeId` (Q0 of docs/signaling.md) and reports the list
+ * Listens for calls ringing for `calleeId` (the incoming-calls query of docs/signaling.md) and reports the list
  * whenever it changes. A call rings while nobody has answered or ended it and until its ring
  * deadline: `ring_seconds` after this device first saw it, and, for a call that was already
  * there when the listener started, `created_at + ring_seconds` by this device's clock with
@@ -99,7 +99,7 @@ function incomingCall(store: SignalingStore, sessionId: string, session: Session
     callerId: session.caller_id,
     async answer(pc) {
       const call = new CallSession(store, pc, "callee", sessionId, session.caller_id, options, collectGatheredCandidates(pc));
-      // L3 first: the caller's candidates are waiting in its document; they are buffered until the offer is set.
+      // The peer-candidates listener first: the caller's candidates are waiting in its document; they are buffered until the offer is set.
       call.watchPeerCandidates();
       try {
         await pc.setRemoteDescription(offer);

@@ -44,7 +44,7 @@ export async function startCall(store: SignalingStore, pc: PeerConnection, parti
 }
 
 /**
- * L1: the caller's listener on its session, from after the create (the rules refuse it
+ * The session listener: the caller's listener on its session, from after the create (the rules refuse it
  * before) until the answer is in; after that the callee's candidates document carries the
  * end signal, so the session costs no further reads.
  */

@@ -14,8 +14,23 @@ import {
   where,
   writeBatch,
   type Firestore,
+  type Query,
 } from "firebase/firestore";
-import { CALL_LIMITS_COLLECTION, callLimitsDocumentSchema, callLimitsFields, SESSIONS_COLLECTION, SESSION_FIELDS, answerFields, candidatesCreateFields, candidatesPath, connectivityFields, describeIssues, endRequestFields, sessionCreateFields, sessionPath } from "@webrtc-lite/contract";
+import {
+  CALL_LIMITS_COLLECTION,
+  INCOMING_CALLS_QUERY,
+  SESSIONS_COLLECTION,
+  answerFields,
+  callLimitsDocumentSchema,
+  callLimitsFields,
+  candidatesCreateFields,
+  candidatesPath,
+  connectivityFields,
+  describeIssues,
+  endRequestFields,
+  sessionCreateFields,
+  sessionPath,
+} from "@webrtc-lite/contract";
 import { CallLimitsTracker } from "./limits.js";
 import { CallError } from "./state.js";
 import type { SignalingStore } from "./store.js";
@@ -23,7 +38,19 @@ import type { SignalingStore } from "./store.js";
 // Pending server timestamps read as the local estimate instead of null, so that a snapshot of
 // this client's own write still passes the schema (docs/signaling.md, "Snapshots").
 const ESTIMATE = { serverTimestamps: "estimate" } as const;
-const RINGING_LIMIT = 10;
+
+/** The incoming-calls query (`INCOMING_CALLS_QUERY`) for `calleeId`, on the web SDK. */
+export function incomingCallsQuery(db: Firestore, calleeId: string): Query {
+  const spec = INCOMING_CALLS_QUERY;
+  return query(
+    collection(db, spec.collection),
+    where(spec.calleeField, "==", calleeId),
+    where(spec.statusField, "in", [...spec.statuses]),
+    ...spec.nullFields.map((field) => where(field, "==", null)),
+    orderBy(spec.orderBy.field, spec.orderBy.direction),
+    limit(spec.limit),
+  );
+}
 
 /** The signaling protocol of docs/signaling.md on Cloud Firestore (web SDK). */
 export function firestoreSignaling(db: Firestore): SignalingStore {
@@ -82,18 +109,10 @@ export function firestoreSignaling(db: Firestore): SignalingStore {
       );
     },
     watchRinging(calleeId, onChange, onError) {
-      // Q0 of docs/signaling.md: an answer or an end request takes a call out of it at once,
+      // The incoming-calls query: an answer or an end request takes a call out of it at once,
       // whatever the server has recorded, so ended calls do not take up its limit; the ring
       // deadline is filtered on the client.
-      const ringing = query(
-        sessions,
-        where(SESSION_FIELDS.calleeId, "==", calleeId),
-        where(SESSION_FIELDS.status, "in", ["pending", "offered"]),
-        where(SESSION_FIELDS.answer, "==", null),
-        where(SESSION_FIELDS.endRequest, "==", null),
-        orderBy(SESSION_FIELDS.createdAt, "desc"),
-        limit(RINGING_LIMIT),
-      );
+      const ringing = incomingCallsQuery(db, calleeId);
       let synced = false;
       // Metadata changes too, so that the snapshot confirming an empty cache with the server
       // ends the initial phase even when no document changed.

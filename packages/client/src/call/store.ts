@@ -41,10 +41,10 @@ export interface SignalingStore {
   createCall(sessionId: string, input: SessionCreateInput, candidates: CandidateEntry[]): Promise<void>;
   /** A call of this user has ended on this device, so its entry in the limits document may be released. */
   callEnded(sessionId: string): void;
-  /** L1: the caller's listener on its session document (only after the create has committed). */
+  /** The session listener: the caller's listener on its session document (only after the create has committed). */
   watchSession(sessionId: string, onChange: (session: RawDocument) => void, onError: (error: unknown) => void): Unsubscribe;
   /**
-   * Q0: live sessions (`pending`/`offered`) of `calleeId`, newest first. `initial` is true
+   * The incoming-calls query: live sessions (`pending`/`offered`) of `calleeId`, newest first. `initial` is true
    * until the listener has delivered its first snapshot in sync with the server: sessions in
    * it may have rung for a while, later arrivals were created just now.
    */
@@ -53,7 +53,7 @@ export interface SignalingStore {
     onChange: (sessions: RawRingingSession[], initial: boolean) => void,
     onError: (error: unknown) => void,
   ): Unsubscribe;
-  /** L2/L3: one side's candidates document; `undefined` once it is deleted (the call ended). */
+  /** The peer-candidates listener: the other side's candidates document; `undefined` once it is deleted (the call ended). */
   watchCandidates(sessionId: string, sender: Role, onChange: (document: RawDocument) => void, onError: (error: unknown) => void): Unsubscribe;
   /** One batch: the callee's answer and its candidates document holding `candidates` (0–6 entries). */
   answerCall(sessionId: string, session: SessionParticipants, answer: SessionDescription<"answer">, candidates: CandidateEntry[]): Promise<void>;

@@ -124,3 +124,24 @@ export interface Timeouts {
   maxCallSeconds: number;
   sessionTtlSeconds: number;
 }
+
+/**
+ * The incoming-calls query: the calls ringing for one callee, which the callee's app keeps open
+ * while it runs. Every client builds it from this spec (`where` each filter, then `orderBy` and
+ * `limit`), `firestore.indexes.json` holds its composite index, and the rules allow a listing only
+ * with `callee_id` equal to the caller's own uid and `limit` at most `LIMITS.maxQueryLimit`. An
+ * answer or an end request takes a call out of it at once, whatever the server has recorded.
+ */
+export const INCOMING_CALLS_QUERY = Object.freeze({
+  collection: SESSIONS_COLLECTION,
+  /** `callee_id == <the signed-in callee's uid>`. */
+  calleeField: SESSION_FIELDS.calleeId,
+  /** `status in [...]`: the states of a call that may still ring. */
+  statusField: SESSION_FIELDS.status,
+  statuses: ["pending", "offered"] as const,
+  /** Fields that must be `null`: not answered, not asked to end. */
+  nullFields: [SESSION_FIELDS.answer, SESSION_FIELDS.endRequest] as const,
+  /** Newest first. */
+  orderBy: { field: SESSION_FIELDS.createdAt, direction: "desc" } as const,
+  limit: 10,
+});
