@@ -38,7 +38,8 @@ locals {
 
     "TURN_PROBE_URIS=turn:turn.example.com:3478?transport=udp turn:turn.example.com:3478?transport=tcp turns:turn.example.com:5349?transport=tcp" = "TURN_PROBE_URIS=${join(" ", local.turn_uris)}"
 
-    "- git clone --depth 1 https://github.com/your-org/webrtc-lite.git /opt/webrtc-lite" = "- git clone --depth 1 ${var.repository_url} /opt/webrtc-lite"
+    # The VM installs only the packed kit (its tools, a Node 22 and their runtime dependencies).
+    "- npm install --prefix /opt/webrtc-lite-turn --omit=dev --no-audit --no-fund https://github.com/your-org/webrtc-lite/releases/download/v0.1.0/webrtc-lite-turn-0.1.0.tgz" = "- npm install --prefix /opt/webrtc-lite-turn --omit=dev --no-audit --no-fund ${var.kit_url}"
   }
 
   kit_lines = split("\n", local.kit_cloud_init)

@@ -81,14 +81,16 @@ variable "turn_secret_name" {
   }
 }
 
-variable "repository_url" {
+variable "kit_url" {
   type        = string
-  description = "HTTPS URL of your copy of the WebRTC-Lite repository; the VM clones it for the kit's tools."
+  description = "HTTPS URL where you published the coturn kit (npm run turn:pack makes webrtc-lite-turn-<version>.tgz), e.g. a release asset or an Object Storage pre-authenticated request; the VM installs it with npm, without credentials."
 
   validation {
-    # The URL lands on a shell line of the user data: no spaces, quotes or semicolons.
-    condition     = can(regex("^https://[A-Za-z0-9.-]+(:[0-9]+)?/[A-Za-z0-9._~/@%+-]+$", var.repository_url))
-    error_message = "repository_url must be an https:// git URL without spaces or quotes, such as https://github.com/your-org/webrtc-lite.git (the VM clones it without credentials)."
+    # The URL lands on a shell line of the user data: no spaces, quotes, semicolons or query
+    # string (& would end the command). Ending in .tgz, npm takes it for a tarball, never for a
+    # git repository (the VM has no git).
+    condition     = can(regex("^https://[A-Za-z0-9.-]+(:[0-9]+)?/[A-Za-z0-9._~/@%+-]*\\.tgz$", var.kit_url))
+    error_message = "kit_url must be an https:// URL of the kit's .tgz without spaces, quotes or query string, such as https://github.com/your-org/webrtc-lite/releases/download/v0.1.0/webrtc-lite-turn-0.1.0.tgz (the VM fetches it without credentials)."
   }
 }
 

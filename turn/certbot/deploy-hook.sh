@@ -1,7 +1,8 @@
 #!/bin/sh
 # certbot deploy hook: lets coturn (user turnserver, or the container's user via group_add)
 # read the renewed certificate and key, then restarts coturn so it serves them.
-# Install: certbot ... --deploy-hook /opt/webrtc-lite/turn/certbot/deploy-hook.sh
+# Install (turn/README.md, Path A): copied out of the installed kit to
+# /etc/webrtc-lite/certbot-deploy-hook.sh, then certbot ... --deploy-hook /etc/webrtc-lite/certbot-deploy-hook.sh
 set -eu
 group=turn-tls
 getent group "$group" >/dev/null || groupadd --system "$group"

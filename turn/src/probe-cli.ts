@@ -1,4 +1,5 @@
-// `npm run turn:probe -- turn:host:3478?transport=udp turns:host:5349?transport=tcp …`: mints a
+// `webrtc-lite-turn-probe turn:host:3478?transport=udp turns:host:5349?transport=tcp …` (from a
+// checkout: `npm run turn:probe -- …`): mints a
 // short-lived credential from the shared secret and performs a real TURN Allocate on every URI.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";

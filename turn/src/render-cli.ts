@@ -1,5 +1,6 @@
-// `npm run turn:config -- [--out /etc/turnserver.conf] [--owner turnserver]`: renders the coturn
-// config from the environment and the shared secret. Prints one line; never prints a secret.
+// `webrtc-lite-turn-config [--out /etc/turnserver.conf] [--owner turnserver]` (from a checkout:
+// `npm run turn:config -- …`): renders the coturn config from the environment and the shared
+// secret. Prints one line; never prints a secret.
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";

@@ -45,7 +45,7 @@ export function renderTurnConfig(template: string, settings: TurnSettings, secre
     pidfile: settings.pidfile,
     prometheus: settings.prometheus
       ? "prometheus"
-      : "# prometheus: off (this coturn build has no exporter, or TURN_PROMETHEUS=off); use `npm run turn:probe -- --prometheus-file` instead",
+      : "# prometheus: off (this coturn build has no exporter, or TURN_PROMETHEUS=off); use `webrtc-lite-turn-probe --prometheus-file` instead",
   };
   const unknown = new Set<string>();
   const rendered = template.replace(PLACEHOLDER, (whole, name: string) => {

@@ -41,7 +41,7 @@ describe("infra/terraform: the VM's user data is the kit's cloud-init", () => {
       "TURN_PRIVATE_IP=10.0.0.5",
       "TURN_SECRET_NAME=projects/your-project-id/secrets/TURN_SHARED_SECRET",
       "TURN_PROBE_URIS=turn:turn.example.com:3478?transport=udp turn:turn.example.com:3478?transport=tcp turns:turn.example.com:5349?transport=tcp",
-      "- git clone --depth 1 https://github.com/your-org/webrtc-lite.git /opt/webrtc-lite",
+      "- npm install --prefix /opt/webrtc-lite-turn --omit=dev --no-audit --no-fund https://github.com/your-org/webrtc-lite/releases/download/v0.1.0/webrtc-lite-turn-0.1.0.tgz",
     ]);
     const module = await terraformModule();
     assert.equal(module.locals.kit_cloud_init, '${file("${path.module}/../../turn/cloud-init.yaml")}');
@@ -75,9 +75,15 @@ describe("infra/terraform: the VM's user data is the kit's cloud-init", () => {
     assert.match(stringValue(await evaluator.local("user_data")), /^ {6}TURN_PRIVATE_IP=10\.20\.30\.10$/m);
   });
 
-  it("clones the operator's repository and leaves no example value behind", async () => {
+  it("installs the operator's published kit (no repository, no git) and leaves no example value behind", async () => {
     const rendered = await renderedUserData();
-    assert.ok((parse(rendered) as CloudInit).runcmd.includes("git clone --depth 1 https://git.acme.test/platform/webrtc-lite.git /opt/webrtc-lite"));
+    const config = parse(rendered) as CloudInit;
+    assert.deepEqual(
+      config.runcmd.filter((command) => /\bnpm\b/.test(command)),
+      ["npm install --prefix /opt/webrtc-lite-turn --omit=dev --no-audit --no-fund https://downloads.acme.test/webrtc-lite/webrtc-lite-turn-0.1.0.tgz"],
+    );
+    assert.ok(!config.packages.includes("git"));
+    assert.deepEqual(config.runcmd.filter((command) => /\bgit\b|\/opt\/webrtc-lite\//.test(command)), []);
     for (const example of ["turn.example.com", "203.0.113.10", "10.0.0.5", "your-project-id", "your-org"]) assert.ok(!rendered.includes(example), example);
     assert.ok(rendered.startsWith("#cloud-config\n"));
   });

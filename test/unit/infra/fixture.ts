@@ -25,7 +25,7 @@ export const SAMPLE_VARIABLES = {
   compartment_ocid: "ocid1.compartment.oc1..aaaaaaaa4u5ew7kq3a",
   domain: "turn.acme.test",
   turn_secret_name: "projects/acme-calls/secrets/TURN_SHARED_SECRET",
-  repository_url: "https://git.acme.test/platform/webrtc-lite.git",
+  kit_url: "https://downloads.acme.test/webrtc-lite/webrtc-lite-turn-0.1.0.tgz",
   operator_ssh_cidr: "198.51.100.7/32",
   ssh_public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq7 ops@acme",
   image_ocid: "ocid1.image.oc1.eu-frankfurt-1.aaaaaaaa5debian12arm",

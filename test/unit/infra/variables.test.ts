@@ -25,9 +25,23 @@ const SAMPLES: Record<string, { good: Value[]; bad: Value[] }> = {
     good: ["projects/acme-calls/secrets/TURN_SHARED_SECRET", "projects/123456789/secrets/turn-secret"],
     bad: ["TURN_SHARED_SECRET", "projects/acme/secrets/", "projects/acme/secrets/TURN_SHARED_SECRET/versions/1", "projects/Acme Calls/secrets/x"],
   },
-  repository_url: {
-    good: ["https://github.com/your-org/webrtc-lite.git", "https://git.acme.test:8443/platform/webrtc-lite"],
-    bad: ["git@github.com:your-org/webrtc-lite.git", "http://github.com/x/y.git", "https://github.com/x/y.git; rm -rf /", "https://github.com/x/\"y\".git", "https://"],
+  kit_url: {
+    good: [
+      "https://github.com/your-org/webrtc-lite/releases/download/v0.1.0/webrtc-lite-turn-0.1.0.tgz",
+      "https://objectstorage.eu-frankfurt-1.oraclecloud.com/p/Xq7-k2_Lm9/n/acme/b/kits/o/webrtc-lite-turn-0.1.0.tgz",
+      "https://downloads.acme.test:8443/webrtc-lite-turn-0.2.0.tgz",
+    ],
+    bad: [
+      "http://downloads.acme.test/webrtc-lite-turn-0.1.0.tgz",
+      "https://github.com/your-org/webrtc-lite.git",
+      "https://downloads.acme.test/webrtc-lite-turn-0.1.0.tar",
+      "https://downloads.acme.test/webrtc-lite-turn-0.1.0.tgz?sig=abc&expires=1",
+      "https://downloads.acme.test/kit.tgz; rm -rf /",
+      "https://downloads.acme.test/\"kit\".tgz",
+      "https://downloads.acme.test/my kit.tgz",
+      "/tmp/webrtc-lite-turn-0.1.0.tgz",
+      "https://.tgz",
+    ],
   },
   operator_ssh_cidr: { good: ["198.51.100.7/32", "198.51.100.0/24", "10.0.0.0/8"], bad: ["0.0.0.0/0", "198.51.100.7", "198.51.100.7/24", "198.51.100.0/33", "2001:db8::/32", "anywhere"] },
   ssh_public_key: {
