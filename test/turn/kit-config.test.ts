@@ -33,6 +33,9 @@ describe("the kit's rendered config on a real coturn 4.6.1", function () {
         assert.equal(allocation.relayed.address, "127.0.0.1");
         assert.equal(allocation.mapped?.address, "127.0.0.1");
         assert.equal(allocation.lifetimeSeconds, 600);
+        // A later test's socket may get this ephemeral port again: coturn would answer its
+        // Allocate on a 5-tuple still holding this allocation with 437.
+        await client.release();
       } finally {
         client.close();
       }
@@ -62,7 +65,9 @@ describe("the kit's rendered config on a real coturn 4.6.1", function () {
     const software = async (server: TestCoturn): Promise<string | undefined> => {
       const client = await TurnClient.connect({ transport: "udp", host: "127.0.0.1", port: server.port }, credentialFor(`kit-software-${randomUUID()}`));
       try {
-        return (await client.allocate()).software;
+        const { software } = await client.allocate();
+        await client.release();
+        return software;
       } finally {
         client.close();
       }
@@ -88,6 +93,7 @@ describe("the kit's rendered config on a real coturn 4.6.1", function () {
       const extra = await TurnClient.connect({ transport: "udp", host: "127.0.0.1", port: coturn().port }, credential);
       clients.push(extra);
       await assert.rejects(extra.allocate(), (error: unknown) => error instanceof TurnErrorResponse && error.code === 486);
+      for (const client of clients.slice(0, -1)) await client.release();
     } finally {
       clients.forEach((client) => client.close());
     }

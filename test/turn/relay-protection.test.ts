@@ -26,8 +26,14 @@ async function withAllocation<T>(coturn: TestCoturn, secret: string, family: 4 |
   const client = await TurnClient.connect({ transport: "udp", host: "127.0.0.1", port: coturn.port }, credential);
   try {
     const allocation = await client.allocate(family);
-    assert.equal(allocation.relayed.family, family);
-    return await action(client);
+    try {
+      assert.equal(allocation.relayed.family, family);
+      return await action(client);
+    } finally {
+      // Frees the 5-tuple: a later test's socket may get this ephemeral port again, and coturn
+      // answers an Allocate on a 5-tuple that still holds an allocation with 437 (mismatch).
+      await client.release();
+    }
   } finally {
     client.close();
   }
