@@ -14,16 +14,14 @@ import {
   doc,
   getDoc,
   getFirestore,
-  limit,
   onSnapshot,
-  orderBy,
-  query,
   serverTimestamp,
   terminate,
   updateDoc,
-  where,
   writeBatch,
   type WriteBatch,
+  type SetOptions,
+  type UpdateData,
   type DocumentData,
   type DocumentReference,
   type DocumentSnapshot,
@@ -31,39 +29,83 @@ import {
   type Query,
   type QuerySnapshot,
 } from "firebase/firestore";
-import { CANDIDATES_COLLECTION, SESSIONS_COLLECTION, answerFields, candidateDocumentSchema, candidatesCreateFields, connectivityFields, endRequestFields, sessionCreateFields, sessionSchema, type CandidateEntry, type EndRequestReason, type Role, type Session, CALL_LIMITS_COLLECTION, callLimitsDocumentSchema, callLimitsFields, releasedSessionReads } from "@webrtc-lite/contract";
+import { CANDIDATES_COLLECTION, SESSIONS_COLLECTION, answerFields, candidateDocumentSchema, candidatesCreateFields, connectivityFields, endRequestFields, sessionCreateFields, sessionSchema, type CandidateEntry, type EndRequestReason, type Role, type Session, CALL_LIMITS_COLLECTION, callLimitsDocumentSchema, callLimitsFields } from "@webrtc-lite/contract";
 import { CallLimitsTracker } from "@webrtc-lite/client/call/limits";
 import { PROJECT_ID } from "@webrtc-lite/dev-stack/emulators";
 import { recoveringWatch, type StreamFailureWatch } from "@webrtc-lite/dev-stack/listen-stream";
 import { sampleSdp } from "./sdp";
 import { Signal, waitOnChanges } from "./snapshots";
+import { incomingCallsQuery } from "@webrtc-lite/client";
 
 /** A CostMeter's counts at one moment (`entries`: how many entries it had). */
 export interface MeterCounts {
   writes: number;
   deletes: number;
   listenerReads: number;
-  ruleReads: number;
+  /** Documents read with getDoc (the dial reads its limits only when the rules refused it). */
+  documentReads: number;
   entries: number;
 }
 
 /**
- * Counts what Firestore bills a client (see functions/src/sessions/cost.ts): one write per
- * write; per listener, its first server snapshot (one read per document, at least one), then
- * one read per document added, changed or removed by a change, and nothing for a deletion.
+ * A write batch that remembers what it holds: the meter counts, once its commit succeeds, one
+ * write per document it sets or updates and one delete per document it deletes.
+ */
+export class MeteredBatch {
+  /** One entry per document operation the batch holds. */
+  readonly operations: Array<"write" | "delete"> = [];
+  private readonly batch: WriteBatch;
+
+  constructor(db: Firestore) {
+    this.batch = writeBatch(db);
+  }
+
+  /** WriteBatch.set, counted. */
+  set(target: DocumentReference, data: DocumentData, options: SetOptions = {}): this {
+    this.batch.set(target, data, options);
+    this.operations.push("write");
+    return this;
+  }
+
+  /** WriteBatch.update, counted. */
+  update(target: DocumentReference, data: UpdateData<DocumentData>): this {
+    this.batch.update(target, data);
+    this.operations.push("write");
+    return this;
+  }
+
+  /** WriteBatch.delete, counted. */
+  delete(target: DocumentReference): this {
+    this.batch.delete(target);
+    this.operations.push("delete");
+    return this;
+  }
+
+  /** Commits the batch (the meter calls this). */
+  commit(): Promise<void> {
+    return this.batch.commit();
+  }
+}
+
+/**
+ * Counts what Firestore bills a client, from the SDK calls it makes (see
+ * packages/contract/src/sessions/cost.ts): one write or delete per document a committed write
+ * touched; one read per document getDoc returned from the server; per listener, its first
+ * server snapshot (one read per document, at least one), then one read per document added,
+ * changed or removed by a change, and nothing for a deletion. What the rules read is not the
+ * client's to see: the cost suite reads it from the emulator.
  */
 export class CostMeter {
   writes = 0;
   deletes = 0;
   listenerReads = 0;
-  /** Reads the rules' get()/getAfter() cost; the client cannot see them, so the step that triggers one declares it. */
-  ruleReads = 0;
+  documentReads = 0;
   /** One line per billed operation, for the report and for failure messages. */
   readonly entries: string[] = [];
 
   /** The counts so far, to measure a later stretch with `since`. */
   snapshot(): MeterCounts {
-    return { writes: this.writes, deletes: this.deletes, listenerReads: this.listenerReads, ruleReads: this.ruleReads, entries: this.entries.length };
+    return { writes: this.writes, deletes: this.deletes, listenerReads: this.listenerReads, documentReads: this.documentReads, entries: this.entries.length };
   }
 
   /** What was counted after `earlier`. */
@@ -72,31 +114,42 @@ export class CostMeter {
       writes: this.writes - earlier.writes,
       deletes: this.deletes - earlier.deletes,
       listenerReads: this.listenerReads - earlier.listenerReads,
-      ruleReads: this.ruleReads - earlier.ruleReads,
+      documentReads: this.documentReads - earlier.documentReads,
     };
   }
 
-  /** Counts one document write. */
-  async write(label: string, operation: Promise<void>): Promise<void> {
+  /** updateDoc, counted as one write once the server has committed it. */
+  async update(label: string, target: DocumentReference, data: UpdateData<DocumentData>): Promise<void> {
+    await updateDoc(target, data);
     this.writes += 1;
     this.entries.push(`write: ${label}`);
-    await operation;
   }
 
-  /** Counts one document deletion. */
-  async remove(label: string, operation: Promise<void>): Promise<void> {
+  /** deleteDoc, counted as one delete once the server has committed it. */
+  async delete(label: string, target: DocumentReference): Promise<void> {
+    await deleteDoc(target);
     this.deletes += 1;
     this.entries.push(`delete: ${label}`);
-    await operation;
   }
 
-  /** Counts a batch: its writes, deletes and the rules' document reads, then commits it. */
-  async batch(label: string, counts: { writes: number; deletes?: number; ruleReads?: number }, batch: WriteBatch): Promise<void> {
-    this.writes += counts.writes;
-    this.deletes += counts.deletes ?? 0;
-    this.ruleReads += counts.ruleReads ?? 0;
-    this.entries.push(`batch (${counts.writes} writes, ${counts.deletes ?? 0} deletes, ${counts.ruleReads ?? 0} rule reads): ${label}`);
+  /** getDoc, counted as one read when the server (not the local cache) answered. */
+  async get(label: string, target: DocumentReference): Promise<DocumentSnapshot> {
+    const snapshot = await getDoc(target);
+    if (!snapshot.metadata.fromCache) {
+      this.documentReads += 1;
+      this.entries.push(`get: ${label}`);
+    }
+    return snapshot;
+  }
+
+  /** Commits `batch`, then counts the documents it wrote and deleted (nothing when the commit fails). */
+  async commit(label: string, batch: MeteredBatch): Promise<void> {
     await batch.commit();
+    const writes = batch.operations.filter((operation) => operation === "write").length;
+    const deletes = batch.operations.length - writes;
+    this.writes += writes;
+    this.deletes += deletes;
+    this.entries.push(`batch (${writes} writes, ${deletes} deletes): ${label}`);
   }
 
   /** Listens to a query, counting reads, and hands every snapshot to `handle`. */
@@ -204,7 +257,7 @@ export function readSession(data: DocumentData): Session {
 }
 
 /**
- * Collects the peer's candidates from its document (L2 for the caller, L3 for the callee) and
+ * Collects the peer's candidates from its document (each side's peer-candidates listener) and
  * treats the document's deletion as the end of the call.
  */
 class PeerCandidates {
@@ -251,8 +304,8 @@ class PeerCandidates {
 
 /** Hangs up as `role`: deletes its own candidates document and writes the end request, sent back to back. */
 async function hangUp(party: Party, sessionId: string, role: Role, reason: EndRequestReason, ownDocument: boolean): Promise<void> {
-  const deleted = ownDocument ? party.meter.remove(`${role} deletes its candidates`, deleteDoc(candidatesRef(party.db, sessionId, role))) : Promise.resolve();
-  const requested = party.meter.write(`${role} ends (${reason})`, updateDoc(sessionRef(party.db, sessionId), endRequestFields(role, reason, serverTimestamp())));
+  const deleted = ownDocument ? party.meter.delete(`${role} deletes its candidates`, candidatesRef(party.db, sessionId, role)) : Promise.resolve();
+  const requested = party.meter.update(`${role} ends (${reason})`, sessionRef(party.db, sessionId), endRequestFields(role, reason, serverTimestamp()));
   await Promise.all([deleted, requested]);
 }
 
@@ -270,12 +323,12 @@ export class OutgoingCall {
     readonly sessionId: string,
   ) {}
 
-  /** Whether L1's first snapshot already held the trigger's `offered` (then that change costs L1 no read). */
+  /** Whether the session listener's first snapshot already held the trigger's `offered` (then that change costs it no read). */
   offeredAtAttach = false;
 
   /**
    * Creates the session (carrying the offer) and the caller's candidates document in one batch
-   * (the call rings from here on), then attaches L1 to the session: a listener on one document
+   * (the call rings from here on), then attaches the session listener: a listener on one document
    * is refused while it does not exist.
    */
   static async place(party: Party, calleeUid: string, entries: CandidateEntry[] = []): Promise<OutgoingCall> {
@@ -286,29 +339,26 @@ export class OutgoingCall {
       { sessionId, calleeId: calleeUid },
       {
         async commit(plan, ends) {
-          const batch = writeBatch(party.db);
+          const batch = new MeteredBatch(party.db);
           for (const end of ends) batch.update(sessionRef(party.db, end.sessionId), endRequestFields("caller", end.reason, serverTimestamp()));
           batch.set(sessionRef(party.db, sessionId), sessionCreateFields(input, serverTimestamp(), Date.now()));
           batch.set(candidatesRef(party.db, sessionId, "caller"), candidatesCreateFields(input, "caller", entries, serverTimestamp(), Date.now()));
           batch.set(doc(party.db, CALL_LIMITS_COLLECTION, party.uid), callLimitsFields(plan, serverTimestamp(), deleteField()), { merge: true });
-          // The rules read the new session (candidates), the limits document (session) and each
-          // session whose entry this write releases or replaces (limits).
-          const ruleReads = 2 + releasedSessionReads(plan);
-          await party.meter.batch("create session with offer, the caller's candidates and its limits write", { writes: 3 + ends.length, ruleReads }, batch);
+          await party.meter.commit("create session with offer, the caller's candidates and its limits write", batch);
         },
         async readLimits() {
-          const snapshot = await getDoc(doc(party.db, CALL_LIMITS_COLLECTION, party.uid));
+          const snapshot = await party.meter.get("the caller reads its limits", doc(party.db, CALL_LIMITS_COLLECTION, party.uid));
           return snapshot.exists() ? callLimitsDocumentSchema.parse(snapshot.data()) : undefined;
         },
         async readSession(id) {
-          const snapshot = await getDoc(sessionRef(party.db, id)).catch(() => undefined);
+          const snapshot = await party.meter.get(`the caller reads its session ${id}`, sessionRef(party.db, id)).catch(() => undefined);
           return snapshot?.exists() ? snapshot.data() : undefined;
         },
       },
     );
-    const attached = new Signal("L1's first snapshot");
+    const attached = new Signal("the session listener's first snapshot");
     call.stopL1 = party.meter.listenDocument(
-      "L1 (caller's session)",
+      "session listener (caller's session)",
       sessionRef(party.db, sessionId),
       (snapshot) => {
         if (!snapshot.metadata.fromCache && !attached.fired) {
@@ -333,14 +383,14 @@ export class OutgoingCall {
       this.party.limits.ended(this.sessionId);
       this.endedWhileRinging.resolve(session);
     } else if (session.answer) {
-      // The answer is all L1 is for: stop it before the trigger's next write costs a read.
+      // The answer is all the session listener is for: stop it before the trigger's next write costs a read.
       this.stopL1?.();
       this.peer = new PeerCandidates(this.party, this.sessionId, "callee");
       this.answered.resolve(session.answer);
     }
   }
 
-  /** Waits for the answer and for L2 to be attached. */
+  /** Waits for the answer and for the peer-candidates listener to be attached. */
   async waitForAnswer(timeoutMs = 20_000): Promise<{ type: "answer"; sdp: string }> {
     const answer = await this.answered.wait(timeoutMs);
     await this.peer!.attached.wait(timeoutMs);
@@ -349,7 +399,7 @@ export class OutgoingCall {
 
   /** Appends a batch of the caller's candidates (its document exists since the create). */
   async sendCandidates(batch: CandidateEntry[]): Promise<void> {
-    await this.party.meter.write(`caller appends ${batch.length} candidates`, updateDoc(candidatesRef(this.party.db, this.sessionId, "caller"), { candidates: arrayUnion(...batch) }));
+    await this.party.meter.update(`caller appends ${batch.length} candidates`, candidatesRef(this.party.db, this.sessionId, "caller"), { candidates: arrayUnion(...batch) });
   }
 
   /** The callee's candidates, once `count` have arrived. */
@@ -359,7 +409,7 @@ export class OutgoingCall {
 
   /** Reports that ICE connected. */
   async reportConnected(): Promise<void> {
-    await this.party.meter.write("caller reports connectivity", updateDoc(sessionRef(this.party.db, this.sessionId), connectivityFields("caller", serverTimestamp())));
+    await this.party.meter.update("caller reports connectivity", sessionRef(this.party.db, this.sessionId), connectivityFields("caller", serverTimestamp()));
   }
 
   /** Ends the call: the end request and the deletion of the caller's candidates document, in one batch. */
@@ -380,33 +430,24 @@ export class OutgoingCall {
   }
 }
 
-/** Whether a session from Q0 still rings: nobody has answered or ended it. */
+/** Whether a session from the incoming-calls query still rings: nobody has answered or ended it. */
 function rings(session: Session): boolean {
   return (session.status === "pending" || session.status === "offered") && !session.answer && !session.end_request;
 }
 
-/** The callee's long-lived Q0 ("my incoming calls"). */
+/** The callee's long-lived incoming-calls query. */
 export class IncomingCalls {
   private readonly ringing = new Map<string, Session>();
   private readonly present = new Set<string>();
-  /** The status each session had when Q0 first showed it. */
+  /** The status each session had when the incoming-calls query first showed it. */
   readonly firstSeenStatus = new Map<string, string>();
   private readonly changes = new Set<() => void>();
   private readonly unsubscribe: () => void;
-  readonly attached = new Signal("Q0's first snapshot");
+  readonly attached = new Signal("the incoming-calls query's first snapshot");
   private failure: Error | undefined;
 
   constructor(private readonly party: Party) {
-    const q0 = query(
-      collection(party.db, SESSIONS_COLLECTION),
-      where("callee_id", "==", party.uid),
-      where("status", "in", ["pending", "offered"]),
-      where("answer", "==", null),
-      where("end_request", "==", null),
-      orderBy("created_at", "desc"),
-      limit(10),
-    );
-    this.unsubscribe = party.meter.listenQuery("Q0 (callee's incoming calls)", q0, (snapshot) => {
+    this.unsubscribe = party.meter.listenQuery("incoming-calls query (callee's)", incomingCallsQuery(party.db, party.uid), (snapshot) => {
       this.ringing.clear();
       this.present.clear();
       for (const document of snapshot.docs) {
@@ -436,7 +477,7 @@ export class IncomingCalls {
     return this.waitUntil(`session ${sessionId} to stop ringing`, () => !this.ringing.has(sessionId) || undefined, timeoutMs);
   }
 
-  /** Resolves once the session has left Q0's results (the server recorded it answered or ended). */
+  /** Resolves once the session has left the incoming-calls query's results (the server recorded it answered or ended). */
   waitForLeft(sessionId: string, timeoutMs = 20_000): Promise<true> {
     return this.waitUntil(`session ${sessionId} to leave the incoming-calls query`, () => !this.present.has(sessionId) || undefined, timeoutMs);
   }
@@ -461,14 +502,14 @@ export class IncomingCall {
     readonly session: Session,
   ) {}
 
-  /** Attaches L3 to the caller's candidates, then answers and creates its own candidates document in one batch. */
+  /** Attaches the peer-candidates listener to the caller's candidates, then answers and creates its own candidates document in one batch. */
   async accept(entries: CandidateEntry[] = []): Promise<void> {
     this.peer = new PeerCandidates(this.party, this.sessionId, "caller");
     await this.peer.attached.wait();
-    const batch = writeBatch(this.party.db);
+    const batch = new MeteredBatch(this.party.db);
     batch.update(sessionRef(this.party.db, this.sessionId), answerFields({ type: "answer", sdp: sampleSdp("answer") }));
     batch.set(candidatesRef(this.party.db, this.sessionId, "callee"), candidatesCreateFields(this.session, "callee", entries, serverTimestamp(), Date.now()));
-    await this.party.meter.batch("callee answers and creates its candidates", { writes: 2, ruleReads: 1 }, batch);
+    await this.party.meter.commit("callee answers and creates its candidates", batch);
     this.accepted = true;
   }
 
@@ -479,7 +520,7 @@ export class IncomingCall {
 
   /** Appends a batch of the callee's candidates. */
   async sendCandidates(batch: CandidateEntry[]): Promise<void> {
-    await this.party.meter.write(`callee appends ${batch.length} candidates`, updateDoc(candidatesRef(this.party.db, this.sessionId, "callee"), { candidates: arrayUnion(...batch) }));
+    await this.party.meter.update(`callee appends ${batch.length} candidates`, candidatesRef(this.party.db, this.sessionId, "callee"), { candidates: arrayUnion(...batch) });
   }
 
   /** The caller's candidates, once `count` have arrived. */

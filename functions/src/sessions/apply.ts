@@ -23,10 +23,15 @@ export async function applySessionWrite(
   by: "trigger" | "sweep",
 ): Promise<ApplyOutcome> {
   const batch = db.batch();
+  // Counted as the batch is built, so the log line reports what this commit wrote and deleted.
+  const committed = { writes: 0, deletes: 0 };
   batch.update(session, toUpdateData(write.patch), { lastUpdateTime });
-  const candidates = ROLES.map((role) => session.collection(CANDIDATES_COLLECTION).doc(role));
+  committed.writes += 1;
   if (write.kind === "transition" && write.candidates === "delete") {
-    for (const candidate of candidates) batch.delete(candidate);
+    for (const role of ROLES) {
+      batch.delete(session.collection(CANDIDATES_COLLECTION).doc(role));
+      committed.deletes += 1;
+    }
   }
   try {
     await batch.commit();
@@ -45,8 +50,8 @@ export async function applySessionWrite(
       event: write.event,
       from: write.from,
       to: write.to,
-      writes: 1,
-      deletes: write.candidates === "delete" ? candidates.length : 0,
+      writes: committed.writes,
+      deletes: committed.deletes,
     });
   }
   return "written";
