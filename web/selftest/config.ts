@@ -31,7 +31,7 @@ export function parseEmulatorAddresses(json: unknown): EmulatorAddresses {
   const parsed = emulatorsSchema.safeParse(json);
   if (!parsed.success) {
     throw new Error(
-      'emulators.json beside this page is not usable: it must be {"auth": {"host", "port"}, "functions": {"host", "port"}} with an optional "firestore" of the same shape. Rebuild the page with scripts/lib/selftest.mjs.',
+      'emulators.json beside this page is not usable: it must be {"auth": {"host", "port"}, "functions": {"host", "port"}} with an optional "firestore" of the same shape. Rebuild the page with npm run build:web.',
     );
   }
   return parsed.data;
