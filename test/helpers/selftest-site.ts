@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildCredentialsResponse } from "#functions/credentials/response";
@@ -31,6 +31,12 @@ export interface SelfTestSiteOptions {
    * callable nor runs a trigger: a test hands the pages credentials itself (`page.route`).
    */
   functions?: boolean;
+  /**
+   * Serve this folder as it is (an app's own build) instead of building the workspace's pages.
+   * It may still be empty: Hosting reads it on each request, so an app can be bundled into it
+   * while the emulators start. `emulators.json` is written into it; it is left to its owner.
+   */
+  pageDir?: string;
 }
 
 /**
@@ -39,7 +45,9 @@ export interface SelfTestSiteOptions {
  * and launches Chromium.
  */
 export async function startSelfTestSite(options: SelfTestSiteOptions): Promise<SelfTestSite> {
-  const pageDir = await buildSelfTest({ outDir: await mkdtemp(join(tmpdir(), "webrtc-lite-pages-")) });
+  if (options.pageDir !== undefined) await mkdir(options.pageDir, { recursive: true });
+  const pageDir = options.pageDir ?? (await buildSelfTest({ outDir: await mkdtemp(join(tmpdir(), "webrtc-lite-pages-")) }));
+  const removePages = (): Promise<void> => (options.pageDir === undefined ? rm(pageDir, { recursive: true, force: true }) : Promise.resolve());
   const coturn = await startCoturn([options.coturnSecret], { relayBetweenLocalClients: true });
   let stack: EmulatorStack | undefined;
   try {
@@ -72,13 +80,13 @@ export async function startSelfTestSite(options: SelfTestSiteOptions): Promise<S
         await browser.close();
         await running.stop();
         await coturn.stop();
-        await rm(pageDir, { recursive: true, force: true });
+        await removePages();
       },
     };
   } catch (error) {
     await stack?.stop();
     await coturn.stop();
-    await rm(pageDir, { recursive: true, force: true });
+    await removePages();
     throw error;
   }
 }
@@ -97,11 +105,11 @@ export interface ServerlessCallSite {
 /**
  * The call path with no function: the pages with the Auth, Firestore and Hosting emulators and a loopback
  * coturn, and no Functions emulator, so nothing could run a trigger while they call. The TURN
- * credentials are minted here for `user`.
+ * credentials are minted here for `user`. `pageDir` serves an app's own build of the pages.
  */
-export async function startServerlessCallSite(user: string): Promise<ServerlessCallSite> {
+export async function startServerlessCallSite(user: string, pageDir?: string): Promise<ServerlessCallSite> {
   const secret = newSecret();
-  const site = await startSelfTestSite({ coturnSecret: secret, functionsSecret: secret, firestore: true, functions: false });
+  const site = await startSelfTestSite({ coturnSecret: secret, functionsSecret: secret, firestore: true, functions: false, ...(pageDir === undefined ? {} : { pageDir }) });
   const admin = emulatorAdmin(site.stack.ports.firestore);
   const ttl = 3_600;
   const response = buildCredentialsResponse(mintTurnCredential(secret, user, ttl, Date.now()), ttl, { host: "127.0.0.1", turnUris: site.coturn.uris(), stunServer: undefined });

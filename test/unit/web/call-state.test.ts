@@ -43,7 +43,27 @@ describe("web client: candidate batches", () => {
     outbox.end("0", 0);
     assert.equal(outbox.complete, true);
     assert.deepEqual(outbox.take(), [entry(3), { candidate: "", sdpMid: "0", sdpMLineIndex: 0 }]);
-    assert.equal(outbox.add(entry(4)), false);
+    assert.equal(outbox.take(), undefined);
+  });
+
+  it("sends a candidate reported after the end marker behind it (libwebrtc on a busy event loop: end, candidates, end)", () => {
+    const outbox = new CandidateOutbox();
+    outbox.end("0", 0);
+    assert.equal(outbox.add(entry(1)), true);
+    assert.equal(outbox.add(entry(2)), true);
+    outbox.end("0", 0);
+    assert.deepEqual(outbox.take(), [{ candidate: "", sdpMid: "0", sdpMLineIndex: 0 }, entry(1), entry(2)]);
+    assert.equal(outbox.take(), undefined);
+  });
+
+  it("after the marker, fills the side's last slots and drops the rest", () => {
+    const outbox = new CandidateOutbox();
+    const before = Array.from({ length: 19 }, (_, n) => outbox.add(entry(n))).filter(Boolean).length;
+    outbox.end("0", 0);
+    assert.deepEqual([before, outbox.add(entry(19)), outbox.add(entry(20))], [19, false, false]);
+    const sent = [outbox.take(), outbox.take(), outbox.take(), outbox.take()].flatMap((batch) => batch ?? []);
+    assert.equal(sent.length, 20);
+    assert.equal(outbox.droppedCount, 2);
   });
 
   it("stays within the contract's 20 entries per side and 6 per write, and keeps a slot for the end marker", () => {

@@ -5,7 +5,10 @@ import { LIMITS, candidateEntrySchema, describeIssues, type CandidateEntry } fro
  * caps a side at `LIMITS.maxCandidatesPerSide` entries and one write at
  * `LIMITS.maxCandidatesPerWrite`; past the side's cap, further candidates are dropped (the
  * first ones gathered are the best) while one slot stays free for the end-of-candidates
- * marker, so the other side always learns that gathering is over.
+ * marker, so the other side always learns that gathering is over. A candidate reported after
+ * the marker still goes out, behind it: libwebrtc on a busy event loop reports the end of
+ * gathering before its last candidates (end, four relay candidates, end again), and dropping
+ * them left a relay-only call with nothing to connect to.
  */
 export class CandidateOutbox {
   private readonly pending: CandidateEntry[] = [];
@@ -18,10 +21,11 @@ export class CandidateOutbox {
     private readonly perWrite: number = LIMITS.maxCandidatesPerWrite,
   ) {}
 
-  /** Queues one gathered candidate; returns false when it was dropped because of the cap. */
+  /** Queues one gathered candidate, after the end marker if that came first; returns false when the cap dropped it. */
   add(entry: CandidateEntry): boolean {
-    if (this.ended) return false;
-    if (this.sent + this.pending.length >= this.cap - 1) {
+    // Before the marker is queued, its slot stays free.
+    const reserved = this.ended ? 0 : 1;
+    if (this.sent + this.pending.length >= this.cap - reserved) {
       this.dropped += 1;
       return false;
     }
