@@ -2,9 +2,10 @@
 //  1. the handler in-process vs raw node:crypto HMAC-SHA1 (the floor);
 //  2. cold import of the functions entry point vs firebase-functions alone;
 //  3. the callable through the Functions + Auth emulators at concurrency 1 and 4;
-//  4. call setup through the Auth + Firestore emulators vs a bare write→listen (scripts/bench/).
+//  4. call setup through the Auth + Firestore emulators vs a bare write→listen (scripts/bench/);
+//  5. one sweep run over a backlog of stale sessions vs bare guarded updates (scripts/bench/sweep.ts).
 // Figures only: nothing here passes or fails on timing. Name sections to run only those:
-// `npm run bench -- calls` (minting, imports, callable, calls).
+// `npm run bench -- calls` (minting, imports, callable, calls, sweep).
 import { createHmac } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -13,6 +14,7 @@ import { callRaw, signUpUser } from "@webrtc-lite/dev-stack/callable";
 import { REPO_ROOT, startEmulatorStack } from "@webrtc-lite/dev-stack/emulators";
 import { functionParams, newSecret } from "@webrtc-lite/dev-stack/turn-config";
 import { callSetup } from "./bench/call-setup";
+import { sweepBacklog } from "./bench/sweep";
 import { fmt, median, percentile } from "./bench/stats";
 
 const secret = newSecret();
@@ -167,13 +169,14 @@ function coldImports(): void {
 
 async function main(): Promise<void> {
   console.log(`WebRTC-Lite benchmark on Node ${process.version}, ${new Date().toISOString()}`);
-  // `npm run bench -- calls` (or minting, imports, callable) runs only the sections named.
+  // `npm run bench -- calls` (or minting, imports, callable, sweep) runs only the sections named.
   const only = process.argv.slice(2);
   const wanted = (name: string): boolean => only.length === 0 || only.includes(name);
   if (wanted("minting")) inProcess();
   if (wanted("imports")) coldImports();
   if (wanted("callable")) await throughEmulator();
   if (wanted("calls")) await callSetup();
+  if (wanted("sweep")) await sweepBacklog();
 }
 
 main().catch((error: unknown) => {

@@ -20,10 +20,14 @@ export function logUnexpectedError(operation: string, error: unknown): void {
   });
 }
 
-/** The trigger or the sweep moved a session to a new state (one batch: session update, candidate writes/deletes). */
+/**
+ * The trigger or the sweep moved a session to a new state (one batch: session update, candidate
+ * writes/deletes). `deleted`: the sweep found a live session past its `expire_at` and deleted it
+ * with everything under it instead of writing its end (`writes` 0, `deletes` every document).
+ */
 export function logSessionTransition(
   sessionId: string,
-  details: { by: "trigger" | "sweep"; event: string; from: string; to: string; writes: number; deletes: number },
+  details: { by: "trigger" | "sweep"; event: string; from: string; to: string; writes: number; deletes: number; deleted?: true },
 ): void {
   logger.info("session transition", { sessionId, ...details });
 }
@@ -38,9 +42,16 @@ export function logSessionSuperseded(sessionId: string, by: "trigger" | "sweep")
   logger.info("session write superseded", { sessionId, by });
 }
 
-/** One sweep run: stale calls ended and expired sessions deleted. */
-export function logSweepFinished(report: { recorded: number; ended: number; superseded: number; deleted: number }): void {
-  logger.info("session sweep finished", report);
+/**
+ * One sweep run: stale calls ended and expired sessions deleted; `remaining` what its queries
+ * still held when its time budget ran out (0 when it got through them), for an alert on a
+ * backlog that grows; its time against its budget, in milliseconds.
+ */
+export function logSweepFinished(
+  report: { recorded: number; ended: number; superseded: number; deleted: number; deletedLive: number; remaining: number },
+  time: { elapsedMillis: number; budgetMillis: number },
+): void {
+  logger.info("session sweep finished", { ...report, ...time });
 }
 
 /** A timeout param is out of range; its default is used until an operator fixes it. */

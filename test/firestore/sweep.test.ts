@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { randomUUID } from "node:crypto";
 import { candidatesPath, sessionPath, type Role } from "@webrtc-lite/contract";
-import { sweepSessions } from "#functions/sessions/sweep";
+import { SWEEP_BUDGET_MILLIS, sweepSessions, type SweepOptions } from "#functions/sessions/sweep";
 import { adminFirestoreModule } from "@webrtc-lite/dev-stack/admin";
 import { captureOutputAsync } from "../helpers/capture";
 import { sampleCandidates, sampleSdp } from "../helpers/sdp";
@@ -49,14 +49,26 @@ describe("session sweep (Firestore emulator)", function () {
 
   const session = (id: string) => suite.admin.db.doc(sessionPath(id)).get();
 
+  /** Log lines of one run, by message. */
+  const lines = (output: string, message: string) =>
+    output
+      .split("\n")
+      .filter((line) => line.includes(`"message":${JSON.stringify(message)}`))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+
   /** Runs one sweep in this process, keeping its log lines out of the test report; checks its summary line. */
-  async function sweep(limit?: number) {
-    const { result, error, output } = await captureOutputAsync(() => sweepSessions(suite.admin.db, NOW, SUITE_TIMEOUTS, limit));
+  async function sweepWithOutput(options?: SweepOptions) {
+    const { result, error, output } = await captureOutputAsync(() => sweepSessions(suite.admin.db, NOW, SUITE_TIMEOUTS, options));
     if (error) throw error;
-    const summary = output.split("\n").filter((line) => line.includes('"message":"session sweep finished"')).map((line) => JSON.parse(line) as Record<string, unknown>);
-    assert.deepEqual(summary, [{ ...result, severity: "INFO", message: "session sweep finished" }]);
-    return result;
+    const summary = lines(output, "session sweep finished");
+    assert.equal(summary.length, 1);
+    const elapsed = summary[0].elapsedMillis;
+    assert.ok(Number.isInteger(elapsed) && (elapsed as number) >= 0, `elapsedMillis ${String(elapsed)}`);
+    assert.deepEqual(summary, [{ ...result, elapsedMillis: elapsed, budgetMillis: SWEEP_BUDGET_MILLIS, severity: "INFO", message: "session sweep finished" }]);
+    return { report: result!, output };
   }
+  const sweep = async (options?: SweepOptions) => (await sweepWithOutput(options)).report;
+  const nothing = { recorded: 0, ended: 0, superseded: 0, deleted: 0, deletedLive: 0, remaining: 0 };
   const candidateExists = async (id: string, sender: Role) => (await suite.admin.db.doc(candidatesPath(id, sender)).get()).exists;
   const answer = { type: "answer", sdp: sampleSdp("answer") };
   const connectivity = { by: "caller", at: Timestamp.fromMillis(NOW - 2 * MINUTE) };
@@ -75,7 +87,7 @@ describe("session sweep (Firestore emulator)", function () {
       connected: await seed("connected", SUITE_TIMEOUTS.maxCallSeconds * SECOND - 1, { answer, connectivity }),
     };
 
-    assert.deepEqual(await sweep(), { recorded: 0, ended: 5, superseded: 0, deleted: 0 });
+    assert.deepEqual(await sweep(), { ...nothing, ended: 5 });
 
     for (const [status, id] of Object.entries(stale)) {
       const ended = await session(id);
@@ -93,13 +105,13 @@ describe("session sweep (Firestore emulator)", function () {
     }
 
     // Converges: a second run with the same clock finds nothing left to do.
-    assert.deepEqual(await sweep(), { recorded: 0, ended: 0, superseded: 0, deleted: 0 });
+    assert.deepEqual(await sweep(), nothing);
   });
 
   it("records what a late or failed trigger missed instead of ending a call that went on", async () => {
     const missedAnswer = await seed("pending", 10 * MINUTE, { answer });
     const missedEnd = await seed("offered", 10 * MINUTE, { answer, connectivity, end_request: { by: "caller", reason: "hangup", at: Timestamp.fromMillis(NOW - MINUTE) } });
-    assert.deepEqual(await sweep(), { recorded: 1, ended: 1, superseded: 0, deleted: 0 });
+    assert.deepEqual(await sweep(), { ...nothing, recorded: 1, ended: 1 });
     const answered = await session(missedAnswer);
     assert.deepEqual([answered.get("status"), answered.get("updated_at").toMillis()], ["answered", NOW]);
     assert.equal(await candidateExists(missedAnswer, "caller"), true);
@@ -116,10 +128,17 @@ describe("session sweep (Firestore emulator)", function () {
     const expiresNow = await seed("ended", 2 * 60 * MINUTE, { ended_at: Timestamp.fromMillis(NOW - 60 * MINUTE), ended_reason: "reject", expire_at: Timestamp.fromMillis(NOW) });
     for (const sender of ["caller", "callee"] as const) await suite.admin.db.doc(candidatesPath(expiresNow, sender)).delete();
     const kept = await seed("ended", 30 * MINUTE, { ended_at: Timestamp.fromMillis(NOW - 30 * MINUTE), ended_reason: "hangup", expire_at: Timestamp.fromMillis(NOW + 30 * MINUTE) });
-    // Created by a client, never touched by a function, past the expire_at the create carried.
+    // Created by a client, never touched by a function, past the expire_at the create carried:
+    // both stale and expired, so two of the sweep's queries find it.
     const abandoned = await seed("pending", 26 * 60 * MINUTE, { expire_at: Timestamp.fromMillis(NOW - MINUTE) });
 
-    assert.deepEqual(await sweep(), { recorded: 0, ended: 1, superseded: 0, deleted: 3 });
+    const { report, output } = await sweepWithOutput();
+    assert.deepEqual(report, { ...nothing, deleted: 3, deletedLive: 1 });
+    // Handled once: deleted with its candidates document, never written first; its end is in its one log line.
+    assert.deepEqual(lines(output, "session transition"), [
+      { sessionId: abandoned, by: "sweep", event: "timeout", from: "pending", to: "ended", writes: 0, deletes: 2, deleted: true, severity: "INFO", message: "session transition" },
+    ]);
+    assert.deepEqual(lines(output, "session write superseded"), []);
 
     for (const id of [expired, expiresNow, abandoned]) {
       assert.equal((await session(id)).exists, false);
@@ -130,11 +149,16 @@ describe("session sweep (Firestore emulator)", function () {
     assert.equal(await candidateExists(kept, "caller"), true);
   });
 
-  it("works through a backlog a page at a time", async () => {
-    for (let index = 0; index < 3; index += 1) await seed("offered", 10 * MINUTE);
-    assert.deepEqual(await sweep(2), { recorded: 0, ended: 2, superseded: 0, deleted: 0 });
-    assert.deepEqual(await sweep(2), { recorded: 0, ended: 1, superseded: 0, deleted: 0 });
-    const statuses = (await suite.admin.db.collection("webrtc_sessions").get()).docs.map((document) => document.get("status"));
-    assert.deepEqual(statuses, ["ended", "ended", "ended"]);
+  it("works through a backlog a page at a time, in one run, reading past what it leaves alone", async () => {
+    // Oldest first: the sweep's pages follow updated_at.
+    for (let index = 0; index < 3; index += 1) await seed("offered", (10 - index) * MINUTE);
+    // Between the ring timeout and the shortest ring a caller may choose: found, not stale yet.
+    const ringing = await seed("offered", 30 * SECOND);
+    await seed("offered", 20 * SECOND, { ring_seconds: 20 });
+    assert.deepEqual(await sweep({ pageSize: 2 }), { ...nothing, ended: 4 });
+    assert.equal((await session(ringing)).get("status"), "offered");
+    const statuses = (await suite.admin.db.collection("webrtc_sessions").get()).docs.map((document) => document.get("status")).sort();
+    assert.deepEqual(statuses, ["ended", "ended", "ended", "ended", "offered"]);
+    assert.deepEqual(await sweep({ pageSize: 2 }), nothing);
   });
 });

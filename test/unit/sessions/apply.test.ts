@@ -1,7 +1,7 @@
 // The trigger's and the sweep's write path against a recording stand-in for Firestore: which
 // operations one decision becomes, in one batch, with which precondition.
 import { strict as assert } from "node:assert";
-import { applySessionWrite, toUpdateData } from "#functions/sessions/apply";
+import { MAX_BATCH_OPERATIONS, applySessionWrite, applySessionWrites, toUpdateData } from "#functions/sessions/apply";
 import type { SessionWrite } from "#functions/sessions/decide";
 import { handleSessionWritten } from "#functions/sessions/trigger";
 import { adminFirestoreModule, type AdminFirestore } from "@webrtc-lite/dev-stack/admin";
@@ -19,9 +19,13 @@ interface Operation {
   precondition?: { lastUpdateTime: InstanceType<typeof Timestamp> };
 }
 
-/** A Firestore stand-in whose batches record their operations; `commitError` makes commits fail. */
-function recordingFirestore(commitError?: unknown) {
+/**
+ * A Firestore stand-in whose batches record their operations; `commitError` makes commits fail,
+ * `changed` makes a commit that updates one of those paths lose its precondition (and commit nothing).
+ */
+function recordingFirestore(commitError?: unknown, changed: ReadonlySet<string> = new Set()) {
   const commits: Operation[][] = [];
+  const attempts: string[][] = [];
   const reference = (path: string): unknown => ({
     id: path.split("/").pop(),
     path,
@@ -44,7 +48,11 @@ function recordingFirestore(commitError?: unknown) {
           return batch;
         },
         async commit() {
+          attempts.push(operations.filter((operation) => operation.kind === "update").map((operation) => operation.path));
           if (commitError) throw commitError;
+          if (operations.some((operation) => operation.kind === "update" && changed.has(operation.path))) {
+            throw Object.assign(new Error("9 FAILED_PRECONDITION"), { code: 9 });
+          }
           commits.push(operations);
           return [];
         },
@@ -52,7 +60,7 @@ function recordingFirestore(commitError?: unknown) {
       return batch;
     },
   };
-  return { db: db as unknown as AdminFirestore, commits, reference };
+  return { db: db as unknown as AdminFirestore, commits, attempts, reference };
 }
 
 const lastUpdateTime = Timestamp.fromMillis(NOW - 5);
@@ -142,6 +150,78 @@ describe("applying a decision", () => {
     const broken = recordingFirestore(Object.assign(new Error("14 UNAVAILABLE"), { code: 14 }));
     const failure = await captureOutputAsync(() => applySessionWrite(broken.db, broken.reference("webrtc_sessions/s5") as never, lastUpdateTime, ended, "sweep"));
     assert.equal((failure.error as Error).message, "14 UNAVAILABLE");
+  });
+});
+
+describe("applying many decisions (the sweep)", () => {
+  const logLines = (output: string) => output.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  it("commits ends in batches of at most MAX_BATCH_OPERATIONS operations, each end whole in one batch", async () => {
+    const { db, commits, reference } = recordingFirestore();
+    const writes = Array.from({ length: 400 }, (_, index) => ({ session: reference(`webrtc_sessions/s${index}`) as never, lastUpdateTime, write: ended }));
+    const { result, output } = await captureOutputAsync(() => applySessionWrites(db, writes, "sweep"));
+    assert.deepEqual(result, writes.map(() => "written"));
+    // Three operations an end: 166 ends fill a batch of 500 to 498.
+    assert.equal(MAX_BATCH_OPERATIONS, 500);
+    assert.deepEqual(commits.map((operations) => operations.length), [498, 498, 204]);
+    for (const operations of commits) {
+      for (let index = 0; index < operations.length; index += 3) {
+        const session = operations[index].path;
+        assert.deepEqual(
+          operations.slice(index, index + 3).map((operation) => [operation.kind, operation.path]),
+          [["update", session], ["delete", `${session}/ice_candidates/caller`], ["delete", `${session}/ice_candidates/callee`]],
+        );
+        assert.ok(operations[index].precondition!.lastUpdateTime.isEqual(lastUpdateTime));
+      }
+    }
+    // One line per end, once its batch has committed.
+    assert.deepEqual(logLines(output).map((line) => line.sessionId), writes.map((_, index) => `s${index}`));
+  });
+
+  it("splits a batch that lost a precondition until only the changed sessions are left out, and counts those superseded", async () => {
+    const { db, commits, attempts, reference } = recordingFirestore(undefined, new Set(["webrtc_sessions/s2", "webrtc_sessions/s5"]));
+    const writes = Array.from({ length: 8 }, (_, index) => ({ session: reference(`webrtc_sessions/s${index}`) as never, lastUpdateTime, write: ended }));
+    const { result, output } = await captureOutputAsync(() => applySessionWrites(db, writes, "sweep"));
+    assert.deepEqual(result, ["written", "written", "superseded", "written", "written", "superseded", "written", "written"]);
+    const ids = (paths: string[]) => paths.map((path) => path.replace("webrtc_sessions/", ""));
+    assert.deepEqual(attempts.map(ids), [
+      ["s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7"],
+      ["s0", "s1", "s2", "s3"],
+      ["s0", "s1"],
+      ["s2", "s3"],
+      ["s2"],
+      ["s3"],
+      ["s4", "s5", "s6", "s7"],
+      ["s4", "s5"],
+      ["s4"],
+      ["s5"],
+      ["s6", "s7"],
+    ]);
+    // Only whole sessions committed: every end that landed with both of its candidate deletions.
+    assert.deepEqual(commits.flat().filter((operation) => operation.kind === "update").map((operation) => operation.path).map((path) => path.replace("webrtc_sessions/", "")), ["s0", "s1", "s3", "s4", "s6", "s7"]);
+    assert.equal(commits.flat().length, 18);
+    assert.deepEqual(
+      logLines(output).map((line) => [line.sessionId, line.message]),
+      [
+        ["s0", "session transition"],
+        ["s1", "session transition"],
+        ["s2", "session write superseded"],
+        ["s3", "session transition"],
+        ["s4", "session transition"],
+        ["s5", "session write superseded"],
+        ["s6", "session transition"],
+        ["s7", "session transition"],
+      ],
+    );
+  });
+
+  it("lets a failure other than a lost precondition through, without splitting the batch or logging", async () => {
+    const broken = recordingFirestore(Object.assign(new Error("14 UNAVAILABLE"), { code: 14 }));
+    const writes = Array.from({ length: 3 }, (_, index) => ({ session: broken.reference(`webrtc_sessions/s${index}`) as never, lastUpdateTime, write: ended }));
+    const failure = await captureOutputAsync(() => applySessionWrites(broken.db, writes, "sweep"));
+    assert.equal((failure.error as Error).message, "14 UNAVAILABLE");
+    assert.equal(broken.attempts.length, 1);
+    assert.equal(failure.output, "");
   });
 });
 
