@@ -1,6 +1,10 @@
-// Runs every test tier this machine can run, in one mocha process (one summary line):
+// Runs every test tier this machine can run, and ends with one summary line:
 //   node scripts/test.mjs                 all tiers
 //   node scripts/test.mjs unit turn       only these tiers (other arguments go to mocha)
+// The turn tier (coturn, Prometheus, fail2ban: mostly waiting on those processes) runs in a
+// mocha of its own beside the other tiers, which keep the CPU busy with emulators and Chromium;
+// its output is held back and printed after theirs, so the two logs do not interleave.
+// TEST_SERIAL=1 runs everything in one mocha instead.
 // The Firestore tier needs the Firestore emulator (Java 21+ and its JAR); where it cannot
 // start, it is skipped here, in this one place, with a line that says why.
 import { spawn } from "node:child_process";
@@ -8,6 +12,8 @@ import { existsSync, readdirSync } from "node:fs";
 import { firestoreEmulatorEnv } from "@webrtc-lite/dev-stack/firestore-emulator";
 
 const ALL_TIERS = ["unit", "callable", "turn", "browser", "firestore"];
+/** Tiers that wait on processes more than they compute, so they run beside the rest. */
+const SIDE_TIERS = ["turn"];
 const args = process.argv.slice(2);
 const chosen = args.filter((arg) => ALL_TIERS.includes(arg));
 const mochaArgs = args.filter((arg) => !ALL_TIERS.includes(arg));
@@ -32,19 +38,64 @@ if (tiers.includes("firestore")) {
   }
 }
 
-const specs = tiers
-  .map((tier) => `test/${tier}`)
-  .filter((folder) => existsSync(folder) && readdirSync(folder).length > 0)
-  .map((folder) => `${folder}/**/*.test.ts`);
-const mocha = spawn("mocha", [...specs, ...mochaArgs], { stdio: "inherit", env });
+const specsOf = (names) =>
+  names
+    .map((tier) => `test/${tier}`)
+    .filter((folder) => existsSync(folder) && readdirSync(folder).length > 0)
+    .map((folder) => `${folder}/**/*.test.ts`);
+
+const side = process.env.TEST_SERIAL === "1" ? [] : tiers.filter((tier) => SIDE_TIERS.includes(tier));
+const main = tiers.filter((tier) => !side.includes(tier));
+const children = [];
+const runs = [];
+if (main.length > 0) runs.push(runMocha(specsOf(main), { live: true }));
+if (side.length > 0) runs.push(runMocha(specsOf(side), { live: main.length === 0, label: side.join(", ") }));
+
 // Ctrl-C reaches the whole process group, but `timeout` or a CI cancel signals only this
 // process: pass the signal on, so mocha's helpers stop the emulators, coturn and browsers.
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   // mocha's launcher forwards only SIGINT to the process that runs the tests.
-  process.on(signal, () => mocha.kill("SIGINT"));
+  process.on(signal, () => children.forEach((child) => child.kill("SIGINT")));
 }
-mocha.once("error", (error) => {
-  console.error(`test: could not start mocha: ${error.message} (run through npm, which puts node_modules/.bin on PATH)`);
-  process.exit(1);
-});
-mocha.once("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+
+const results = await Promise.all(runs);
+for (const result of results) {
+  if (!result.live) {
+    process.stdout.write(`\n──── ${result.label} tier (ran beside the others) ────\n`);
+    process.stdout.write(result.output);
+  }
+}
+const sum = (key) => results.reduce((total, result) => total + result[key], 0);
+// One closing line for the whole run, whichever mocha each test ran in.
+console.log(`\ntests: ${sum("passed")} passed, ${sum("failed")} failed${sum("pending") > 0 ? `, ${sum("pending")} skipped` : ""}`);
+process.exit(results.some((result) => result.code !== 0) ? 1 : 0);
+
+/**
+ * Runs one mocha over `specs`. Live, its output streams through; otherwise it is kept for the
+ * end. Either way the counts of its summary are read from it.
+ * @param {string[]} specs
+ * @param {{ live: boolean, label?: string }} options
+ * @returns {Promise<{ code: number, live: boolean, label?: string, output: string, passed: number, failed: number, pending: number }>}
+ */
+function runMocha(specs, options) {
+  return new Promise((resolve) => {
+    const mocha = spawn("mocha", [...specs, ...mochaArgs], { stdio: ["inherit", "pipe", "pipe"], env });
+    children.push(mocha);
+    let output = "";
+    const take = (stream, target) =>
+      mocha[stream].on("data", (chunk) => {
+        output += chunk;
+        if (options.live) target.write(chunk);
+      });
+    take("stdout", process.stdout);
+    take("stderr", process.stderr);
+    mocha.once("error", (error) => {
+      console.error(`test: could not start mocha: ${error.message} (run through npm, which puts node_modules/.bin on PATH)`);
+      process.exit(1);
+    });
+    mocha.once("close", (code, signal) => {
+      const count = (word) => Number(new RegExp(`^\\s*(\\d+) ${word}\\b`, "m").exec(output)?.[1] ?? 0);
+      resolve({ code: code ?? (signal ? 1 : 0), live: options.live, label: options.label, output, passed: count("passing"), failed: count("failing"), pending: count("pending") });
+    });
+  });
+}
