@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { candidatesPath, sweepCutoffs } from "@webrtc-lite/contract";
 import { MAX_BATCH_OPERATIONS } from "#functions/sessions/apply";
 import { SWEEP_PAGE_SIZE, sweepSessions, type SweepReport } from "#functions/sessions/sweep";
-import { adminFirestoreModule, emulatorAdmin, type AdminFirestore } from "@webrtc-lite/dev-stack/admin";
+import { adminFirestoreModule, emulatorAdmin, writeInBatches, type AdminFirestore, type SeedDocument } from "@webrtc-lite/dev-stack/admin";
 import { firestoreEmulatorEnv } from "@webrtc-lite/dev-stack/firestore-emulator";
 import { SUITE_TIMEOUTS, startSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
 import { fmt, nowMs } from "./stats";
@@ -40,31 +40,16 @@ function staleSession(): Record<string, unknown> {
   };
 }
 
-/** Writes `count` stale sessions to `collection` (with the caller's candidates document when `candidates`), 500 documents a batch, four in flight. */
+/** Writes `count` stale sessions to `collection` (with the caller's candidates document when `candidates`). */
 async function seed(db: AdminFirestore, collection: string, count: number, candidates: boolean): Promise<void> {
-  const inFlight = new Set<Promise<unknown>>();
-  let batch = db.batch();
-  let documents = 0;
-  const commit = async () => {
-    const committing = batch.commit();
-    inFlight.add(committing);
-    void committing.finally(() => inFlight.delete(committing));
-    batch = db.batch();
-    documents = 0;
-    if (inFlight.size >= 4) await Promise.race(inFlight);
-  };
-  for (let index = 0; index < count; index += 1) {
-    if (documents + 2 > 500) await commit();
+  const groups = Array.from({ length: count }, (): SeedDocument[] => {
     const id = randomUUID();
-    batch.set(db.collection(collection).doc(id), staleSession());
-    documents += 1;
-    if (candidates) {
-      batch.set(db.doc(candidatesPath(id, "caller")), { sender: "caller", caller_id: "alice", callee_id: "bob", candidates: [], created_at: Timestamp.fromMillis(NOW), expire_at: Timestamp.fromMillis(NOW) });
-      documents += 1;
-    }
-  }
-  if (documents > 0) await commit();
-  await Promise.all(inFlight);
+    const session = { path: `${collection}/${id}`, data: staleSession() };
+    if (!candidates) return [session];
+    const caller = { sender: "caller", caller_id: "alice", callee_id: "bob", candidates: [], created_at: Timestamp.fromMillis(NOW), expire_at: Timestamp.fromMillis(NOW) };
+    return [session, { path: candidatesPath(id, "caller"), data: caller }];
+  });
+  await writeInBatches(db, groups);
 }
 
 /** The sweep's query for short-lived states (pending, offered, answered), on `collection`. */

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { randomUUID } from "node:crypto";
 import { candidatesPath, sessionPath, type Role } from "@webrtc-lite/contract";
 import { SWEEP_BUDGET_MILLIS, sweepSessions, type SweepOptions, type SweepReport } from "#functions/sessions/sweep";
-import { adminFirestoreModule, type AdminFirestore } from "@webrtc-lite/dev-stack/admin";
+import { adminFirestoreModule, writeInBatches, type AdminFirestore, type SeedDocument } from "@webrtc-lite/dev-stack/admin";
 import { captureOutputAsync } from "../helpers/capture";
 import { sampleCandidates, sampleSdp } from "../helpers/sdp";
 import { PROJECT_ID } from "@webrtc-lite/dev-stack/emulators";
@@ -41,46 +41,37 @@ describe("session sweep at a backlog (Firestore emulator)", function () {
     assert.equal(response.status, 200, await response.text());
   });
 
-  /** Seeds sessions in batches of at most 500 documents, four batches in flight; their ids, in the order of `specs`. */
+  /** Seeds sessions, each with its candidate documents, through `writeInBatches`; their ids, in the order of `specs`. */
   async function seed(specs: readonly SeedSpec[]): Promise<string[]> {
-    const db = suite.admin.db;
-    const ids: string[] = [];
-    const inFlight = new Set<Promise<unknown>>();
-    let batch = db.batch();
-    let documents = 0;
-    const commit = async () => {
-      const committing = batch.commit();
-      inFlight.add(committing);
-      void committing.finally(() => inFlight.delete(committing));
-      batch = db.batch();
-      documents = 0;
-      if (inFlight.size >= 4) await Promise.race(inFlight);
-    };
-    for (const spec of specs) {
-      if (documents + 1 + spec.candidates.length > 500) await commit();
-      const id = randomUUID();
-      ids.push(id);
+    const ids = specs.map(() => randomUUID());
+    const groups = specs.map((spec, index): SeedDocument[] => {
+      const id = ids[index];
       const since = Timestamp.fromMillis(NOW - spec.ageMillis);
-      batch.set(db.doc(sessionPath(id)), {
-        caller_id: "alice",
-        callee_id: "bob",
-        status: spec.status,
-        offer,
-        answer: null,
-        end_request: null,
-        ring_seconds: 60,
-        created_at: since,
-        updated_at: since,
-        expire_at: Timestamp.fromMillis(NOW + 10 * MINUTE),
-        ...spec.extra,
-      });
-      for (const sender of spec.candidates) {
-        batch.set(db.doc(candidatesPath(id, sender)), { sender, caller_id: "alice", callee_id: "bob", candidates: candidates[sender], created_at: since, expire_at: since });
-      }
-      documents += 1 + spec.candidates.length;
-    }
-    if (documents > 0) await commit();
-    await Promise.all(inFlight);
+      const session: SeedDocument = {
+        path: sessionPath(id),
+        data: {
+          caller_id: "alice",
+          callee_id: "bob",
+          status: spec.status,
+          offer,
+          answer: null,
+          end_request: null,
+          ring_seconds: 60,
+          created_at: since,
+          updated_at: since,
+          expire_at: Timestamp.fromMillis(NOW + 10 * MINUTE),
+          ...spec.extra,
+        },
+      };
+      return [
+        session,
+        ...spec.candidates.map((sender) => ({
+          path: candidatesPath(id, sender),
+          data: { sender, caller_id: "alice", callee_id: "bob", candidates: candidates[sender], created_at: since, expire_at: since },
+        })),
+      ];
+    });
+    await writeInBatches(suite.admin.db, groups);
     return ids;
   }
 
