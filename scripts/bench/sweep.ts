@@ -8,13 +8,12 @@ import { randomUUID } from "node:crypto";
 import { candidatesPath, sweepCutoffs } from "@webrtc-lite/contract";
 import { MAX_BATCH_OPERATIONS } from "#functions/sessions/apply";
 import { SWEEP_PAGE_SIZE, sweepSessions, type SweepReport } from "#functions/sessions/sweep";
-import { adminFirestoreModule, emulatorAdmin, writeInBatches, type AdminFirestore, type SeedDocument } from "@webrtc-lite/dev-stack/admin";
+import { adminFirestoreModule, emulatorAdmin, writeInBatches, type AdminFirestore, type SeedDocument, type AdminQueryDocumentSnapshot } from "@webrtc-lite/dev-stack/admin";
 import { firestoreEmulatorEnv } from "@webrtc-lite/dev-stack/firestore-emulator";
 import { SUITE_TIMEOUTS, startSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
 import { fmt, nowMs } from "./stats";
 
 const { Timestamp } = adminFirestoreModule;
-type AdminQueryDocumentSnapshot = import("../../functions/node_modules/firebase-admin/lib/firestore/index").QueryDocumentSnapshot;
 /** Stale sessions in the backlog; BENCH_SWEEP_SESSIONS overrides it. */
 const SESSIONS = Math.max(1_000, Number(process.env.BENCH_SWEEP_SESSIONS ?? 10_000) || 10_000);
 /** Sessions committed one at a time for the "before batching" line (it costs a few ms each). */

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { LIMITS_RULE_READS, SWEEP_QUERIES_PER_RUN, codelabCallCost, signalingCallCost, sessionPath } from "@webrtc-lite/contract";
 import { sweepSessions } from "#functions/sessions/sweep";
-import { adminFirestoreModule, type AdminFirestore } from "@webrtc-lite/dev-stack/admin";
+import { adminFirestoreModule, type AdminFirestore, type AdminDocumentReference, type AdminQuerySnapshot, type AdminWriteResult } from "@webrtc-lite/dev-stack/admin";
 import { PROJECT_ID } from "@webrtc-lite/dev-stack/emulators";
 import { captureOutputAsync } from "../helpers/capture";
 import { sampleCandidates } from "../helpers/sdp";
@@ -9,9 +9,6 @@ import { CostMeter, IncomingCalls, OutgoingCall, signIn } from "../helpers/signa
 import { SUITE_TIMEOUTS, useSignalingStack, waitForLogEntries } from "@webrtc-lite/dev-stack/signaling-stack";
 import { waitFor } from "@webrtc-lite/dev-stack/wait";
 
-type AdminQuerySnapshot = import("../../functions/node_modules/firebase-admin/lib/firestore/index").QuerySnapshot;
-type AdminDocumentReference = import("../../functions/node_modules/firebase-admin/lib/firestore/index").DocumentReference;
-type AdminWriteResult = import("../../functions/node_modules/firebase-admin/lib/firestore/index").WriteResult;
 
 /** One expression of the Firestore emulator's rule coverage report: what it evaluated to, how often. */
 interface CoverageNode {

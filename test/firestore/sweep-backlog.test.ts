@@ -2,15 +2,13 @@ import { strict as assert } from "node:assert";
 import { randomUUID } from "node:crypto";
 import { candidatesPath, sessionPath, type Role } from "@webrtc-lite/contract";
 import { SWEEP_BUDGET_MILLIS, sweepSessions, type SweepOptions, type SweepReport } from "#functions/sessions/sweep";
-import { adminFirestoreModule, writeInBatches, type AdminFirestore, type SeedDocument } from "@webrtc-lite/dev-stack/admin";
+import { adminFirestoreModule, writeInBatches, type AdminFirestore, type SeedDocument, type AdminQuery, type AdminQuerySnapshot } from "@webrtc-lite/dev-stack/admin";
 import { captureOutputAsync } from "../helpers/capture";
 import { sampleCandidates, sampleSdp } from "../helpers/sdp";
 import { PROJECT_ID } from "@webrtc-lite/dev-stack/emulators";
 import { SUITE_TIMEOUTS, useSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
 
 const { Timestamp } = adminFirestoreModule;
-type AdminQuery = import("../../functions/node_modules/firebase-admin/lib/firestore/index").Query;
-type AdminQuerySnapshot = import("../../functions/node_modules/firebase-admin/lib/firestore/index").QuerySnapshot;
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;

@@ -3,14 +3,13 @@ import { randomUUID } from "node:crypto";
 import { withFunctionTriggersDisabled } from "@firebase/rules-unit-testing";
 import { handleSessionWritten } from "#functions/sessions/trigger";
 import { candidatesPath, sessionPath, type Role } from "@webrtc-lite/contract";
-import { adminFirestoreModule } from "@webrtc-lite/dev-stack/admin";
+import { adminFirestoreModule, type AdminDocumentSnapshot } from "@webrtc-lite/dev-stack/admin";
 import { captureOutputAsync } from "../helpers/capture";
 import { sampleCandidates, sampleSdp } from "../helpers/sdp";
 import { IncomingCalls, OutgoingCall, signIn, type Party } from "../helpers/signaling-client";
 import { SUITE_TIMEOUTS, useSignalingStack, waitForLogEntries } from "@webrtc-lite/dev-stack/signaling-stack";
 import { waitFor } from "@webrtc-lite/dev-stack/wait";
 
-type AdminSnapshot = import("../../functions/node_modules/firebase-admin/lib/firestore/index").DocumentSnapshot;
 const { Timestamp, FieldValue } = adminFirestoreModule;
 const SECOND = 1_000;
 
@@ -35,12 +34,12 @@ describe("session triggers (Functions, Firestore and Auth emulators)", function 
 
   const sessionDoc = (sessionId: string) => suite.admin.db.doc(sessionPath(sessionId));
   const candidateDoc = (sessionId: string, sender: Role) => suite.admin.db.doc(candidatesPath(sessionId, sender));
-  const millis = (snapshot: AdminSnapshot, field: string) => (snapshot.get(field) as InstanceType<typeof Timestamp>).toMillis();
+  const millis = (snapshot: AdminDocumentSnapshot, field: string) => (snapshot.get(field) as InstanceType<typeof Timestamp>).toMillis();
 
   /** Waits, on the server's side, until the session satisfies `predicate`. */
   // Polled, not listened to: the emulator's Listen stream can break when a listener attaches
   // while a write lands (packages/dev-stack/src/listen-stream.ts), and the Admin SDK then goes silent 60 s.
-  function waitForSession(sessionId: string, what: string, predicate: (data: Record<string, unknown>) => boolean): Promise<AdminSnapshot> {
+  function waitForSession(sessionId: string, what: string, predicate: (data: Record<string, unknown>) => boolean): Promise<AdminDocumentSnapshot> {
     return waitFor(`session ${sessionId} ${what}`, async () => {
       const snapshot = await sessionDoc(sessionId).get();
       return snapshot.exists && predicate(snapshot.data()!) ? snapshot : undefined;
@@ -48,7 +47,7 @@ describe("session triggers (Functions, Firestore and Auth emulators)", function 
   }
   const waitForStatus = (sessionId: string, status: string) => waitForSession(sessionId, `to be ${status}`, (data) => data.status === status);
 
-  function waitForDeleted(path: string): Promise<AdminSnapshot> {
+  function waitForDeleted(path: string): Promise<AdminDocumentSnapshot> {
     return waitFor(`${path} to be deleted`, async () => {
       const snapshot = await suite.admin.db.doc(path).get();
       return snapshot.exists ? undefined : snapshot;
@@ -125,7 +124,7 @@ describe("session triggers (Functions, Firestore and Auth emulators)", function 
   it("rings, connects and hangs up with every trigger off; a late delivery records it all in one write", async () => {
     const hub = { host: "127.0.0.1", port: suite.stack.ports.hub };
     let id = "";
-    let last: AdminSnapshot | undefined;
+    let last: AdminDocumentSnapshot | undefined;
     await withFunctionTriggersDisabled(hub, async () => {
       const call = await OutgoingCall.place(caller, callee.uid, sampleCandidates("caller").slice(0, 2));
       id = call.sessionId;
@@ -218,7 +217,7 @@ describe("session triggers (Functions, Firestore and Auth emulators)", function 
     await waitForStatus(id, "offered");
 
     // Write the answer with the emulator's triggers off, keeping the event's snapshot for ourselves.
-    let event: AdminSnapshot | undefined;
+    let event: AdminDocumentSnapshot | undefined;
     await withFunctionTriggersDisabled({ host: "127.0.0.1", port: suite.stack.ports.hub }, async () => {
       await sessionDoc(id).update({ answer: { type: "answer", sdp: sampleSdp("answer") } });
       event = await sessionDoc(id).get();
@@ -233,7 +232,7 @@ describe("session triggers (Functions, Firestore and Auth emulators)", function 
       if (error) throw error;
       return result!;
     };
-    const deliver = (snapshot: AdminSnapshot | undefined, now: number) => handleSessionWritten(suite.admin.db, snapshot, SUITE_TIMEOUTS, now);
+    const deliver = (snapshot: AdminDocumentSnapshot | undefined, now: number) => handleSessionWritten(suite.admin.db, snapshot, SUITE_TIMEOUTS, now);
     const deliveries = await quietly(() => Promise.all([deliver(event, mark), deliver(event, mark)]));
     assert.deepEqual(deliveries.map((delivery) => delivery.outcome).sort(), ["superseded", "written"]);
     const answered = await sessionDoc(id).get();

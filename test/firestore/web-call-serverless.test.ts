@@ -1,13 +1,12 @@
 import { strict as assert } from "node:assert";
 import { CREATE_EXPIRY, SESSIONS_COLLECTION, candidatesPath, sessionPath } from "@webrtc-lite/contract";
 import { handleSessionWritten } from "#functions/sessions/trigger";
-import type { EmulatorAdmin } from "@webrtc-lite/dev-stack/admin";
+import type { EmulatorAdmin, AdminDocumentSnapshot } from "@webrtc-lite/dev-stack/admin";
 import { describeStreamTrouble, describeTimings, openCallPage, placeCall, type CallPage, type PageCredentials } from "../helpers/call-pages";
 import { startServerlessCallSite, type ServerlessCallSite, type SelfTestSite } from "../helpers/selftest-site";
 import { SUITE_TIMEOUTS } from "@webrtc-lite/dev-stack/signaling-stack";
 import { waitFor } from "@webrtc-lite/dev-stack/wait";
 
-type AdminSnapshot = import("../../functions/node_modules/firebase-admin/lib/firestore/index").DocumentSnapshot;
 
 /** How late the stand-in trigger handles each write (a cold start on a real deployment). */
 const TRIGGER_DELAY_MS = 5_000;
@@ -34,7 +33,7 @@ describe("two browsers call each other with no Functions emulator (client writes
     await serverless?.stop();
   });
 
-  const session = (id: string): Promise<AdminSnapshot> => admin.db.doc(sessionPath(id)).get();
+  const session = (id: string): Promise<AdminDocumentSnapshot> => admin.db.doc(sessionPath(id)).get();
   const exists = async (id: string, sender: "caller" | "callee"): Promise<boolean> => (await admin.db.doc(candidatesPath(id, sender)).get()).exists;
 
   it("calls end to end with no function, then the trigger handler run on the session as it is now records the end", async () => {

@@ -14,6 +14,18 @@ const adminApp = requireFromFunctions("firebase-admin/app") as AdminApp;
 
 /** The admin SDK's Firestore. */
 export type AdminFirestore = import("../../../functions/node_modules/firebase-admin/lib/firestore/index").Firestore;
+/** The admin SDK's document snapshot, as the functions' handlers take it. */
+export type AdminDocumentSnapshot = import("../../../functions/node_modules/firebase-admin/lib/firestore/index").DocumentSnapshot;
+/** The admin SDK's query-result document. */
+export type AdminQueryDocumentSnapshot = import("../../../functions/node_modules/firebase-admin/lib/firestore/index").QueryDocumentSnapshot;
+/** The admin SDK's query. */
+export type AdminQuery = import("../../../functions/node_modules/firebase-admin/lib/firestore/index").Query;
+/** The admin SDK's query result. */
+export type AdminQuerySnapshot = import("../../../functions/node_modules/firebase-admin/lib/firestore/index").QuerySnapshot;
+/** The admin SDK's document reference. */
+export type AdminDocumentReference = import("../../../functions/node_modules/firebase-admin/lib/firestore/index").DocumentReference;
+/** The admin SDK's write result. */
+export type AdminWriteResult = import("../../../functions/node_modules/firebase-admin/lib/firestore/index").WriteResult;
 
 /** An admin Firestore on the suite's emulator, and how to close it. */
 export interface EmulatorAdmin {
