@@ -3,8 +3,10 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { createSocket } from "node:dgram";
 import { connect } from "node:net";
 import { renderTurnConfig } from "@webrtc-lite/turn/render";
+import { StunClass, StunMethod, decodeMessage, encodeMessage, newTransactionId } from "@webrtc-lite/turn/stun";
 import { DEFAULT_MAX_BPS, type TurnSettings } from "@webrtc-lite/turn/settings";
 import { freePorts } from "./ports";
 import { startProcess, type RunningProcess } from "./processes";
@@ -93,6 +95,9 @@ export async function startCoturn(secrets: string[], options: CoturnOptions = {}
   const launch = async (): Promise<RunningProcess> => {
     const started = startProcess("turnserver", ["-c", configPath]);
     await waitFor("coturn to listen on TCP", () => tcpAccepts(address, listening), 15_000);
+    // coturn binds its UDP listener apart from the TCP one, and on a busy machine later: a
+    // client that sends at once got ICMP port unreachable ("recv: Connection refused").
+    await waitFor("coturn to answer STUN over UDP", () => udpAnswersStun(address, listening), 15_000);
     return started;
   };
   let server = await launch();
@@ -153,6 +158,30 @@ function tcpAccepts(host: string, port: number): Promise<true | undefined> {
       resolve(true);
     });
     socket.once("error", () => resolve(undefined));
+  });
+}
+
+/** Sends one STUN Binding request over UDP; true once a Binding response comes back within half a second. */
+function udpAnswersStun(host: string, port: number): Promise<true | undefined> {
+  return new Promise((resolve) => {
+    const socket = createSocket(host.includes(":") ? "udp6" : "udp4");
+    const transactionId = newTransactionId();
+    const done = (answer: true | undefined): void => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => done(undefined), 500);
+    socket.on("message", (bytes) => {
+      try {
+        const message = decodeMessage(bytes);
+        if (message.method === StunMethod.Binding && message.transactionId.equals(transactionId)) done(true);
+      } catch {
+        // Not STUN: keep waiting for the answer.
+      }
+    });
+    socket.on("error", () => done(undefined));
+    socket.send(encodeMessage({ method: StunMethod.Binding, cls: StunClass.Request, transactionId, attributes: [] }), port, host);
   });
 }
 
