@@ -1,6 +1,6 @@
 import type { MintedCredential } from "@webrtc-lite/contract/turn-rest";
-import type { TurnCredentials } from "@webrtc-lite/contract/credentials";
-import type { IceServer, TurnHostSettings } from "./settings";
+import type { IceServer, TurnCredentials } from "@webrtc-lite/contract/credentials";
+import type { TurnHostSettings } from "./settings";
 
 /** Assembles the response from a minted credential and the one host it names. */
 export function buildCredentialsResponse(

@@ -1,3 +1,4 @@
+import type { IceServer } from "@webrtc-lite/contract/credentials";
 import { parseTurnHosts } from "./hosts";
 import { resolveStunUris, sharedSecretProblem } from "@webrtc-lite/contract/turn-rest";
 
@@ -6,13 +7,6 @@ export interface RawTurnSettings {
   secret: string;
   turnUris: string;
   stunUris: string;
-}
-
-/** One entry of `RTCConfiguration.iceServers`. */
-export interface IceServer {
-  urls: string[];
-  username?: string;
-  credential?: string;
 }
 
 /** One coturn host of `TURN_URIS` and what a credential naming it hands out. */
