@@ -237,16 +237,29 @@ describe("firestore.rules: the caller's limits (Firestore emulator)", function (
       ["a callee that is not a uid", (fields) => ({ ...fields, callee_id: "<b>", live: { "<b>": fields.session_id } })],
     ];
     for (const [what, change] of refused) {
-      it(`refuses a write with ${what}`, async () => {
-        const fields = limitsFields("session1", CALLEE);
-        await denied(setDoc(doc(f.db(CALLER), limitsPath(CALLER)), change(fields as LimitsWrite), { merge: true }));
-        await allowed(setDoc(doc(f.db(CALLER), limitsPath(CALLER)), fields, { merge: true }));
+      it(`refuses a dial whose limits write has ${what}`, async () => {
+        const call = f.newCall();
+        const fields = limitsFields(call.id, CALLEE);
+        await denied(call.dial(CALLER, createFields(), candidateFields("caller"), change(fields as LimitsWrite)));
+        await allowed(call.dial(CALLER, createFields(), candidateFields("caller"), fields));
       });
     }
 
     it("refuses a write to another user's document, or signed out", async () => {
       await denied(setDoc(doc(f.db(STRANGER), limitsPath(CALLER)), limitsFields("session1", CALLEE), { merge: true }));
       await denied(setDoc(doc(f.db(), limitsPath(CALLER)), limitsFields("session1", CALLEE), { merge: true }));
+    });
+
+    it("refuses a limits write in a batch that creates no session: not for a session of the user's that exists, nor for one that does not", async () => {
+      const earlier = await dial(f, CALLEE, "0");
+      await denied(setDoc(doc(f.db(CALLER), limitsPath(CALLER)), limitsFields(earlier.id, CALLEE, "1"), { merge: true }));
+      await denied(setDoc(doc(f.db(CALLER), limitsPath(CALLER)), limitsFields("never-created", CALLEES[0], "1"), { merge: true }));
+      // The same write beside an update of the earlier session (not its create) is refused too.
+      const store = f.db(CALLER);
+      const batch = writeBatch(store);
+      batch.update(doc(store, sessionPath(earlier.id)), endRequestFields("caller", "cancel", serverTimestamp()));
+      batch.set(doc(store, limitsPath(CALLER)), limitsFields(earlier.id, CALLEE, "1"), { merge: true });
+      await denied(batch.commit());
     });
   });
 

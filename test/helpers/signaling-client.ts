@@ -309,6 +309,15 @@ async function hangUp(party: Party, sessionId: string, role: Role, reason: EndRe
   await Promise.all([deleted, requested]);
 }
 
+/**
+ * The side that learns of the end deletes its own candidates document ("Hang-up"): with no
+ * function running it would keep its addresses for 25 h. Gone already (the trigger, or its own
+ * hang-up) is fine: the rules let a participant delete a missing document.
+ */
+async function leave(party: Party, sessionId: string, role: Role): Promise<void> {
+  await party.meter.delete(`${role} deletes its candidates (the other side ended)`, candidatesRef(party.db, sessionId, role));
+}
+
 /** The caller's side of one call. */
 export class OutgoingCall {
   /** The trigger recorded `offered` (nothing on the call path waits for it). */
@@ -317,6 +326,7 @@ export class OutgoingCall {
   readonly endedWhileRinging = new Signal<Session>("the call to end before an answer");
   private peer: PeerCandidates | undefined;
   private stopL1: (() => void) | undefined;
+  private hungUp = false;
 
   private constructor(
     private readonly party: Party,
@@ -414,14 +424,16 @@ export class OutgoingCall {
 
   /** Ends the call: the end request and the deletion of the caller's candidates document, in one batch. */
   async end(reason: EndRequestReason): Promise<void> {
+    this.hungUp = true;
     await hangUp(this.party, this.sessionId, "caller", reason, true);
     this.party.limits.ended(this.sessionId);
   }
 
-  /** Resolves when the callee's candidates document is deleted: the call has ended. */
+  /** Resolves when the callee's candidates document is deleted (the call has ended) and the caller has deleted its own. */
   async waitForEnd(timeoutMs = 20_000): Promise<void> {
     await this.peer!.ended.wait(timeoutMs);
     this.party.limits.ended(this.sessionId);
+    if (!this.hungUp) await leave(this.party, this.sessionId, "caller");
   }
 
   stop(): void {
@@ -495,6 +507,7 @@ export class IncomingCalls {
 export class IncomingCall {
   private peer: PeerCandidates | undefined;
   private accepted = false;
+  private hungUp = false;
 
   constructor(
     private readonly party: Party,
@@ -515,6 +528,7 @@ export class IncomingCall {
 
   /** Ends the call as the callee (reject or busy while ringing, hangup or failed later). */
   async end(reason: EndRequestReason): Promise<void> {
+    this.hungUp = true;
     await hangUp(this.party, this.sessionId, "callee", reason, this.accepted);
   }
 
@@ -528,9 +542,10 @@ export class IncomingCall {
     return this.peer!.waitFor(count);
   }
 
-  /** Resolves when the caller's candidates document is deleted: the call has ended. */
-  waitForEnd(timeoutMs = 20_000): Promise<void> {
-    return this.peer!.ended.wait(timeoutMs);
+  /** Resolves when the caller's candidates document is deleted (the call has ended) and the callee has deleted its own. */
+  async waitForEnd(timeoutMs = 20_000): Promise<void> {
+    await this.peer!.ended.wait(timeoutMs);
+    if (this.accepted && !this.hungUp) await leave(this.party, this.sessionId, "callee");
   }
 
   stop(): void {

@@ -133,13 +133,14 @@ describe("web client: answering a call", () => {
     );
   });
 
-  it("ends with hangup, at once and without a read, when the caller's document disappears", async () => {
+  it("ends with hangup, at once and without a read, when the caller's document disappears, and deletes its own", async () => {
     const call = await incoming.answer(pc);
     const before = store.log.length;
     store.candidates.get("caller")!(undefined);
     assert.deepEqual(call.state, { phase: "ended", reason: "hangup" });
-    assert.deepEqual(store.log.slice(before), ["stop candidates s1 caller"]);
     assert.equal(pc.closed, true);
+    await until("its own document's deletion", () => store.log.includes("deleteOwnCandidates s1 callee"));
+    assert.deepEqual(store.log.slice(before), ["stop candidates s1 caller", "deleteOwnCandidates s1 callee"]);
   });
 
   it("does not answer a call whose caller gave up while it was answering", async () => {
@@ -152,13 +153,14 @@ describe("web client: answering a call", () => {
     assert.equal(store.log.some((line) => line.startsWith("answerCall")), false);
   });
 
-  it("fails the answer when the rules refuse it, and stops listening", async () => {
+  it("fails the answer when the rules refuse it, stops listening, and deletes the document the batch may have created", async () => {
     store.failures.set("answerCall", denied);
     await assert.rejects(incoming.answer(pc), (error: unknown) => error instanceof CallError && error.code === "permission-denied");
     assert.equal(pc.closed, true);
     assert.equal(store.candidates.size, 0);
-    // It has no candidates document to delete: the end request goes alone.
-    await until("the end request", () => store.log.includes("requestEnd s1 callee hangup"));
+    // The batch may have landed with its acknowledgement lost: the caller, past the answer,
+    // listens only to this side's document, so the end deletes it (missing or not).
+    await until("the end request", () => store.log.includes("requestEnd s1 callee hangup +delete callee-candidates"));
   });
 
   it("declines with reject or busy, in a single write, and takes a refusal as already ended", async () => {

@@ -126,7 +126,7 @@ describe("web client: placing a call", () => {
     assert.deepEqual(store.log.filter((line) => line.startsWith("requestEnd")), []);
   });
 
-  it("ends at once with hangup when the callee's candidates document disappears, without a read", async () => {
+  it("ends at once with hangup when the callee's candidates document disappears, without a read, and deletes its own", async () => {
     const call = await startCall(store, pc, PARTIES, FAST);
     store.session!(sessionDocument("pending", ANSWER));
     await until("the callee's candidates listener", () => store.candidates.has("callee"));
@@ -135,8 +135,9 @@ describe("web client: placing a call", () => {
     const before = store.log.length;
     store.candidates.get("callee")!(undefined);
     assert.deepEqual(call.state, { phase: "ended", reason: "hangup" });
-    assert.deepEqual(store.log.slice(before), ["stop candidates session-1 callee"]);
     assert.equal(pc.closed, true);
+    await until("its own document's deletion", () => store.log.includes("deleteOwnCandidates session-1 caller"));
+    assert.deepEqual(store.log.slice(before).filter((line) => !line.startsWith("reportConnected")), ["stop candidates session-1 callee", "deleteOwnCandidates session-1 caller"]);
   });
 
   for (const [name, session, reason] of [
@@ -232,8 +233,8 @@ describe("web client: placing a call", () => {
     await until("the end request", () => store.log.includes("requestEnd session-1 caller cancel +delete caller-candidates"));
   });
 
-  it("ends with ice-failed and asks to end with failed when ICE fails", async () => {
-    const call = await startCall(store, pc, PARTIES, FAST);
+  it("ends with ice-failed and asks to end with failed when ICE fails and restarts are off", async () => {
+    const call = await startCall(store, pc, PARTIES, { ...FAST, iceRestart: false });
     store.session!(sessionDocument("answered", ANSWER));
     await until("connecting", () => call.state.phase === "connecting");
     pc.becomes("failed");

@@ -141,6 +141,18 @@ export class FakeSignalingStore implements SignalingStore {
     this.documents.get(sender)?.push(...entries);
     this.writes[sender].push(entries);
   }
+  async restartIce(sessionId: string, sender: Role, generation: number, description: { type: string; sdp: string }, entries: CandidateEntry[]): Promise<void> {
+    await this.commit(`restartIce ${sessionId} ${sender} ${generation} ${description.type} +${entries.length}`);
+    this.documents.set(sender, [...entries]);
+    this.writes[sender].push(entries);
+  }
+  async requestRestart(sessionId: string, generation: number): Promise<void> {
+    await this.commit(`requestRestart ${sessionId} ${generation}`);
+  }
+  async deleteOwnCandidates(sessionId: string, sender: Role): Promise<void> {
+    await this.commit(`deleteOwnCandidates ${sessionId} ${sender}`);
+    this.documents.delete(sender);
+  }
   async reportConnected(sessionId: string, by: Role): Promise<void> {
     await this.commit(`reportConnected ${sessionId} ${by}`);
   }
@@ -153,6 +165,10 @@ export class FakeSignalingStore implements SignalingStore {
 /** RTCPeerConnection is absent in Node: a stand-in that records what the call does to it. */
 export class FakePeerConnection implements PeerConnection {
   connectionState: RTCPeerConnectionState = "new";
+  iceConnectionState: RTCIceConnectionState = "new";
+  configuration: RTCConfiguration = {};
+  /** The options of each createOffer call, in order. */
+  readonly offers: Array<RTCOfferOptions | undefined> = [];
   local: RTCSessionDescriptionInit | undefined;
   remote: RTCSessionDescriptionInit | undefined;
   readonly added: RTCIceCandidateInit[] = [];
@@ -166,12 +182,24 @@ export class FakePeerConnection implements PeerConnection {
   gatherOnSetLocal: Array<IceCandidateFields | null> = [];
   private readonly iceListeners: Array<(event: { candidate: IceCandidateFields | null }) => void> = [];
   private readonly stateListeners: Array<() => void> = [];
+  private readonly iceStateListeners: Array<() => void> = [];
 
-  async createOffer(): Promise<RTCSessionDescriptionInit> {
-    return { type: "offer", sdp: this.offerSdp };
+  async createOffer(options?: RTCOfferOptions): Promise<RTCSessionDescriptionInit> {
+    this.offers.push(options);
+    // A restart offer carries new ICE credentials, as browsers make them.
+    const restarts = this.offers.filter((offer) => offer?.iceRestart).length;
+    return { type: "offer", sdp: restarts === 0 ? this.offerSdp : this.offerSdp.replace("a=ice-ufrag:offer", `a=ice-ufrag:offer${restarts}`) };
   }
   async createAnswer(): Promise<RTCSessionDescriptionInit> {
-    return { type: "answer", sdp: sdp("answer") };
+    // An answer to a restart offer (new ufrag) gets new credentials too.
+    const generation = /a=ice-ufrag:offer(\d+)/.exec(String(this.remote?.sdp ?? ""))?.[1];
+    return { type: "answer", sdp: generation ? sdp("answer").replace("a=ice-ufrag:answer", `a=ice-ufrag:answer${generation}`) : sdp("answer") };
+  }
+  getConfiguration(): RTCConfiguration {
+    return this.configuration;
+  }
+  setConfiguration(configuration: RTCConfiguration): void {
+    this.configuration = configuration;
   }
   async setLocalDescription(description: RTCSessionDescriptionInit): Promise<void> {
     this.local = description;
@@ -193,9 +221,19 @@ export class FakePeerConnection implements PeerConnection {
   close(): void {
     this.closed = true;
   }
-  addEventListener(type: "icecandidate" | "connectionstatechange", listener: ((event: { candidate: IceCandidateFields | null }) => void) | (() => void)): void {
+  addEventListener(
+    type: "icecandidate" | "connectionstatechange" | "iceconnectionstatechange",
+    listener: ((event: { candidate: IceCandidateFields | null }) => void) | (() => void),
+  ): void {
     if (type === "icecandidate") this.iceListeners.push(listener);
-    else this.stateListeners.push(listener as () => void);
+    else if (type === "connectionstatechange") this.stateListeners.push(listener as () => void);
+    else this.iceStateListeners.push(listener as () => void);
+  }
+
+  /** Plays one `iceconnectionstatechange`. */
+  iceBecomes(state: RTCIceConnectionState): void {
+    this.iceConnectionState = state;
+    this.iceStateListeners.forEach((listener) => listener());
   }
 
   /** Plays one `icecandidate` event; `null` ends gathering. */

@@ -3,6 +3,7 @@
 // and session.ts (what both sides share once a call exists).
 import type { EndRequestReason, Role } from "@webrtc-lite/contract";
 import type { PeerConnection } from "./peer.js";
+import type { IceRestartOptions } from "./recovery.js";
 import type { CallError, CallState } from "./state.js";
 import type { Unsubscribe } from "./store.js";
 
@@ -10,6 +11,7 @@ export { startCall } from "./caller.js";
 export { listenForCalls } from "./callee.js";
 export { callErrorFrom } from "./session.js";
 export type { IceCandidateFields, PeerConnection } from "./peer.js";
+export type { IceRestartOptions } from "./recovery.js";
 
 /** Choices of a call; every field is optional. */
 export interface CallOptions {
@@ -19,6 +21,14 @@ export interface CallOptions {
   ringSeconds?: number;
   /** Callee: how far this device's clock may run ahead of the server's before a call that was ringing when the app started is hidden early (default 2 min). */
   clockToleranceMs?: number;
+  /**
+   * Fresh `iceServers` for an ICE restart, e.g. `() => turn.getIceServers()`: a restart makes
+   * new TURN allocations, which coturn refuses with an expired credential. Without it a restart
+   * reuses the peer connection's current ones.
+   */
+  iceServers?: () => Promise<RTCIceServer[]>;
+  /** When to restart ICE after the path broke and when to give up (default 2 s / 10 s / 30 s); `false` ends the call when ICE fails, as before restarts existed. */
+  iceRestart?: IceRestartOptions | false;
   /** Problems that do not end the call, each reported once: every entry of the other side's candidates that was skipped (named `candidates[i]`), a failed connectivity report. */
   onWarning?: (warning: CallError) => void;
 }
@@ -34,6 +44,12 @@ export interface Call {
   onStateChange(listener: (state: CallState) => void): Unsubscribe;
   /** Ends the call: `cancel` while the caller's call still rings, `hangup` after. */
   hangUp(): Promise<void>;
+  /**
+   * Tells the call the network changed (an app's own monitor: Android `NetworkCallback`, iOS
+   * `NWPathMonitor`, React Native NetInfo): it restarts ICE at once instead of waiting for ICE
+   * to notice. Browsers' `online` and `navigator.connection` changes are watched already.
+   */
+  restartIce(): void;
 }
 
 /** Who is calling whom. */

@@ -110,6 +110,9 @@ function incomingCall(store: SignalingStore, sessionId: string, session: Session
         if (!answer.success) throw new CallError("invalid-argument", `This browser's answer cannot be sent: ${describeIssues(answer.error)}`);
         // The caller's document went away while this side was busy: nothing to answer any more.
         if (call.state.phase === "ended") throw endedBeforeAnswer();
+        // From here the answer batch may have landed even if it reports a failure (a lost
+        // acknowledgement): an end must then delete the document the caller listens to.
+        call.documentMayExist();
         await store.answerCall(sessionId, session, answer.data, call.firstCandidates());
       } catch (error) {
         if (call.state.phase === "ended" && !call.state.error) throw endedBeforeAnswer();

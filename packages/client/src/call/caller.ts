@@ -77,7 +77,7 @@ function followSession(store: SignalingStore, pc: PeerConnection, call: CallSess
       call.apply({ type: "ended", reason: session.ended_reason ?? "error" });
     } else if (session.end_request && session.end_request.by !== call.role) {
       finish();
-      call.apply({ type: "ended", reason: session.end_request.reason });
+      call.peerEnded(session.end_request.reason);
     } else if (session.answer) {
       finish();
       pc.setRemoteDescription(session.answer).then(

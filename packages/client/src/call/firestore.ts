@@ -5,6 +5,7 @@ import {
   deleteField,
   doc,
   getDoc,
+  getDocFromServer,
   limit,
   onSnapshot,
   orderBy,
@@ -28,8 +29,11 @@ import {
   connectivityFields,
   describeIssues,
   endRequestFields,
+  restartFields,
+  restartRequestFields,
   sessionCreateFields,
   sessionPath,
+  type CandidateEntry,
 } from "@webrtc-lite/contract";
 import { CallLimitsTracker } from "./limits.js";
 import { CallError } from "./state.js";
@@ -38,6 +42,42 @@ import type { SignalingStore } from "./store.js";
 // Pending server timestamps read as the local estimate instead of null, so that a snapshot of
 // this client's own write still passes the schema (docs/signaling.md, "Snapshots").
 const ESTIMATE = { serverTimestamps: "estimate" } as const;
+
+/**
+ * Runs `write`; when the rules refuse it, reads once (`landed`) whether it is already there: the
+ * SDK resends a write whose acknowledgement a dropped connection lost, and the rules refuse the
+ * copy of a write they accept once. That refusal is this device's own earlier success.
+ */
+async function repeatSafe(write: () => Promise<unknown>, landed: () => Promise<boolean>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "permission-denied") throw error;
+    // A read that fails (offline, the document gone) proves nothing: the refusal stands.
+    if (!(await landed().catch(() => false))) throw error;
+  }
+}
+
+/** A document's fields read from the server, or undefined when it does not exist. */
+async function serverData(db: Firestore, path: string): Promise<Record<string, unknown> | undefined> {
+  const snapshot = await getDocFromServer(doc(db, path));
+  return snapshot.exists() ? snapshot.data() : undefined;
+}
+
+function sameEntry(held: unknown, entry: CandidateEntry): boolean {
+  if (typeof held !== "object" || held === null) return false;
+  const fields = held as Record<string, unknown>;
+  return (
+    fields.candidate === entry.candidate &&
+    fields.sdpMid === entry.sdpMid &&
+    fields.sdpMLineIndex === entry.sdpMLineIndex &&
+    (fields.usernameFragment ?? null) === (entry.usernameFragment ?? null)
+  );
+}
+
+function sdpOf(value: unknown): unknown {
+  return typeof value === "object" && value !== null ? (value as { sdp?: unknown }).sdp : undefined;
+}
 
 /** The incoming-calls query (`INCOMING_CALLS_QUERY`) for `calleeId`, on the web SDK. */
 export function incomingCallsQuery(db: Firestore, calleeId: string): Query {
@@ -71,11 +111,22 @@ export function firestoreSignaling(db: Firestore): SignalingStore {
         {
           async commit(plan, ends) {
             const batch = writeBatch(db);
-            for (const end of ends) batch.update(doc(db, sessionPath(end.sessionId)), endRequestFields("caller", end.reason, serverTimestamp()));
+            // Ending an earlier call also deletes this side's candidates document of it: the
+            // callee of that call learns of an end only from that deletion.
+            for (const end of ends) {
+              batch.update(doc(db, sessionPath(end.sessionId)), endRequestFields("caller", end.reason, serverTimestamp()));
+              batch.delete(doc(db, candidatesPath(end.sessionId, "caller")));
+            }
             batch.set(doc(db, sessionPath(sessionId)), fields);
             batch.set(doc(db, candidatesPath(sessionId, "caller")), candidatesCreateFields(fields, "caller", candidates, serverTimestamp(), Date.now()));
             batch.set(limitsRef, callLimitsFields(plan, serverTimestamp(), deleteField()), { merge: true });
-            await batch.commit();
+            await repeatSafe(
+              () => batch.commit(),
+              async () => {
+                const created = await serverData(db, sessionPath(sessionId));
+                return created?.caller_id === input.caller_id && sdpOf(created.offer) === fields.offer.sdp;
+              },
+            );
           },
           async readLimits() {
             const snapshot = await getDoc(limitsRef);
@@ -141,20 +192,67 @@ export function firestoreSignaling(db: Firestore): SignalingStore {
       const batch = writeBatch(db);
       batch.update(doc(db, sessionPath(sessionId)), answerFields(answer));
       batch.set(doc(db, candidatesPath(sessionId, "callee")), candidatesCreateFields(session, "callee", candidates, serverTimestamp(), Date.now()));
-      await batch.commit();
+      await repeatSafe(
+        () => batch.commit(),
+        async () => sdpOf((await serverData(db, sessionPath(sessionId)))?.answer) === answer.sdp,
+      );
     },
     async appendCandidates(sessionId, sender, entries) {
-      await updateDoc(doc(db, candidatesPath(sessionId, sender)), { candidates: arrayUnion(...entries) });
+      const path = candidatesPath(sessionId, sender);
+      await repeatSafe(
+        () => updateDoc(doc(db, path), { candidates: arrayUnion(...entries) }),
+        async () => {
+          const held = (await serverData(db, path))?.candidates;
+          return Array.isArray(held) && entries.every((entry) => held.some((other) => sameEntry(other, entry)));
+        },
+      );
+    },
+    async restartIce(sessionId, sender, generation, description, entries) {
+      const path = candidatesPath(sessionId, sender);
+      await repeatSafe(
+        () => updateDoc(doc(db, path), restartFields(sender, generation, description.sdp, entries)),
+        async () => {
+          const held = await serverData(db, path);
+          return held?.generation === generation && sdpOf(held.description) === description.sdp;
+        },
+      );
+    },
+    async requestRestart(sessionId, generation) {
+      const path = candidatesPath(sessionId, "callee");
+      await repeatSafe(
+        () => updateDoc(doc(db, path), restartRequestFields(generation)),
+        async () => {
+          const held = (await serverData(db, path))?.restart_request;
+          return typeof held === "number" && held >= generation;
+        },
+      );
+    },
+    async deleteOwnCandidates(sessionId, sender) {
+      await deleteDoc(doc(db, candidatesPath(sessionId, sender)));
     },
     async reportConnected(sessionId, by) {
-      await updateDoc(doc(db, sessionPath(sessionId)), connectivityFields(by, serverTimestamp()));
+      const path = sessionPath(sessionId);
+      await repeatSafe(
+        () => updateDoc(doc(db, path), connectivityFields(by, serverTimestamp())),
+        async () => {
+          const report = (await serverData(db, path))?.connectivity;
+          return typeof report === "object" && report !== null && (report as { by?: unknown }).by === by;
+        },
+      );
     },
     async requestEnd(sessionId, by, reason, deleteOwnCandidates) {
       // Two writes sent back to back, not a batch: the deletion, which the other side is
       // listening for, commits without waiting for the rules of the session update (a batch
       // took twice as long to reach the other side). The SDK sends them in this order.
       const deleted = deleteOwnCandidates ? deleteDoc(doc(db, candidatesPath(sessionId, by))) : Promise.resolve();
-      const requested = updateDoc(doc(db, sessionPath(sessionId)), endRequestFields(by, reason, serverTimestamp()));
+      const path = sessionPath(sessionId);
+      const requested = repeatSafe(
+        () => updateDoc(doc(db, path), endRequestFields(by, reason, serverTimestamp())),
+        async () => {
+          const request = (await serverData(db, path))?.end_request;
+          return typeof request === "object" && request !== null && (request as { by?: unknown }).by === by;
+        },
+      );
       await Promise.all([deleted, requested]);
     },
   };

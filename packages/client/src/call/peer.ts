@@ -9,14 +9,22 @@ export interface IceCandidateFields {
 /** The part of `RTCPeerConnection` a call uses; pass the app's own, with its tracks added. */
 export interface PeerConnection {
   readonly connectionState: RTCPeerConnectionState;
-  createOffer(): Promise<RTCSessionDescriptionInit>;
+  readonly iceConnectionState: RTCIceConnectionState;
+  createOffer(options?: RTCOfferOptions): Promise<RTCSessionDescriptionInit>;
   createAnswer(): Promise<RTCSessionDescriptionInit>;
   setLocalDescription(description: RTCSessionDescriptionInit): Promise<void>;
   setRemoteDescription(description: RTCSessionDescriptionInit): Promise<void>;
   addIceCandidate(candidate: RTCIceCandidateInit): Promise<void>;
+  getConfiguration(): RTCConfiguration;
+  setConfiguration(configuration: RTCConfiguration): void;
   close(): void;
   addEventListener(type: "icecandidate", listener: (event: { candidate: IceCandidateFields | null }) => void): void;
-  addEventListener(type: "connectionstatechange", listener: () => void): void;
+  addEventListener(type: "connectionstatechange" | "iceconnectionstatechange", listener: () => void): void;
+}
+
+/** The `a=ice-ufrag:` of a session description: which ICE generation its candidates belong to. */
+export function iceUfragOf(sdp: string | undefined): string | undefined {
+  return /(?:^|\n)a=ice-ufrag:([^\r\n]+)/.exec(sdp ?? "")?.[1];
 }
 
 /** Hands every `icecandidate` of a peer connection, including those fired before it was called, to one sink. */

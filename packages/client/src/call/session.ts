@@ -1,6 +1,10 @@
 import {
+  ICE_RESTART,
+  answerSchema,
   candidateEntrySchema,
   describeIssues,
+  generationOf,
+  offerSchema,
   peerOf,
   sessionSchema,
   type CandidateEntry,
@@ -11,7 +15,8 @@ import {
 import type { Call, CallOptions } from "./call.js";
 import { CallLimitError } from "./limits.js";
 import { CandidateInbox, CandidateOutbox, type ReceivedEntry } from "./outbox.js";
-import type { GatheredCandidates, IceCandidateFields, PeerConnection } from "./peer.js";
+import { iceUfragOf, type GatheredCandidates, type IceCandidateFields, type PeerConnection } from "./peer.js";
+import { IceRecovery } from "./recovery.js";
 import { CallError, nextCallState, type CallEvent, type CallState } from "./state.js";
 import type { RawDocument, SignalingStore, Unsubscribe } from "./store.js";
 
@@ -54,21 +59,64 @@ function outgoingEntry(candidate: IceCandidateFields): CandidateEntry | undefine
   return candidateEntrySchema.safeParse(entry).success ? entry : undefined;
 }
 
+function iceFailed(why: string): CallError {
+  return new CallError("ice-failed", `ICE could not connect the two sides: ${why}.`);
+}
+
+/**
+ * Calls `onChange` when the browser reports a network change (`online`, or a change of
+ * `navigator.connection`), and returns the function that stops it; nothing where there is no
+ * such API (Node, React Native: the app calls `Call.restartIce()` from its own network monitor).
+ */
+function watchNetworkChanges(onChange: () => void): () => void {
+  const target = globalThis as { addEventListener?: unknown; removeEventListener?: unknown; navigator?: { connection?: EventTarget } };
+  const stops: Array<() => void> = [];
+  if (typeof target.addEventListener === "function" && typeof target.removeEventListener === "function") {
+    const window = target as unknown as EventTarget;
+    window.addEventListener("online", onChange);
+    stops.push(() => window.removeEventListener("online", onChange));
+  }
+  const connection = target.navigator?.connection;
+  if (connection && typeof connection.addEventListener === "function") {
+    connection.addEventListener("change", onChange);
+    stops.push(() => connection.removeEventListener("change", onChange));
+  }
+  return () => stops.splice(0).forEach((stop) => stop());
+}
+
 /** The state machine of one call, wired to its peer connection and its Firestore documents. */
 export class CallSession implements Call {
   private current: CallState;
   private readonly listeners = new Set<(state: CallState) => void>();
   private readonly subscriptions: Unsubscribe[] = [];
-  private readonly outbox = new CandidateOutbox();
-  private readonly inbox = new CandidateInbox();
-  private readonly waitingForRemote: ReceivedEntry[] = [];
+  private outbox = new CandidateOutbox();
+  private inbox = new CandidateInbox();
+  private waitingForRemote: ReceivedEntry[] = [];
   private readonly warned = new Set<string>();
   private lastMid: Pick<CandidateEntry, "sdpMid" | "sdpMLineIndex"> = { sdpMid: null, sdpMLineIndex: null };
   private ownDocument = false;
+  private endDeletesDocument = false;
   private remoteReady = false;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private ringTimer: ReturnType<typeof setTimeout> | undefined;
   private sending: Promise<void> = Promise.resolve();
+  /** This side's ICE generation: 0 for the call's first negotiation, one more per restart. */
+  private generation = 0;
+  /** The generation of the other side's candidates document as last seen. */
+  private peerGeneration = 0;
+  /** The `ice-ufrag` of this side's current local description; candidates of another are stale. */
+  private localUfrag: string | undefined;
+  /** Callee: the last generation it asked the caller to restart into. */
+  private requested = 0;
+  /** Negotiation steps (restart offers, answers) run one after another. */
+  private negotiating: Promise<void> = Promise.resolve();
+  private readonly recovery: IceRecovery | undefined;
+  private readonly stopNetworkWatch: () => void;
+  private everConnected = false;
+  /** Caller: a restart offer is waiting its turn. */
+  private restartQueued = false;
+  /** Caller: the callee's first answer is applied, so the rules take a restart. */
+  private remoteAnswered = false;
 
   constructor(
     private readonly store: SignalingStore,
@@ -82,6 +130,18 @@ export class CallSession implements Call {
     this.current = { phase: "ringing" };
     candidates((candidate) => this.gathered(candidate));
     pc.addEventListener("connectionstatechange", () => this.connectionChanged());
+    this.recovery =
+      options.iceRestart === false
+        ? undefined
+        : new IceRecovery({ attempt: () => this.attemptRestart(), giveUp: () => this.giveUp() }, options.iceRestart);
+    pc.addEventListener("iceconnectionstatechange", () => this.iceConnectionChanged());
+    this.stopNetworkWatch = this.recovery ? watchNetworkChanges(() => this.restartIce()) : () => undefined;
+  }
+
+  restartIce(): void {
+    if (this.current.phase === "connected" || this.current.phase === "reconnecting" || this.current.phase === "connecting") {
+      this.recovery?.networkChanged();
+    }
   }
 
   get state(): CallState {
@@ -141,7 +201,7 @@ export class CallSession implements Call {
    */
   private async sendEnd(reason: EndRequestReason): Promise<void> {
     try {
-      await this.store.requestEnd(this.sessionId, this.role, reason, this.ownDocument);
+      await this.store.requestEnd(this.sessionId, this.role, reason, this.endDeletesDocument);
     } catch (error) {
       const failure = callErrorFrom(error, "end the call");
       if (failure.code !== "permission-denied") throw failure;
@@ -153,8 +213,14 @@ export class CallSession implements Call {
     return this.outbox.take() ?? [];
   }
 
+  /** This side's candidates document may exist (its batch was sent): an end deletes it, missing or not. */
+  documentMayExist(): void {
+    this.endDeletesDocument = true;
+  }
+
   /** This side's candidates document exists: the rest of its candidates are appended from now on. */
   documentCreated(): void {
+    this.endDeletesDocument = true;
     this.ownDocument = true;
     this.scheduleFlush();
   }
@@ -162,6 +228,7 @@ export class CallSession implements Call {
   /** The remote description is set: candidates from the other side can be added now. */
   markRemoteReady(): void {
     this.remoteReady = true;
+    this.remoteAnswered = true;
     this.addRemoteCandidates(this.waitingForRemote.splice(0));
   }
 
@@ -175,6 +242,16 @@ export class CallSession implements Call {
         (error) => this.fail(error, "listen for the other side's ICE candidates"),
       ),
     );
+  }
+
+  /**
+   * The other side ended the call. This side's candidates document goes too: with no function
+   * running it would keep this side's addresses for 25 h.
+   */
+  peerEnded(reason: EndRequestReason): void {
+    if (this.current.phase === "ended") return;
+    this.apply({ type: "ended", reason });
+    if (this.endDeletesDocument) this.store.deleteOwnCandidates(this.sessionId, this.role).catch(() => undefined);
   }
 
   /** Keeps a listener to stop when the call ends. */
@@ -200,6 +277,8 @@ export class CallSession implements Call {
       this.flush();
       return;
     }
+    // A candidate of a generation this side has restarted away from is of no use to anyone.
+    if (this.localUfrag && typeof candidate.usernameFragment === "string" && candidate.usernameFragment !== this.localUfrag) return;
     const entry = outgoingEntry(candidate);
     if (!entry) {
       this.warn("local-candidate", new CallError("invalid-data", `This browser gathered an ICE candidate the signaling contract refuses; it was not sent: ${candidate.candidate.slice(0, 80)}`));
@@ -233,15 +312,137 @@ export class CallSession implements Call {
 
   private connectionChanged(): void {
     const state = this.pc.connectionState;
-    if (state === "connected" && this.current.phase === "connecting") {
-      this.apply({ type: "ice-connected" });
-      // Only the caller reports: one write per call, and the rules take one report. The phase
-      // leaves `connecting` only once, so this runs once.
-      if (this.role === "caller") this.reportConnectivity().catch(() => undefined);
+    if (state === "connected") {
+      this.connected();
     } else if (state === "failed") {
-      const error = new CallError("ice-failed", "ICE could not connect the two sides: neither a direct path nor the TURN relay worked.");
-      this.fail(error, "connect", "failed");
+      if (this.recovery) this.recovery.iceStateChanged("failed");
+      else this.fail(iceFailed("neither a direct path nor the TURN relay worked"), "connect", "failed");
     }
+  }
+
+  /** libwebrtc reports a lost path here first (`disconnected`), and browsers without `connectionState` only here. */
+  private iceConnectionChanged(): void {
+    const state = this.pc.iceConnectionState;
+    if (state === "connected" || state === "completed") {
+      // libwebrtc's controlling side may go to `completed` without `connected`.
+      this.connected();
+      return;
+    }
+    if (!this.recovery) return;
+    if (state === "disconnected" || state === "failed") {
+      if (this.current.phase === "connected") this.apply({ type: "ice-interrupted" });
+      this.recovery.iceStateChanged(state);
+    }
+  }
+
+  private connected(): void {
+    this.recovery?.iceStateChanged("connected");
+    const first = !this.everConnected;
+    this.everConnected = true;
+    if (this.current.phase !== "connecting" && this.current.phase !== "reconnecting") return;
+    this.apply({ type: "ice-connected" });
+    // Only the caller reports: one write per call, and the rules take one report.
+    if (first && this.role === "caller") this.reportConnectivity().catch(() => undefined);
+  }
+
+  /**
+   * The path broke (or another attempt is due). Only the caller offers, so two sides that notice
+   * the break at once still make one negotiation: the caller restarts ICE, the callee asks it to.
+   */
+  private attemptRestart(): void {
+    if (this.current.phase === "ended") return;
+    if (this.current.phase === "connected") this.apply({ type: "ice-interrupted" });
+    if (this.role === "caller") this.offerRestart();
+    else this.askForRestart();
+  }
+
+  private giveUp(): void {
+    const windowMs = (this.options.iceRestart || undefined)?.giveUpMs ?? ICE_RESTART.giveUpMs;
+    this.fail(iceFailed(`the connection broke and did not come back within ${windowMs / 1_000} s`), "reconnect", "failed");
+  }
+
+  /**
+   * Caller: a new offer with fresh ICE credentials (and fresh TURN credentials if the app gives
+   * them), written as the next generation. The rules take generations one at a time, so offers
+   * run one after another and a restart asked for while one waits to start joins it.
+   */
+  private offerRestart(): void {
+    if (this.restartQueued || !this.ownDocument || !this.remoteAnswered) return;
+    this.restartQueued = true;
+    this.negotiate("restart ICE", async () => {
+      this.restartQueued = false;
+      if (this.generation >= ICE_RESTART.maxGeneration || this.current.phase === "ended") return;
+      await this.refreshIceServers();
+      const offer = await this.pc.createOffer({ iceRestart: true });
+      await this.pc.setLocalDescription(offer);
+      const description = offerSchema.parse({ type: "offer", sdp: offer.sdp ?? "" });
+      this.generation += 1;
+      this.startGeneration(description.sdp);
+      this.sendRestart(this.generation, description);
+    });
+  }
+
+  /** Callee: answers the caller's restart offer of `generation`. */
+  private answerRestart(generation: number, offerSdp: string): void {
+    this.negotiate("answer the ICE restart", async () => {
+      if (generation !== this.peerGeneration || this.current.phase === "ended") return;
+      await this.refreshIceServers();
+      await this.pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+      this.markRemoteReady();
+      const answer = await this.pc.createAnswer();
+      await this.pc.setLocalDescription(answer);
+      const description = answerSchema.parse({ type: "answer", sdp: answer.sdp ?? "" });
+      this.generation = generation;
+      this.startGeneration(description.sdp);
+      this.sendRestart(generation, description);
+    });
+  }
+
+  /** Callee: asks the caller for a restart into the generation after the caller's current one, once per generation. */
+  private askForRestart(): void {
+    const wanted = this.peerGeneration + 1;
+    if (wanted > ICE_RESTART.maxGeneration || wanted <= this.requested || !this.ownDocument) return;
+    this.requested = wanted;
+    this.sending = this.sending
+      .then(() => this.store.requestRestart(this.sessionId, wanted))
+      .catch((error: unknown) => this.warn(`restart-request ${wanted}`, callErrorFrom(error, "ask the caller to restart ICE")));
+  }
+
+  /** Fresh `iceServers` before a restart: a restart allocates anew, and TURN refuses an expired credential. */
+  private async refreshIceServers(): Promise<void> {
+    if (!this.options.iceServers) return;
+    const iceServers = await this.options.iceServers();
+    this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+  }
+
+  /** From now on this side gathers the new generation's candidates into a fresh outbox. */
+  private startGeneration(localSdp: string): void {
+    this.localUfrag = iceUfragOf(localSdp);
+    this.outbox = new CandidateOutbox();
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+  }
+
+  /**
+   * The restart write goes behind this side's earlier writes; the new generation's appends follow
+   * it. A refusal does not end the call (the caller may have moved on to a later generation, or
+   * the call ended, which arrives on its own); the recovery's window still runs.
+   */
+  private sendRestart(generation: number, description: { type: "offer" | "answer"; sdp: string }): void {
+    this.sending = this.sending
+      .then(() => {
+        // Callee: the caller has offered a later generation meanwhile; its answer is the one to write.
+        if (this.role === "callee" && generation !== this.peerGeneration) return undefined;
+        return this.store.restartIce(this.sessionId, this.role, generation, description, this.outbox.take() ?? []);
+      })
+      .catch((error: unknown) => this.warn(`restart ${generation}`, callErrorFrom(error, "send the ICE restart")));
+    this.scheduleFlush();
+  }
+
+  private negotiate(doing: string, step: () => Promise<void>): void {
+    this.negotiating = this.negotiating.then(step).catch((error: unknown) => {
+      if (this.current.phase !== "ended") this.warn(`negotiation ${doing}`, callErrorFrom(error, doing));
+    });
   }
 
   /**
@@ -265,9 +466,10 @@ export class CallSession implements Call {
    */
   private peerCandidatesChanged(raw: RawDocument): void {
     if (raw === undefined) {
-      this.apply({ type: "ended", reason: "hangup" });
+      this.peerEnded("hangup");
       return;
     }
+    this.peerGenerationSeen(raw);
     const all = raw.candidates;
     if (!Array.isArray(all)) {
       this.warn("peer-candidates", new CallError("invalid-data", "The other side's ICE candidates document has no candidates array; its candidates were skipped."));
@@ -276,6 +478,39 @@ export class CallSession implements Call {
     const { usable, skipped } = this.inbox.fresh(all as unknown[]);
     for (const { index, problem } of skipped) this.skipped(index, problem);
     this.addRemoteCandidates(usable);
+  }
+
+  /**
+   * A new generation in the other side's document starts over: its entries are the new
+   * generation's, held back until its description is applied. The caller applies the callee's
+   * answer to its current restart (an answer to an older one is stale); the callee answers the
+   * caller's offer. The caller also restarts when the callee asks for it.
+   */
+  private peerGenerationSeen(raw: Record<string, unknown>): void {
+    if (this.role === "caller" && typeof raw.restart_request === "number" && raw.restart_request > this.generation) {
+      this.offerRestart();
+    }
+    const generation = generationOf(raw);
+    if (generation === this.peerGeneration) return;
+    if (generation < this.peerGeneration) return;
+    this.peerGeneration = generation;
+    this.inbox = new CandidateInbox();
+    this.waitingForRemote = [];
+    this.remoteReady = false;
+    const sdp = typeof raw.description === "object" && raw.description !== null ? (raw.description as { sdp?: unknown }).sdp : undefined;
+    if (typeof sdp !== "string") {
+      this.warn(`peer-generation ${generation}`, new CallError("invalid-data", `The other side's ICE restart ${generation} carries no description; it was ignored.`));
+      return;
+    }
+    if (this.role === "callee") {
+      this.answerRestart(generation, sdp);
+      return;
+    }
+    this.negotiate("apply the callee's restart answer", async () => {
+      if (generation !== this.generation || this.current.phase === "ended") return;
+      await this.pc.setRemoteDescription({ type: "answer", sdp });
+      this.markRemoteReady();
+    });
   }
 
   /** One entry of the other side's is left out; ICE has one candidate fewer to try, and the call goes on. */
@@ -303,6 +538,8 @@ export class CallSession implements Call {
   private release(): void {
     clearTimeout(this.flushTimer);
     clearTimeout(this.ringTimer);
+    this.recovery?.stop();
+    this.stopNetworkWatch();
     this.subscriptions.splice(0).forEach((unsubscribe) => unsubscribe());
     if (this.role === "caller") this.store.callEnded(this.sessionId);
     this.pc.close();

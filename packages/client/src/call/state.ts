@@ -29,12 +29,14 @@ export class CallError extends Error {
 /**
  * Where a call is, seen from one side:
  * `ringing` (the session exists, so the callee's app can see it) → `connecting` (offer and
- * answer exchanged, ICE running) → `connected` → `ended`.
+ * answer exchanged, ICE running) → `connected` ⇄ `reconnecting` (the path broke: a network
+ * change, a TURN host restart; ICE is being restarted) → `ended`.
  */
 export type CallState =
   | { phase: "ringing" }
   | { phase: "connecting" }
   | { phase: "connected" }
+  | { phase: "reconnecting" }
   | { phase: "ended"; reason: EndedReason; error?: CallError };
 
 /** The phase of a call. */
@@ -44,8 +46,10 @@ export type CallPhase = CallState["phase"];
 export type CallEvent =
   /** The answer is in place: the caller applied it, or the callee wrote it. */
   | { type: "answered" }
-  /** ICE connected. */
+  /** ICE connected (again, after a restart). */
   | { type: "ice-connected" }
+  /** The path broke while connected: ICE is being restarted. */
+  | { type: "ice-interrupted" }
   /** The session ended (on the server, or by this side's request). */
   | { type: "ended"; reason: EndedReason }
   /** This side failed; the call is over for it. */
@@ -62,7 +66,9 @@ export function nextCallState(state: CallState, event: CallEvent): CallState {
     case "answered":
       return state.phase === "ringing" ? { phase: "connecting" } : state;
     case "ice-connected":
-      return state.phase === "connecting" ? { phase: "connected" } : state;
+      return state.phase === "connecting" || state.phase === "reconnecting" ? { phase: "connected" } : state;
+    case "ice-interrupted":
+      return state.phase === "connected" ? { phase: "reconnecting" } : state;
     case "ended":
       return { phase: "ended", reason: event.reason };
     case "failed":

@@ -26,7 +26,9 @@ export interface SessionParticipants {
 
 /**
  * The Firestore operations of the signaling protocol (docs/signaling.md), one method per
- * read or write the protocol names; each write is one batch (one round trip). `firestore.ts`
+ * read or write the protocol names; each write is one batch (one round trip), and each is safe
+ * to repeat: when the rules refuse a write because it already happened (the SDK resent it after
+ * a lost acknowledgement), the method resolves as the first write did. `firestore.ts`
  * implements it with the web SDK; the unit tests with an in-memory fake.
  */
 export interface SignalingStore {
@@ -59,6 +61,15 @@ export interface SignalingStore {
   answerCall(sessionId: string, session: SessionParticipants, answer: SessionDescription<"answer">, candidates: CandidateEntry[]): Promise<void>;
   /** Appends up to 6 entries to this side's candidates document. */
   appendCandidates(sessionId: string, sender: Role, entries: CandidateEntry[]): Promise<void>;
+  /**
+   * An ICE restart: moves this side's candidates document to `generation` with its offer
+   * (caller) or answer (callee) and the first 0–6 entries of that generation.
+   */
+  restartIce(sessionId: string, sender: Role, generation: number, description: SessionDescription, entries: CandidateEntry[]): Promise<void>;
+  /** The callee asks the caller to restart ICE into `generation`. */
+  requestRestart(sessionId: string, generation: number): Promise<void>;
+  /** Deletes this side's candidates document (the call ended; a missing one is fine). */
+  deleteOwnCandidates(sessionId: string, sender: Role): Promise<void>;
   /** Reports that ICE connected (the caller does, once). */
   reportConnected(sessionId: string, by: Role): Promise<void>;
   /**

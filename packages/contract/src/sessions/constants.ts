@@ -56,6 +56,12 @@ export const CANDIDATE_FIELDS = Object.freeze({
   candidates: "candidates",
   createdAt: "created_at",
   expireAt: "expire_at",
+  /** Which ICE negotiation `candidates` belong to: absent (0) for the first, 1… for each ICE restart. */
+  generation: "generation",
+  /** The restart's offer (caller) or answer (callee) for `generation` ≥ 1. */
+  description: "description",
+  /** Callee only: the generation it asks the caller to restart ICE into. */
+  restartRequest: "restart_request",
 } as const);
 
 /** Keys of one entry in a candidates document's `candidates` array (RTCIceCandidateInit names). */
@@ -86,6 +92,25 @@ export const LIMITS = Object.freeze({
   maxQueryLimit: 20,
   /** Longest `usernameFragment` (RFC 8839: ice-ufrag is 4–256 ice-chars). */
   maxUsernameFragmentLength: MAX_USERNAME_FRAGMENT_LENGTH,
+} as const);
+
+/**
+ * ICE restart: when a call's path breaks (a network change, a TURN host restart), the caller
+ * makes a new offer with `iceRestart` and writes it, with a generation number, into its own
+ * candidates document; the callee answers it in its own. Only the caller offers, so two sides
+ * that notice the break at once converge on one negotiation; the callee asks for a restart
+ * with `restart_request`. The rules bound the generations per call; the timings are the
+ * client's defaults (`CallOptions.iceRestart`).
+ */
+export const ICE_RESTART = Object.freeze({
+  /** Most ICE restarts per call: the highest `generation` the rules accept. */
+  maxGeneration: 10,
+  /** How long `iceConnectionState` may stay `disconnected` before a restart (libwebrtc may recover on its own within that). */
+  disconnectedGraceMs: 2_000,
+  /** How long a restart may go without connecting before the caller tries another one. */
+  attemptMs: 10_000,
+  /** How long a broken call may take to come back before the side ends it with `failed`. */
+  giveUpMs: 30_000,
 } as const);
 
 /**

@@ -34,12 +34,13 @@ export interface CallCost {
 
 /**
  * Reads the rules pay for the dial batch: the new session (candidates rule), the caller's limits
- * document (session rule), and the session of the one entry the limits write replaces or
- * removes (limits.ts). That last read is the steady state: a caller who called this person
- * before, or whose entries are all taken, releases one ended call per dial; a caller with free
- * entries pays one read less.
+ * document (session rule), the new session again as the limits rule checks that this batch
+ * creates it (counted apart: it is read from another rule), and the session of the one entry the
+ * limits write replaces or removes (limits.ts). That last read is the steady state: a caller who
+ * called this person before, or whose entries are all taken, releases one ended call per dial;
+ * a caller with free entries pays one read less.
  */
-export const LIMITS_RULE_READS = 3;
+export const LIMITS_RULE_READS = 4;
 
 /** Reads each sweep run pays even when there is nothing to do: three queries, one read each. */
 export const SWEEP_QUERIES_PER_RUN = 3;
@@ -65,7 +66,8 @@ export function signalingCallCost(shape: CallShape): CallCost {
     row(`callee appends its ${shape.calleeCandidates} candidates and end-of-candidates in ${shape.calleeBatches} batch(es); the caller's peer-candidates listener sees each`, shape.calleeBatches, shape.calleeBatches),
     row("caller reports ICE connected; trigger: answered → connected (nobody listens to the session any more)", 2, 0),
     row("a participant hangs up: deletes its candidates document and writes its end request, back to back; the other side's listener sees the deletion (free)", 1, 0, 0, 1),
-    row("trigger: connected → ended, deletes both candidate documents (one is already gone)", 1, 0, 0, 2),
+    row("the other side deletes its own candidates document (with no function running it would stay until the TTL)", 0, 0, 0, 1),
+    row("trigger: connected → ended, deletes both candidate documents (both are already gone)", 1, 0, 0, 2),
     row("sweep after expire_at: its query returns the ended session, which it deletes alone", 0, 0, 1, 1),
   ];
   const totals = steps.reduce(

@@ -16,6 +16,7 @@ import {
   CREATE_EXPIRY,
   ENDED_REASONS,
   END_REQUEST_REASONS,
+  ICE_RESTART,
   LIMITS,
   RING_SECONDS,
   ROLES,
@@ -190,6 +191,50 @@ export function candidatesCreateFields<T>(
   };
 }
 
+/** The ICE generation a candidates document is in: `generation`, absent (0) before any ICE restart. */
+export function generationOf(document: { generation?: unknown }): number {
+  return typeof document.generation === "number" ? document.generation : 0;
+}
+
+/**
+ * The update of a side's own candidates document that moves it to ICE generation `generation`
+ * (1…`ICE_RESTART.maxGeneration`): the caller's restart offer or the callee's answer to it, and
+ * the first 0–6 entries of the new generation, replacing the previous generation's entries.
+ */
+export function restartFields(sender: Role, generation: number, sdp: string, entries: CandidateEntry[]) {
+  return {
+    generation,
+    description: { type: sender === "caller" ? ("offer" as const) : ("answer" as const), sdp },
+    candidates: entries,
+  };
+}
+
+/** The update with which the callee asks the caller to restart ICE into `generation`. */
+export function restartRequestFields(generation: number) {
+  return { restart_request: generation };
+}
+
+/** An ICE generation a restart may move to: 1…`ICE_RESTART.maxGeneration`. */
+export const restartGenerationSchema = z
+  .number({ error: "generation must be a whole number" })
+  .int({ error: "generation must be a whole number" })
+  .min(1, { error: "generation must be at least 1 (0 is the call's first negotiation)" })
+  .max(ICE_RESTART.maxGeneration, { error: `a call restarts ICE at most ${ICE_RESTART.maxGeneration} times` });
+
+/**
+ * A restart write as the rules accept it, for `sender`: the next generation, the offer (caller)
+ * or answer (callee) of that generation, and 0–6 entries of it.
+ */
+export function restartWriteSchema(sender: Role) {
+  return z.strictObject({
+    generation: restartGenerationSchema,
+    description: sender === "caller" ? offerSchema : answerSchema,
+    candidates: z
+      .array(candidateEntrySchema, { error: "candidates must be an array" })
+      .max(LIMITS.maxCandidatesPerWrite, { error: `a restart write holds at most ${LIMITS.maxCandidatesPerWrite} entries; send the rest in another write` }),
+  });
+}
+
 /** The update with which the callee answers. */
 export function answerFields(answer: SessionDescription<"answer">) {
   return { answer: { type: "answer" as const, sdp: answer.sdp } };
@@ -257,6 +302,9 @@ export const candidateDocumentSchema = z.object({
   candidates: z.array(candidateEntrySchema).max(LIMITS.maxCandidatesPerSide),
   created_at: timestampSchema,
   expire_at: timestampSchema,
+  generation: z.number().int().min(0).max(ICE_RESTART.maxGeneration).default(0),
+  description: z.union([offerSchema, answerSchema]).nullish(),
+  restart_request: restartGenerationSchema.optional(),
 });
 /** A candidates document as read. */
 export type CandidateDocument = z.infer<typeof candidateDocumentSchema>;
