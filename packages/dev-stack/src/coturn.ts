@@ -53,6 +53,8 @@ export interface CoturnOptions {
    * ::1, so that two test servers are two hosts, as in a fleet, and not two ports of one.
    */
   address?: string;
+  /** How many relay ports it may use (default 50); each relay-only peer holds one per TURN URI it was given, per ICE generation. */
+  relayPorts?: number;
 }
 
 /**
@@ -68,13 +70,14 @@ export async function startCoturn(secrets: string[], options: CoturnOptions = {}
   // Relay ranges below the kernel's ephemeral ports (32768 up), so no client socket of another
   // process can hold a port coturn picks for a relay; and per instance, so that parallel test
   // servers rarely share one.
-  const minRelay = 20_000 + (listening % 250) * 50;
+  const relayPorts = options.relayPorts ?? 50;
+  const minRelay = 20_000 + (listening % Math.floor(12_000 / relayPorts)) * relayPorts;
   const certificate = await makeSelfSignedCertificate(dir, addresses);
   const settings: TurnSettings = {
     realm: "webrtc-lite.test",
     listeningIps: addresses,
     relayIps: addresses,
-    ports: { listening, altListening, tls, altTls, minRelay, maxRelay: minRelay + 49 },
+    ports: { listening, altListening, tls, altTls, minRelay, maxRelay: minRelay + relayPorts - 1 },
     tls: certificate.paths,
     userQuota: 12,
     totalQuota: 300,
