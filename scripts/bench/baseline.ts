@@ -1,7 +1,8 @@
 // The bare baseline of the call-setup section: one client writes a document, another client's
 // listener sees it, in a project of its own whose rules allow everything, on the same emulator.
 import { collection, deleteDoc, doc, onSnapshot, query, setDoc, where } from "firebase/firestore";
-import { loadRules, signInClient, type BenchClient } from "./clients";
+import { loadRules } from "@webrtc-lite/dev-stack/project-rules";
+import { signInClient, type BenchClient } from "./clients";
 import { arrival } from "./arrival";
 import { nowMs } from "./stats";
 

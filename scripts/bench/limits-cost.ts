@@ -9,7 +9,8 @@ import { CALL_LIMITS_COLLECTION, callLimitsFields, candidatesCreateFields, candi
 import { incomingCallsQuery } from "@webrtc-lite/client";
 import { REPO_ROOT } from "@webrtc-lite/dev-stack/emulators";
 import { arrival } from "./arrival";
-import { loadRules, signInClient, type BenchClient } from "./clients";
+import { loadRules } from "@webrtc-lite/dev-stack/project-rules";
+import { signInClient, type BenchClient } from "./clients";
 import { nowMs } from "./stats";
 
 /** One sample of each kind of dial, in milliseconds from the batch's start to the incoming-calls query showing it. */

@@ -14,7 +14,7 @@ import type { AdminDocumentSnapshot } from "@webrtc-lite/dev-stack/admin";
 import { startFaultProxy, type FaultProxy } from "@webrtc-lite/dev-stack/fault-proxy";
 import { useSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
 import { waitFor } from "@webrtc-lite/dev-stack/wait";
-import { loadRules } from "../../scripts/bench/clients";
+import { loadRules } from "@webrtc-lite/dev-stack/project-rules";
 import { IncomingCall, IncomingCalls, OutgoingCall, sessionRef, signIn, type Party } from "../helpers/signaling-client";
 
 /** A project of this suite's own whose rules allow everything: what the SDK does, with no rules in the way. */

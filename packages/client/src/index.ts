@@ -20,6 +20,6 @@ export {
   type Participants,
   type PeerConnection,
 } from "./call/call.js";
-export { firestoreSignaling, incomingCallsQuery } from "./call/firestore.js";
+export { firestoreSignaling, incomingCallsQuery, type SignalingOptions, type SignalingWrite } from "./call/firestore.js";
 export { CallError, type CallErrorCode, type CallEvent, type CallPhase, type CallState } from "./call/state.js";
 export type { SignalingStore, Unsubscribe } from "./call/store.js";

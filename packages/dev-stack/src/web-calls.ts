@@ -9,7 +9,7 @@ import { deleteApp, initializeApp } from "firebase/app";
 import { connectAuthEmulator, getAuth, signInAnonymously } from "firebase/auth";
 import { connectFirestoreEmulator, getFirestore, terminate, type Firestore } from "firebase/firestore";
 import { listenForCalls, startCall, type Call, type CallOptions, type IncomingCall, type PeerConnection } from "@webrtc-lite/client/call/call";
-import { firestoreSignaling } from "@webrtc-lite/client/call/firestore";
+import { firestoreSignaling, type SignalingWrite } from "@webrtc-lite/client/call/firestore";
 import type { CallError, CallPhase } from "@webrtc-lite/client/call/state";
 import type { SignalingStore } from "@webrtc-lite/client/call/store";
 import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
@@ -34,6 +34,8 @@ export interface CallUser {
   readonly uid: string;
   readonly db: Firestore;
   readonly store: SignalingStore;
+  /** Each write the client recognised as its own earlier one, resent by the SDK after a lost acknowledgement. */
+  readonly repeats: SignalingWrite[];
   /** Relay-only `RTCConfiguration` with TURN credentials minted now for this user. */
   peerConfig(): RTCConfiguration;
   /** Terminates its Firestore client and deletes its app (once; later calls wait for the first). */
@@ -54,10 +56,12 @@ export async function signInCallUser(network: CallNetwork): Promise<CallUser> {
   const firestore = network.firestoreHost ?? { host: "127.0.0.1", port: network.ports.firestore };
   connectFirestoreEmulator(db, firestore.host, firestore.port);
   const { user } = await signInAnonymously(auth);
+  const repeats: SignalingWrite[] = [];
   return {
     uid: user.uid,
     db,
-    store: firestoreSignaling(db),
+    repeats,
+    store: firestoreSignaling(db, { onRepeat: (write) => repeats.push(write) }),
     peerConfig() {
       const { username, credential } = mintTurnCredential(network.turn.secret, user.uid, 3_600, Date.now());
       return { iceServers: [{ urls: network.turn.uris(), username, credential }], iceTransportPolicy: "relay" };
@@ -163,7 +167,8 @@ export interface CallPair {
  * `caller` calls `callee` through the web client, the callee answers as soon as it rings, and
  * both wait until connected with their data channel open. `options` go to both sides; each
  * side's `iceServers` (for restarts) mints fresh credentials for its user. `preparePeer` may
- * change each peer connection before the call uses it.
+ * change each peer connection before the call uses it; `stores` replace a side's signaling
+ * store (a test wraps it to break its writes).
  */
 export async function connectCall(
   caller: CallUser,
@@ -171,6 +176,7 @@ export async function connectCall(
   options: CallOptions = {},
   timeoutMs = 30_000,
   preparePeer: (pc: PeerConnection) => void = () => undefined,
+  stores: { caller?: SignalingStore; callee?: SignalingStore } = {},
 ): Promise<CallPair> {
   const outgoing = new DataCall(newPeer(caller));
   const incoming = new DataCall(newPeer(callee));
@@ -181,7 +187,7 @@ export async function connectCall(
   let rang: { call: IncomingCall; at: number } | undefined;
   let listenError: CallError | undefined;
   const stopListening = listenForCalls(
-    callee.store,
+    stores.callee ?? callee.store,
     callee.uid,
     (calls) => {
       rang ??= calls.length > 0 ? { call: calls[0], at: nowMs() } : undefined;
@@ -196,7 +202,7 @@ export async function connectCall(
       incoming.pc.ondatachannel = (event) => (event.channel.onopen = () => resolve(event.channel));
     });
     const dialStart = nowMs();
-    const call = await startCall(caller.store, outgoing.pc, { callerId: caller.uid, calleeId: callee.uid }, withServers(caller, outgoing));
+    const call = await startCall(stores.caller ?? caller.store, outgoing.pc, { callerId: caller.uid, calleeId: callee.uid }, withServers(caller, outgoing));
     outgoing.attach(call, callerOpen);
     const ringing = await waitFor(
       `session ${call.sessionId} to ring`,

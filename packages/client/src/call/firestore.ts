@@ -48,20 +48,50 @@ const ESTIMATE = { serverTimestamps: "estimate" } as const;
  * SDK resends a write whose acknowledgement a dropped connection lost, and the rules refuse the
  * copy of a write they accept once. That refusal is this device's own earlier success.
  */
-async function repeatSafe(write: () => Promise<unknown>, landed: () => Promise<boolean>): Promise<void> {
+async function repeatSafe(write: () => Promise<unknown>, landed: () => Promise<boolean>, recognised: () => void): Promise<void> {
   try {
     await write();
   } catch (error) {
     if ((error as { code?: unknown }).code !== "permission-denied") throw error;
     // A read that fails (offline, the document gone) proves nothing: the refusal stands.
     if (!(await landed().catch(() => false))) throw error;
+    recognised();
   }
 }
 
-/** A document's fields read from the server, or undefined when it does not exist. */
+/** The writes of the protocol, as `SignalingOptions.onRepeat` names them. */
+export type SignalingWrite = "dial batch" | "answer batch" | "candidate append" | "ICE restart" | "restart request" | "connectivity report" | "end request";
+
+/** Options of `firestoreSignaling`. */
+export interface SignalingOptions {
+  /**
+   * Told each time a write the rules refused turned out to be this device's own earlier write,
+   * resent by the SDK after a lost acknowledgement, and was taken as the success it was (for
+   * telemetry: on a mobile network it is routine).
+   */
+  onRepeat?: (write: SignalingWrite) => void;
+}
+
+/** Attempts of `serverData` while the SDK still counts itself offline after a dropped connection. */
+const SERVER_READ_ATTEMPTS = 5;
+const SERVER_READ_RETRY_MS = 200;
+
+/**
+ * A document's fields read from the server, or undefined when it does not exist. Right after a
+ * dropped connection (when a repeat is refused) the SDK may call itself offline until its Listen
+ * stream hears from the server again, and a server read fails at once: it is tried again, a few
+ * times, a fifth of a second apart.
+ */
 async function serverData(db: Firestore, path: string): Promise<Record<string, unknown> | undefined> {
-  const snapshot = await getDocFromServer(doc(db, path));
-  return snapshot.exists() ? snapshot.data() : undefined;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const snapshot = await getDocFromServer(doc(db, path));
+      return snapshot.exists() ? snapshot.data() : undefined;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "unavailable" || attempt >= SERVER_READ_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, SERVER_READ_RETRY_MS * attempt));
+    }
+  }
 }
 
 function sameEntry(held: unknown, entry: CandidateEntry): boolean {
@@ -93,7 +123,8 @@ export function incomingCallsQuery(db: Firestore, calleeId: string): Query {
 }
 
 /** The signaling protocol of docs/signaling.md on Cloud Firestore (web SDK). */
-export function firestoreSignaling(db: Firestore): SignalingStore {
+export function firestoreSignaling(db: Firestore, options: SignalingOptions = {}): SignalingStore {
+  const repeated = (write: SignalingWrite) => () => options.onRepeat?.(write);
   const sessions = collection(db, SESSIONS_COLLECTION);
   // What this signed-in user knows of its limits document; one store serves one user.
   const limits = new CallLimitsTracker();
@@ -126,6 +157,7 @@ export function firestoreSignaling(db: Firestore): SignalingStore {
                 const created = await serverData(db, sessionPath(sessionId));
                 return created?.caller_id === input.caller_id && sdpOf(created.offer) === fields.offer.sdp;
               },
+              repeated("dial batch"),
             );
           },
           async readLimits() {
@@ -195,6 +227,7 @@ export function firestoreSignaling(db: Firestore): SignalingStore {
       await repeatSafe(
         () => batch.commit(),
         async () => sdpOf((await serverData(db, sessionPath(sessionId)))?.answer) === answer.sdp,
+        repeated("answer batch"),
       );
     },
     async appendCandidates(sessionId, sender, entries) {
@@ -205,6 +238,7 @@ export function firestoreSignaling(db: Firestore): SignalingStore {
           const held = (await serverData(db, path))?.candidates;
           return Array.isArray(held) && entries.every((entry) => held.some((other) => sameEntry(other, entry)));
         },
+        repeated("candidate append"),
       );
     },
     async restartIce(sessionId, sender, generation, description, entries) {
@@ -215,6 +249,7 @@ export function firestoreSignaling(db: Firestore): SignalingStore {
           const held = await serverData(db, path);
           return held?.generation === generation && sdpOf(held.description) === description.sdp;
         },
+        repeated("ICE restart"),
       );
     },
     async requestRestart(sessionId, generation) {
@@ -225,6 +260,7 @@ export function firestoreSignaling(db: Firestore): SignalingStore {
           const held = (await serverData(db, path))?.restart_request;
           return typeof held === "number" && held >= generation;
         },
+        repeated("restart request"),
       );
     },
     async deleteOwnCandidates(sessionId, sender) {
@@ -238,6 +274,7 @@ export function firestoreSignaling(db: Firestore): SignalingStore {
           const report = (await serverData(db, path))?.connectivity;
           return typeof report === "object" && report !== null && (report as { by?: unknown }).by === by;
         },
+        repeated("connectivity report"),
       );
     },
     async requestEnd(sessionId, by, reason, deleteOwnCandidates) {
@@ -252,6 +289,7 @@ export function firestoreSignaling(db: Firestore): SignalingStore {
           const request = (await serverData(db, path))?.end_request;
           return typeof request === "object" && request !== null && (request as { by?: unknown }).by === by;
         },
+        repeated("end request"),
       );
       await Promise.all([deleted, requested]);
     },

@@ -395,6 +395,7 @@ export class CallSession implements Call {
       this.generation = generation;
       this.startGeneration(description.sdp);
       this.sendRestart(generation, description);
+      this.iceConnectionChanged();
     });
   }
 
@@ -510,6 +511,8 @@ export class CallSession implements Call {
       if (generation !== this.generation || this.current.phase === "ended") return;
       await this.pc.setRemoteDescription({ type: "answer", sdp });
       this.markRemoteReady();
+      // A restart over a path that still works never leaves `connected`: no state event will say it is back.
+      this.iceConnectionChanged();
     });
   }
 
