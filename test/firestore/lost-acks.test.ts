@@ -6,6 +6,7 @@
 // calls at once, with the Functions emulator running and without.
 import { strict as assert } from "node:assert";
 import { RTCPeerConnection } from "@roamhq/wrtc";
+import { disableNetwork, enableNetwork, type Firestore } from "firebase/firestore";
 import { candidatesPath, sessionPath } from "@webrtc-lite/contract";
 import { listenForCalls, startCall, type IncomingCall, type PeerConnection } from "@webrtc-lite/client/call/call";
 import type { SignalingStore } from "@webrtc-lite/client/call/store";
@@ -53,15 +54,34 @@ async function hasLanded(admin: EmulatorAdmin, method: CutWrite, args: unknown[]
  * `proxy`: the write reaches the emulator, the connection is cut before the answer comes back,
  * and the SDK's resend is what the caller of the method hears. Each cut is logged in `cut`.
  */
-function cuttingStore(store: SignalingStore, proxy: FaultProxy, admin: EmulatorAdmin, pending: Set<CutWrite>, cut: CutWrite[]): SignalingStore {
+function cuttingStore(store: SignalingStore, db: Firestore, proxy: FaultProxy, admin: EmulatorAdmin, pending: Set<CutWrite>, cut: CutWrite[]): SignalingStore {
   const wrapped: SignalingStore = { ...store };
   for (const method of ["createCall", "answerCall", "appendCandidates", "reportConnected", "restartIce", "requestEnd"] as const) {
     const original = store[method].bind(store) as (...args: unknown[]) => Promise<void>;
     (wrapped as unknown as Record<string, unknown>)[method] = async (...args: unknown[]): Promise<void> => {
       if (!pending.delete(method)) return original(...args);
-      const { write } = await proxy.loseAcknowledgement(() => original(...args), () => hasLanded(admin, method, args));
-      cut.push(method);
-      return write;
+      let started: Promise<void> | undefined;
+      try {
+        const { write } = await proxy.loseAcknowledgement(() => (started = original(...args)), () => hasLanded(admin, method, args));
+        cut.push(method);
+        // The network is back at once, as a phone's OS reports it: the mobile SDKs then reconnect
+        // without their backoff, which several cuts a second would otherwise stretch to seconds
+        // (a stream cut again before the server answered it waits 1 s, then 1.5 times more).
+        await disableNetwork(db);
+        await enableNetwork(db);
+        return await write;
+      } catch (error) {
+        // What the write itself settled with says more than "it never landed".
+        const outcome = await Promise.race([started?.then(() => "resolved", (inner: Error) => inner.message), new Promise((resolve) => setTimeout(() => resolve("still pending"), 2_000))]);
+        let limits = "";
+        if (method === "createCall") {
+          const input = args[1] as { caller_id: string };
+          const held = (await admin.db.doc(`call_limits/${input.caller_id}`).get()).data();
+          const sessions = await Promise.all(Object.values((held?.live ?? {}) as Record<string, string>).map(async (id) => `${id}: ${JSON.stringify((await admin.db.doc(sessionPath(id)).get()).data()?.end_request ?? null)}`));
+          limits = `; limits ${JSON.stringify({ ...held, recent: Object.keys(held?.recent ?? {}) })}; live sessions' end requests ${sessions.join(", ")}; dialling ${String(args[0])}`;
+        }
+        throw new Error(`${method} (${(error as Error).message}); the write itself: ${String(outcome)}${limits}`);
+      }
     };
   }
   return wrapped;
@@ -111,12 +131,13 @@ function loadSuite(title: string, emulators: EmulatorName[], withCuts: boolean):
             const user = await signIn(proxy.port);
             const pending = new Set<CutWrite>();
             const cut: CutWrite[] = [];
-            return { user, proxy, pending, cut, store: cuttingStore(user.store, proxy, suite.admin, pending, cut) };
+            return { user, proxy, pending, cut, store: cuttingStore(user.store, user.db, proxy, suite.admin, pending, cut) };
           }),
         );
         const ringing = new Map<string, IncomingCall>();
+        const listenErrors: string[] = [];
         for (const party of parties) {
-          const stop = listenForCalls(party.store, party.user.uid, (calls) => calls.forEach((call) => ringing.set(call.sessionId, call)), () => undefined);
+          const stop = listenForCalls(party.store, party.user.uid, (calls) => calls.forEach((call) => ringing.set(call.sessionId, call)), (error) => listenErrors.push(error.message));
           closers.push(stop);
         }
         const failures: string[] = [];
@@ -156,8 +177,10 @@ function loadSuite(title: string, emulators: EmulatorName[], withCuts: boolean):
               assert.ok(state.phase === "ended" && !state.error, `the ${side.call.role} ended normally: ${JSON.stringify(state)}`);
             }
           } catch (error) {
-            failures.push(`call ${index}: ${(error as Error).message}`);
+            failures.push(`call ${index}: ${(error as Error).message}${listenErrors.length > 0 ? ` (incoming-calls listener: ${listenErrors.join("; ")})` : ""}`);
           } finally {
+            // A failed call is hung up, so that the next one is not refused as a second call to the same person.
+            await Promise.all([outgoing, incoming].map((side) => (side.call && side.call.state.phase !== "ended" ? side.call.hangUp().catch(() => undefined) : undefined)));
             outgoing.close();
             incoming.close();
             // A write the call never made (an append that did not happen) is not cut in the next one.
