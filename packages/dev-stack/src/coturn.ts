@@ -53,6 +53,13 @@ export interface CoturnOptions {
    * ::1, so that two test servers are two hosts, as in a fleet, and not two ports of one.
    */
   address?: string;
+  /**
+   * More addresses to listen on (not to relay on), e.g. the root end of a test's network
+   * namespace (netns.ts), so that a client in the namespace reaches the server. Relays stay
+   * on the loopback address, where clients on both sides reach each other's relays through
+   * the server.
+   */
+  extraListeningIps?: string[];
 }
 
 /**
@@ -69,10 +76,11 @@ export async function startCoturn(secrets: string[], options: CoturnOptions = {}
   // process can hold a port coturn picks for a relay; and per instance, so that parallel test
   // servers rarely share one.
   const minRelay = 20_000 + (listening % 250) * 50;
-  const certificate = await makeSelfSignedCertificate(dir, addresses);
+  const listeningIps = [...addresses, ...(options.extraListeningIps ?? [])];
+  const certificate = await makeSelfSignedCertificate(dir, listeningIps);
   const settings: TurnSettings = {
     realm: "webrtc-lite.test",
-    listeningIps: addresses,
+    listeningIps,
     relayIps: addresses,
     ports: { listening, altListening, tls, altTls, minRelay, maxRelay: minRelay + 49 },
     tls: certificate.paths,
