@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { chromium } from "playwright-core";
 import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
 import { startCoturn, type TestCoturn } from "@webrtc-lite/dev-stack/coturn";
 import { PROJECT_ID } from "@webrtc-lite/dev-stack/emulators";
@@ -6,6 +7,7 @@ import { prefixesOverlap, useNetworkNamespace } from "@webrtc-lite/dev-stack/net
 import { Phone, type PhoneReport, type PhoneRtcConfiguration } from "@webrtc-lite/dev-stack/phone";
 import { useSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
 import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../helpers/chromium";
 
 /** How often each side sends a numbered message while the test watches the path. */
 const TICK_MS = 200;
@@ -84,6 +86,31 @@ describe("a phone in a network namespace calls a libwebrtc client on loopback th
     assert.deepEqual([pair?.local.candidateType, pair?.local.address, pair?.remote.candidateType, pair?.remote.address], ["relay", "127.0.0.1", "relay", "127.0.0.1"]);
     const counters = await ns.counters();
     assert.ok(counters.txPackets > 0 && counters.rxPackets > 0, `the namespace end carried the call: ${JSON.stringify(counters)}`);
+  });
+
+  it("runs Chromium inside too: it loads a page through a forward and gathers a relay candidate through coturn on the root end", async () => {
+    const ns = namespace();
+    const browser = await chromium.launch({ executablePath: await ns.wrapperFor(CHROMIUM_PATH), headless: true, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage();
+      const response = await page.goto(`http://${ns.hostAddress}:${suite.stack.ports.auth}/`);
+      assert.equal(response?.status(), 200);
+      const { iceServers } = rtc("chromium", ns.hostAddress);
+      const candidates = await page.evaluate(async (servers) => {
+        const pc = new RTCPeerConnection({ iceServers: servers, iceTransportPolicy: "relay" });
+        pc.createDataChannel("probe");
+        const gathered: string[] = [];
+        await new Promise<void>((resolve) => {
+          pc.addEventListener("icecandidate", (event) => (event.candidate ? gathered.push(event.candidate.candidate) : resolve()));
+          void pc.createOffer().then((offer) => pc.setLocalDescription(offer));
+        });
+        pc.close();
+        return gathered;
+      }, iceServers);
+      assert.ok(candidates.some((candidate) => / 127\.0\.0\.1 \d+ typ relay /.test(candidate)), `no relay candidate on coturn's loopback address: ${JSON.stringify(candidates)}`);
+    } finally {
+      await browser.close();
+    }
   });
 
   it("after the phone's address changes, with no ICE restart, the old relay path carries nothing and ICE leaves connected", async () => {

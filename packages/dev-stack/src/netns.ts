@@ -4,9 +4,18 @@
 // namespace can reach the root end's address and nothing else. The root namespace does not
 // forward between interfaces here (net.ipv4.ip_forward=0), and the namespace has no route to
 // forward to. Needs root (CAP_NET_ADMIN), as `ip netns add` does.
+//
+// A client inside reaches the emulators through `forwardToLoopback(port)` and a test coturn
+// that also listens on the root end: `startCoturn(secrets, { relayBetweenLocalClients: true,
+// extraListeningIps: [ns.hostAddress] })`. Its relays stay on 127.0.0.1, so a client inside and
+// one on loopback reach each other relay to relay through the server, and the client inside
+// sends to nothing but the root end. Chromium runs inside through `wrapperFor("/usr/bin/chromium")`
+// as playwright's executablePath (`ip netns exec` keeps the pipes playwright talks over).
 import { execFile, execFileSync, spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { killOnExit } from "./processes";
 import { startTcpForward, type TcpForward } from "./tcp-forward";
@@ -75,6 +84,11 @@ export interface NetworkNamespace {
   forwardToLoopback(port: number): Promise<TcpForward>;
   /** Starts `command` inside the namespace (`ip netns exec`), killed with the test process at the latest. */
   run(command: string, args: string[], options?: RunOptions): NamespaceProcess;
+  /**
+   * An executable script that runs `executable` inside the namespace with the arguments it is
+   * given, for a launcher that takes a path (playwright's `executablePath`); removed by `destroy()`.
+   */
+  wrapperFor(executable: string): Promise<string>;
   /** The namespace's routes, every table, as `ip -j route show table all` gives them. */
   routes(): Promise<Array<{ dst: string; dev?: string; type?: string; table?: string }>>;
   /** Whether the namespace has a route to `address` (a route lookup; nothing is sent). */
@@ -266,6 +280,7 @@ function namespaceHandle(parts: HandleParts): NetworkNamespace {
   const used = new Set([hostAddress, current]);
   const processes = new Set<NamespaceProcess>();
   const forwards = new Set<TcpForward>();
+  const wrapperDirs: string[] = [];
   let destroyed = false;
 
   const nextAddress = (to?: string): string => {
@@ -352,6 +367,15 @@ function namespaceHandle(parts: HandleParts): NetworkNamespace {
       processes.add(handle);
       return handle;
     },
+    async wrapperFor(executable) {
+      const dir = await mkdtemp(join(tmpdir(), `${name}-`));
+      wrapperDirs.push(dir);
+      const wrapper = join(dir, executable.split("/").pop() ?? "wrapped");
+      // `exec` twice: the launcher's child is the executable itself, in the launcher's process group.
+      await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec ${name} ${executable} "$@"\n`);
+      await chmod(wrapper, 0o755);
+      return wrapper;
+    },
     async routes() {
       return JSON.parse(await ip(["-n", name, "-j", "route", "show", "table", "all"])) as Array<{ dst: string; dev?: string; type?: string; table?: string }>;
     },
@@ -377,6 +401,7 @@ function namespaceHandle(parts: HandleParts): NetworkNamespace {
       destroyed = true;
       await Promise.all([...processes].map((running) => running.stop(2_000)));
       await Promise.all([...forwards].map((forward) => forward.close()));
+      await Promise.all(wrapperDirs.map((dir) => rm(dir, { recursive: true, force: true })));
       removeNamespaceSync(name, hostDevice);
       parts.forgetOnExit();
     },
