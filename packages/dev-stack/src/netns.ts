@@ -76,9 +76,12 @@ export interface NetworkNamespace {
   readonly hostDevice: string;
   /** The namespace end's current address. */
   address(): string;
-  /** Replaces the namespace end's address with `to` (default: the next free host number in the /24), at once. */
+  /**
+   * Replaces the namespace end's address with `to` (default: the next free host number in the
+   * /24), at once, and closes the TCP connections from the old address as a phone's OS does.
+   */
   changeAddress(to?: string): Promise<AddressChange>;
-  /** Takes the namespace end's link down, removes its address, waits `downMs`, then comes back up with `to`. */
+  /** Takes the namespace end's link down, removes its address (closing its TCP connections), waits `downMs`, then comes back up with `to`. */
   interrupt(downMs: number, to?: string): Promise<AddressChange>;
   /** Listens on `hostAddress:port` and forwards to `127.0.0.1:port`, so that the namespace reaches a loopback service on its own port. */
   forwardToLoopback(port: number): Promise<TcpForward>;
@@ -305,6 +308,10 @@ function namespaceHandle(parts: HandleParts): NetworkNamespace {
     const down = downMs === undefined ? "" : `link set ${INNER_DEVICE} down\n`;
     await ip(["-n", name, "-batch", "-"], `${down}addr del ${from}/24 dev ${INNER_DEVICE}\n${downMs === undefined ? `addr add ${next}/24 dev ${INNER_DEVICE}\n` : ""}`);
     const removedAt = Date.now();
+    // The kernel keeps TCP connections from a removed address open, silent until they time out
+    // (minutes); a phone's OS closes them at once (Android's netd destroys them through
+    // SOCK_DESTROY), so that apps reconnect from the new address. `ss -K` does the same here.
+    await execFileAsync("ip", ["netns", "exec", name, "ss", "-K", "-t", "-n", "src", from]);
     if (downMs !== undefined) {
       await new Promise((resolve) => setTimeout(resolve, downMs));
       await ip(["-n", name, "-batch", "-"], `addr add ${next}/24 dev ${INNER_DEVICE}\nlink set ${INNER_DEVICE} up\n`);

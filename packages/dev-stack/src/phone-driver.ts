@@ -4,10 +4,11 @@
 // are, the peer connection's configuration with its TURN credentials, CallOptions), so the
 // same driver serves a phone in a network namespace and a client in the test's own process.
 import { randomUUID } from "node:crypto";
+import { networkInterfaces } from "node:os";
 import { RTCPeerConnection as WrtcPeerConnection } from "@roamhq/wrtc";
 import { deleteApp, initializeApp, type FirebaseApp } from "firebase/app";
 import { connectAuthEmulator, getAuth, signInAnonymously } from "firebase/auth";
-import { connectFirestoreEmulator, getFirestore, terminate, type Firestore } from "firebase/firestore";
+import { connectFirestoreEmulator, disableNetwork, enableNetwork, getFirestore, terminate, type Firestore } from "firebase/firestore";
 import { listenForCalls, startCall, type Call, type CallOptions, type IncomingCall } from "@webrtc-lite/client/call/call";
 import { firestoreSignaling } from "@webrtc-lite/client/call/firestore";
 import type { CallError, CallState } from "@webrtc-lite/client/call/state";
@@ -16,6 +17,18 @@ import { recoveringWatch, type StreamFailureWatch } from "./listen-stream";
 import type { PhoneCommand, PhoneEvent, PhoneResults, SelectedPair } from "./phone-protocol";
 
 type Emit = (event: PhoneEvent) => void;
+
+/** How often a phone that follows network changes looks at its addresses (a phone OS reports a change within about this). */
+const NETWORK_POLL_MS = 250;
+
+/** This machine's (or namespace's) IPv4 addresses other than loopback, sorted. */
+function ipv4Addresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flatMap((entries) => entries ?? [])
+    .filter((entry) => entry.family === "IPv4" && !entry.internal)
+    .map((entry) => entry.address)
+    .sort();
+}
 type Command<T extends PhoneCommand["type"]> = Extract<PhoneCommand, { type: T }>;
 
 interface SignedIn {
@@ -24,6 +37,7 @@ interface SignedIn {
   db: Firestore;
   store: SignalingStore;
   streams: StreamFailureWatch;
+  stopNetworkWatch(): void;
 }
 
 /** A signed-in user with at most one call at a time. */
@@ -70,8 +84,29 @@ export class PhoneDriver {
     const db = getFirestore(app);
     connectFirestoreEmulator(db, command.firestore.host, command.firestore.port);
     const { user } = await signInAnonymously(auth);
-    this.user = { uid: user.uid, app, db, store: firestoreSignaling(db), streams: recoveringWatch(db) };
+    const stopNetworkWatch = command.restartStreamsOnNetworkChange ? this.watchNetwork(db) : () => undefined;
+    this.user = { uid: user.uid, app, db, store: firestoreSignaling(db), streams: recoveringWatch(db), stopNetworkWatch };
     return user.uid;
+  }
+
+  /** Restarts Firestore's streams (on new connections, from the new address) whenever the addresses change. */
+  private watchNetwork(db: Firestore): () => void {
+    let known = ipv4Addresses().join(",");
+    let restarting = Promise.resolve();
+    const timer = setInterval(() => {
+      const addresses = ipv4Addresses();
+      if (addresses.join(",") === known) return;
+      known = addresses.join(",");
+      const at = Date.now();
+      restarting = restarting
+        .then(() => disableNetwork(db))
+        .then(() => enableNetwork(db))
+        .then(
+          () => this.emit({ type: "network", at, addresses, restartedAt: Date.now() }),
+          () => this.emit({ type: "network", at, addresses }),
+        );
+    }, NETWORK_POLL_MS);
+    return () => clearInterval(timer);
   }
 
   private signedIn(): SignedIn {
@@ -83,16 +118,9 @@ export class PhoneDriver {
   private newPeer(rtc: RTCConfiguration): WrtcPeerConnection {
     if (this.pc) throw new Error("this phone is already in a call: hang up first");
     const pc = new WrtcPeerConnection(rtc);
-    let last = "";
-    // Both events fire for most changes; one report per change of either state.
-    const report = (): void => {
-      const states = `${pc.iceConnectionState} ${pc.connectionState}`;
-      if (states === last) return;
-      last = states;
-      this.emit({ type: "ice", at: Date.now(), iceConnectionState: pc.iceConnectionState, connectionState: pc.connectionState });
-    };
-    pc.addEventListener("iceconnectionstatechange", report);
-    pc.addEventListener("connectionstatechange", report);
+    for (const cause of ["iceconnectionstatechange", "connectionstatechange"] as const) {
+      pc.addEventListener(cause, () => this.emit({ type: "ice", at: Date.now(), cause, iceConnectionState: pc.iceConnectionState, connectionState: pc.connectionState }));
+    }
     pc.addEventListener("datachannel", (event: RTCDataChannelEvent) => this.adopt(event.channel));
     this.pc = pc;
     return pc;
@@ -210,6 +238,7 @@ export class PhoneDriver {
     const user = this.user;
     this.user = undefined;
     if (!user) return;
+    user.stopNetworkWatch();
     user.streams.stop();
     await terminate(user.db);
     await deleteApp(user.app);

@@ -27,8 +27,22 @@ const id = z.number().int().nonnegative();
 
 /** One command; each is answered by one `result` event with the same `id`. */
 export const phoneCommandSchema = z.discriminatedUnion("type", [
-  /** Signs a new anonymous user in on the Auth emulator and connects Firestore to its emulator; the result is the uid. */
-  z.object({ id, type: z.literal("sign-in"), projectId: z.string().min(1), auth: endpointSchema, firestore: endpointSchema }),
+  /**
+   * Signs a new anonymous user in on the Auth emulator and connects Firestore to its emulator;
+   * the result is the uid. With `restartStreamsOnNetworkChange`, the phone watches its own
+   * addresses and restarts Firestore's streams when they change, as the Android and iOS SDKs do
+   * on a connectivity change and as Chromium's aborted requests (ERR_NETWORK_CHANGED) make the
+   * web SDK do: Node gives the SDK no such signal, and a stream whose local address is gone
+   * would otherwise wait for TCP to give up (minutes).
+   */
+  z.object({
+    id,
+    type: z.literal("sign-in"),
+    projectId: z.string().min(1),
+    auth: endpointSchema,
+    firestore: endpointSchema,
+    restartStreamsOnNetworkChange: z.boolean(),
+  }),
   /** Opens a data channel labelled `channel` on a new peer connection and calls `calleeId`; the result is `{ sessionId }` once it rings. */
   z.object({ id, type: z.literal("call"), calleeId: z.string().min(1), rtc: rtcConfigurationSchema, options: callOptionsSchema, channel: z.string().min(1) }),
   /** Answers the first call that rings within `timeoutMs` (one ringing already counts); the result is `{ sessionId, callerId }`. */
@@ -76,8 +90,10 @@ export const phoneEventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("result"), id, ok: z.boolean(), value: z.unknown(), error: z.string().optional() }),
   /** The call's state (Call.onStateChange). */
   z.object({ type: z.literal("state"), at, phase: z.enum(["ringing", "connecting", "connected", "ended"]), reason: z.string().optional(), error: z.string().optional() }),
-  /** The peer connection's ICE and connection states, on every change of either. */
-  z.object({ type: z.literal("ice"), at, iceConnectionState: z.string(), connectionState: z.string() }),
+  /** The peer connection's ICE and connection states, on each of its two change events (`cause`). */
+  z.object({ type: z.literal("ice"), at, cause: z.enum(["iceconnectionstatechange", "connectionstatechange"]), iceConnectionState: z.string(), connectionState: z.string() }),
+  /** The phone's IPv4 addresses changed (`at`); Firestore's streams were restarted by `restartedAt`. */
+  z.object({ type: z.literal("network"), at, addresses: z.array(z.string()), restartedAt: z.number().optional() }),
   /** The data channel opened or closed. */
   z.object({ type: z.literal("channel"), at, label: z.string(), state: z.enum(["open", "closed"]) }),
   /** A data-channel message arrived. */

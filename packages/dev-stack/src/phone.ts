@@ -21,6 +21,8 @@ export interface PhoneEmulators {
   projectId: string;
   auth: { host: string; port: number };
   firestore: { host: string; port: number };
+  /** Restart Firestore's streams when the phone's addresses change (see the sign-in command); default false. */
+  restartStreamsOnNetworkChange?: boolean;
 }
 
 /** What a call or an answer runs with: the peer connection's configuration and CallOptions as JSON. */
@@ -46,7 +48,7 @@ export class Phone {
 
   /** Signs a new anonymous user in; resolves with its uid. */
   signIn(emulators: PhoneEmulators): Promise<string> {
-    return this.command({ type: "sign-in", ...emulators });
+    return this.command({ type: "sign-in", ...emulators, restartStreamsOnNetworkChange: emulators.restartStreamsOnNetworkChange ?? false });
   }
 
   /** Calls `calleeId` with a data channel `chat`; resolves once the call rings. */
