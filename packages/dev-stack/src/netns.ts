@@ -1,9 +1,9 @@
 // A network namespace a test creates, to change a client's network under a live call: one veth
 // pair, its root end 10.231.X.1/24 and its namespace end 10.231.X.2/24 (then .3, …), loopback
 // up inside, IPv6 off on both ends and no default route inside, so that a process in the
-// namespace can reach the root end's address and nothing else. The root namespace does not
-// forward between interfaces here (net.ipv4.ip_forward=0), and the namespace has no route to
-// forward to. Needs root (CAP_NET_ADMIN), as `ip netns add` does.
+// namespace can reach the root end's address and nothing else: its only route is the /24, and
+// only the root end answers there, so even where the root namespace forwards (ip_forward=1)
+// no packet from inside is addressed past it. Needs root (CAP_NET_ADMIN), as `ip netns add` does.
 //
 // A client inside reaches the emulators through `forwardToLoopback(port)` and a test coturn
 // that also listens on the root end: `startCoturn(secrets, { relayBetweenLocalClients: true,
@@ -155,6 +155,7 @@ async function ip(args: string[], input?: string): Promise<string> {
       child.stdin?.end(input);
     });
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new Error("the ip command is missing: install Debian's iproute2 (it has ip and ss)");
     const stderr = (error as { stderr?: string }).stderr?.trim();
     throw new Error(`ip ${args.join(" ")} failed: ${stderr || (error as Error).message}`);
   }
