@@ -13,6 +13,8 @@ export type { PhoneEvent, PhoneReport, PhoneRtcConfiguration, SelectedPair } fro
 const PHONE_MAIN = join(__dirname, "phone-main.ts");
 /** How long a phone process may take to load (tsx, Firebase, libwebrtc) on a busy machine. */
 const START_TIMEOUT_MS = 30_000;
+/** How long a phone process may take to hang up and sign out once told to close. */
+const CLOSE_GRACE_MS = 5_000;
 /** How long a command may take before the test hears of it (an answer waits longer: its own timeout). */
 const COMMAND_TIMEOUT_MS = 30_000;
 
@@ -121,9 +123,14 @@ export class Phone {
 
   /** Hangs up a call still going, signs out and, for a phone process, ends it. */
   close(): Promise<void> {
-    for (const { reject } of this.pending.values()) reject(new Error(`${this.name} closed`));
-    this.pending.clear();
+    this.abandon("closed");
     return this.transport.close();
+  }
+
+  /** Fails every command still waiting for its result. */
+  private abandon(why: string): void {
+    for (const { reject } of this.pending.values()) reject(new Error(`${this.name} ${why}${this.outputTail()}`));
+    this.pending.clear();
   }
 
   private receive(event: PhoneEvent): void {
@@ -147,17 +154,22 @@ export class Phone {
   static async start(namespace: NetworkNamespace, name = `phone in ${namespace.name}`): Promise<Phone> {
     const running: NamespaceProcess = namespace.run(process.execPath, ["--import", "tsx", "--conditions=@webrtc-lite/source", PHONE_MAIN], { ipc: true, cwd: REPO_ROOT });
     const { child } = running;
+    const exited = new Promise<string>((resolve) => child.once("exit", (code, signal) => resolve(`exited (${signal ?? code})`)));
     const phone = new Phone(name, {
       send: (command) => child.send(command),
       output: () => running.output(),
       async close() {
-        // Closing the channel is the phone's cue to hang up, sign out and exit.
+        // Closing the channel is the phone's cue to hang up, sign out and exit; it gets the time to.
         if (child.connected) child.disconnect();
-        await running.stop(5_000);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+        clearTimeout(timer);
+        await running.stop(1_000);
       },
     });
+    void exited.then((why) => phone.abandon(why));
     const ready = new Promise<void>((resolve, reject) => {
-      child.once("exit", (code, signal) => reject(new Error(`${name} exited (${signal ?? code}) before it was ready${phone.outputTail()}`)));
+      void exited.then((why) => reject(new Error(`${name} ${why} before it was ready${phone.outputTail()}`)));
       phone.waitForEvent("ready", (event) => event.type === "ready", START_TIMEOUT_MS).then(() => resolve(), reject);
     });
     child.on("message", (raw: unknown) => {
