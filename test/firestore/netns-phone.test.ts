@@ -13,6 +13,8 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../helpers/chromium";
 const TICK_MS = 200;
 /** How long libwebrtc may take to notice a dead path and leave `connected`. */
 const NOTICE_TIMEOUT_MS = 30_000;
+/** How long after that ICE may take to fail, or the call to end (libwebrtc: about 10 s after disconnected). */
+const GIVE_UP_TIMEOUT_MS = 60_000;
 
 /**
  * The plumbing for calls whose network changes under them: a phone in a network namespace the
@@ -133,7 +135,7 @@ describe("a phone in a network namespace calls a libwebrtc client on loopback th
       const over = (event: PhoneReport): boolean => after(event) && ((event.type === "ice" && event.connectionState === "failed") || (event.type === "state" && event.phase === "ended"));
       try {
         await Promise.all(sides.map((side) => side.phone.waitForEvent("the connection to leave connected after the change", leftConnected, NOTICE_TIMEOUT_MS)));
-        await Promise.all(sides.map((side) => side.phone.waitForEvent("ICE to fail or the call to end after the change", over, 60_000)));
+        await Promise.all(sides.map((side) => side.phone.waitForEvent("ICE to fail or the call to end after the change", over, GIVE_UP_TIMEOUT_MS)));
       } finally {
         console.log(`   address ${change.from} → ${change.to}; ms after the old address went:\n${sides.map((side) => describeTimeline(side.name, side.phone.events.filter(after), change.removedAt)).join("\n")}`);
       }
