@@ -12,20 +12,19 @@
 // sends to nothing but the root end. Chromium runs inside through `wrapperFor("/usr/bin/chromium")`
 // as playwright's executablePath (`ip netns exec` keeps the pipes playwright talks over).
 import { execFile, execFileSync, spawn, type ChildProcess, type StdioOptions } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { killOnExit } from "./processes";
+import { SUBNET_RANGE, freeSubnets, hostIn, prefixesOverlap } from "./netns-subnets";
 import { startTcpForward, type TcpForward } from "./tcp-forward";
 
 const execFileAsync = promisify(execFile);
 
 /** Every namespace this module creates has this prefix, then the creating process id. */
 export const NAMESPACE_PREFIX = "webrtc-lite-";
-/** The /16 the namespaces' /24s are taken from; routes on this machine must not already cover the one picked. */
-const SUBNET_BASE = [10, 231] as const;
 /** The host number of the root end in each /24; the namespace end starts at the next one. */
 const ROOT_HOST = 1;
 /** The namespace end's interface name, inside the namespace. */
@@ -102,48 +101,6 @@ export interface NetworkNamespace {
   destroy(): Promise<void>;
 }
 
-/** An IPv4 prefix as numbers: `base` the network address as an unsigned 32-bit integer. */
-interface Prefix {
-  base: number;
-  length: number;
-}
-
-function toNumber(address: string): number {
-  return address.split(".").reduce((value, octet) => value * 256 + Number(octet), 0);
-}
-
-function parsePrefix(cidr: string): Prefix | undefined {
-  const [address, length = "32"] = cidr.split("/");
-  if (!/^\d+\.\d+\.\d+\.\d+$/.test(address ?? "")) return undefined;
-  const bits = Number(length);
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return { base: (toNumber(address) & mask) >>> 0, length: bits };
-}
-
-/** Whether two IPv4 prefixes share an address. */
-export function prefixesOverlap(a: string, b: string): boolean {
-  const left = parsePrefix(a);
-  const right = parsePrefix(b);
-  if (!left || !right) return false;
-  const length = Math.min(left.length, right.length);
-  const mask = length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
-  return ((left.base & mask) >>> 0) === ((right.base & mask) >>> 0);
-}
-
-/**
- * The /24s of the namespaces' range that no route of this machine covers, other than the
- * default route (every address is under it; a more specific route to the veth wins over it).
- */
-export function freeSubnets(routeDestinations: string[]): string[] {
-  const specific = routeDestinations.filter((dst) => dst !== "default" && !dst.endsWith("/0"));
-  const free: string[] = [];
-  for (let third = 0; third < 256; third += 1) {
-    const subnet = `${SUBNET_BASE.join(".")}.${third}.0/24`;
-    if (!specific.some((dst) => prefixesOverlap(dst, subnet))) free.push(subnet);
-  }
-  return free;
-}
-
 async function ip(args: string[], input?: string): Promise<string> {
   try {
     if (input === undefined) return (await execFileAsync("ip", args)).stdout;
@@ -212,9 +169,6 @@ async function routeDestinations(): Promise<string[]> {
   return [...routes.map((route) => route.dst), ...addresses.flatMap((link) => (link.addr_info ?? []).map((info) => `${info.local}/${info.prefixlen}`))];
 }
 
-function hostIn(subnet: string, host: number): string {
-  return subnet.replace(/\.0\/24$/, `.${host}`);
-}
 
 /**
  * Creates a namespace `webrtc-lite-<pid>-<random>` with a veth pair in a /24 of 10.231.0.0/16
@@ -232,7 +186,10 @@ export async function createNetworkNamespace(): Promise<NetworkNamespace> {
   let hostDevice: string | undefined;
   const forgetOnExit = killOnExit(() => removeNamespaceSync(name, hostDevice));
   try {
-    const candidates = freeSubnets(await routeDestinations()).sort(() => Math.random() - 0.5);
+    // From a random one on, so that parallel test processes seldom try the same /24 first.
+    const free = freeSubnets(await routeDestinations());
+    const first = randomInt(Math.max(free.length, 1));
+    const candidates = [...free.slice(first), ...free.slice(0, first)];
     let subnet: string | undefined;
     // The root end's name carries the /24, so creating it claims the /24 against another test
     // process picking at the same moment: `ip link add` refuses a name that exists.
@@ -248,7 +205,7 @@ export async function createNetworkNamespace(): Promise<NetworkNamespace> {
       subnet = candidate;
       break;
     }
-    if (!subnet || !hostDevice) throw new Error(`no /24 of ${SUBNET_BASE.join(".")}.0.0/16 is free of routes and veth devices on this machine`);
+    if (!subnet || !hostDevice) throw new Error(`no /24 of ${SUBNET_RANGE} is free of routes and veth devices on this machine`);
     // IPv6 off on both ends before they come up: no link-local addresses, router or neighbour
     // solicitations; the namespace speaks IPv4 to the root end only.
     await writeFile(`/proc/sys/net/ipv6/conf/${hostDevice}/disable_ipv6`, "1");
