@@ -55,6 +55,13 @@ export interface CoturnOptions {
   address?: string;
   /** How many relay ports it may use (default 50); each relay-only peer holds one per TURN URI it was given, per ICE generation. */
   relayPorts?: number;
+  /**
+   * More addresses to listen on (not to relay on), e.g. the root end of a test's network
+   * namespace (netns.ts), so that a client in the namespace reaches the server. Relays stay
+   * on the loopback address, where clients on both sides reach each other's relays through
+   * the server.
+   */
+  extraListeningIps?: string[];
 }
 
 /**
@@ -72,10 +79,11 @@ export async function startCoturn(secrets: string[], options: CoturnOptions = {}
   // servers rarely share one.
   const relayPorts = options.relayPorts ?? 50;
   const minRelay = 20_000 + (listening % Math.floor(12_000 / relayPorts)) * relayPorts;
-  const certificate = await makeSelfSignedCertificate(dir, addresses);
+  const listeningIps = [...addresses, ...(options.extraListeningIps ?? [])];
+  const certificate = await makeSelfSignedCertificate(dir, listeningIps);
   const settings: TurnSettings = {
     realm: "webrtc-lite.test",
-    listeningIps: addresses,
+    listeningIps,
     relayIps: addresses,
     ports: { listening, altListening, tls, altTls, minRelay, maxRelay: minRelay + relayPorts - 1 },
     tls: certificate.paths,
