@@ -14,6 +14,7 @@ import type { CallError, CallPhase } from "@webrtc-lite/client/call/state";
 import type { SignalingStore } from "@webrtc-lite/client/call/store";
 import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
 import { PROJECT_ID } from "./emulators";
+import { recoveringWatch } from "./listen-stream";
 import { waitFor } from "./wait";
 
 /** Milliseconds on the monotonic clock. */
@@ -56,6 +57,8 @@ export async function signInCallUser(network: CallNetwork): Promise<CallUser> {
   const firestore = network.firestoreHost ?? { host: "127.0.0.1", port: network.ports.firestore };
   connectFirestoreEmulator(db, firestore.host, firestore.port);
   const { user } = await signInAnonymously(auth);
+  // The emulator's Listen stream flake (listen-stream.ts) would silence this user's listeners for 60 s.
+  const streams = recoveringWatch(db);
   const repeats: SignalingWrite[] = [];
   return {
     uid: user.uid,
@@ -67,6 +70,7 @@ export async function signInCallUser(network: CallNetwork): Promise<CallUser> {
       return { iceServers: [{ urls: network.turn.uris(), username, credential }], iceTransportPolicy: "relay" };
     },
     close: once(async () => {
+      streams.stop();
       await terminate(db);
       await deleteApp(app);
     }),

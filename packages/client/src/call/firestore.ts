@@ -14,6 +14,7 @@ import {
   updateDoc,
   where,
   writeBatch,
+  type DocumentSnapshot,
   type Firestore,
   type Query,
 } from "firebase/firestore";
@@ -109,6 +110,19 @@ function sdpOf(value: unknown): unknown {
   return typeof value === "object" && value !== null ? (value as { sdp?: unknown }).sdp : undefined;
 }
 
+/**
+ * A document listener's handler that passes on what the document holds, and "missing" only when
+ * the server says so: a client that lost its connection (or never had the document) raises a
+ * snapshot from its cache in which the document does not exist, and "missing" ends a call.
+ * Metadata changes are included so that the server's confirmation arrives as a snapshot of its own.
+ */
+function serverConfirmed(onChange: (document: Record<string, unknown> | undefined) => void) {
+  return (snapshot: DocumentSnapshot): void => {
+    if (snapshot.exists()) onChange(snapshot.data(ESTIMATE));
+    else if (!snapshot.metadata.fromCache) onChange(undefined);
+  };
+}
+
 /** The incoming-calls query (`INCOMING_CALLS_QUERY`) for `calleeId`, on the web SDK. */
 export function incomingCallsQuery(db: Firestore, calleeId: string): Query {
   const spec = INCOMING_CALLS_QUERY;
@@ -185,11 +199,7 @@ export function firestoreSignaling(db: Firestore, options: SignalingOptions = {}
       limits.ended(sessionId);
     },
     watchSession(sessionId, onChange, onError) {
-      return onSnapshot(
-        doc(db, sessionPath(sessionId)),
-        (snapshot) => onChange(snapshot.exists() ? snapshot.data(ESTIMATE) : undefined),
-        onError,
-      );
+      return onSnapshot(doc(db, sessionPath(sessionId)), { includeMetadataChanges: true }, serverConfirmed(onChange), onError);
     },
     watchRinging(calleeId, onChange, onError) {
       // The incoming-calls query: an answer or an end request takes a call out of it at once,
@@ -214,11 +224,7 @@ export function firestoreSignaling(db: Firestore, options: SignalingOptions = {}
       );
     },
     watchCandidates(sessionId, sender, onChange, onError) {
-      return onSnapshot(
-        doc(db, candidatesPath(sessionId, sender)),
-        (snapshot) => onChange(snapshot.exists() ? snapshot.data(ESTIMATE) : undefined),
-        onError,
-      );
+      return onSnapshot(doc(db, candidatesPath(sessionId, sender)), { includeMetadataChanges: true }, serverConfirmed(onChange), onError);
     },
     async answerCall(sessionId, session, answer, candidates) {
       const batch = writeBatch(db);
