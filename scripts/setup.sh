@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# prometheus brings promtool; prometheus-alertmanager brings amtool (turn/monitoring tests).
-debian_packages=(coturn chromium fail2ban openssl systemd prometheus prometheus-node-exporter prometheus-alertmanager)
+# prometheus brings promtool; prometheus-alertmanager brings amtool (turn/monitoring tests);
+# iproute2 brings ip and ss (the network-namespace tests).
+debian_packages=(coturn chromium fail2ban openssl systemd prometheus prometheus-node-exporter prometheus-alertmanager iproute2)
 missing=()
 for package in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

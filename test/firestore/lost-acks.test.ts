@@ -59,20 +59,34 @@ async function hasLanded(admin: EmulatorAdmin, method: CutWrite, args: unknown[]
  */
 function cuttingStore(store: SignalingStore, db: Firestore, proxy: FaultProxy, admin: EmulatorAdmin, pending: Set<CutWrite>, cut: CutWrite[]): SignalingStore {
   const wrapped: SignalingStore = { ...store };
+  let previous: Promise<void> = Promise.resolve();
   for (const method of ["createCall", "answerCall", "appendCandidates", "reportConnected", "restartIce", "requestEnd"] as const) {
     const original = store[method].bind(store) as (...args: unknown[]) => Promise<void>;
     (wrapped as unknown as Record<string, unknown>)[method] = async (...args: unknown[]): Promise<void> => {
       if (!pending.delete(method)) return original(...args);
+      // One lost acknowledgement at a time: the previous one's recovery (the resend, the read that
+      // recognises it) must not be held back by the next cut.
+      await previous;
+      let done!: () => void;
+      previous = new Promise<void>((resolve) => (done = resolve));
       let started: Promise<void> | undefined;
+      let held = false;
       try {
-        const { write } = await proxy.loseAcknowledgement(() => (started = original(...args)), () => hasLanded(admin, method, args), LANDED_TIMEOUT_MS);
+        const { write } = await proxy.loseAcknowledgement(
+          () => (started = original(...args)),
+          async () => {
+            held = proxy.holding;
+            return hasLanded(admin, method, args);
+          },
+          LANDED_TIMEOUT_MS,
+        );
         cut.push(method);
         // The network is back at once, as a phone's OS reports it: the mobile SDKs then reconnect
         // without their backoff, which several cuts a second would otherwise stretch to seconds
         // (a stream cut again before the server answered it waits 1 s, then 1.5 times more).
         await disableNetwork(db);
         await enableNetwork(db);
-        return await write;
+        return await write.finally(done);
       } catch (error) {
         // What the write itself settled with says more than "it never landed".
         const outcome = await Promise.race([started?.then(() => "resolved", (inner: Error) => inner.message), new Promise((resolve) => setTimeout(() => resolve("still pending"), 2_000))]);
@@ -83,7 +97,8 @@ function cuttingStore(store: SignalingStore, db: Firestore, proxy: FaultProxy, a
           const sessions = await Promise.all(Object.values((held?.live ?? {}) as Record<string, string>).map(async (id) => `${id}: ${JSON.stringify((await admin.db.doc(sessionPath(id)).get()).data()?.end_request ?? null)}`));
           limits = `; limits ${JSON.stringify({ ...held, recent: Object.keys(held?.recent ?? {}) })}; live sessions' end requests ${sessions.join(", ")}; dialling ${String(args[0])}`;
         }
-        throw new Error(`${method} (${(error as Error).message}); the write itself: ${String(outcome)}${limits}`);
+        done();
+        throw new Error(`${method} (${(error as Error).message}; the proxy was ${held ? "" : "not "}holding); the write itself: ${String(outcome)}${limits}`);
       }
     };
   }

@@ -89,7 +89,7 @@ export const phoneEventSchema = z.discriminatedUnion("type", [
   /** The outcome of command `id`: its value, or the error's message. */
   z.object({ type: z.literal("result"), id, ok: z.boolean(), value: z.unknown(), error: z.string().optional() }),
   /** The call's state (Call.onStateChange). */
-  z.object({ type: z.literal("state"), at, phase: z.enum(["ringing", "connecting", "connected", "ended"]), reason: z.string().optional(), error: z.string().optional() }),
+  z.object({ type: z.literal("state"), at, phase: z.enum(["ringing", "connecting", "connected", "reconnecting", "ended"]), reason: z.string().optional(), error: z.string().optional() }),
   /** The peer connection's ICE and connection states, on each of its two change events (`cause`). */
   z.object({ type: z.literal("ice"), at, cause: z.enum(["iceconnectionstatechange", "connectionstatechange"]), iceConnectionState: z.string(), connectionState: z.string() }),
   /** The phone's IPv4 addresses changed (`at`); Firestore's streams were restarted by `restartedAt`. */

@@ -59,6 +59,13 @@ function outgoingEntry(candidate: IceCandidateFields): CandidateEntry | undefine
   return candidateEntrySchema.safeParse(entry).success ? entry : undefined;
 }
 
+/** `work`, or a rejection with `why` once `ms` have passed. */
+function withTimeout<T>(work: Promise<T>, ms: number, why: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(why)), ms)));
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 function iceFailed(why: string): CallError {
   return new CallError("ice-failed", `ICE could not connect the two sides: ${why}.`);
 }
@@ -440,10 +447,17 @@ export class CallSession implements Call {
     this.scheduleFlush();
   }
 
+  /**
+   * Runs negotiation steps one after another. A step that does not finish within an attempt's
+   * time (a peer connection that never answers) is given up, so that the next attempt can run.
+   */
   private negotiate(doing: string, step: () => Promise<void>): void {
-    this.negotiating = this.negotiating.then(step).catch((error: unknown) => {
-      if (this.current.phase !== "ended") this.warn(`negotiation ${doing}`, callErrorFrom(error, doing));
-    });
+    const attemptMs = (this.options.iceRestart || undefined)?.attemptMs ?? ICE_RESTART.attemptMs;
+    this.negotiating = this.negotiating
+      .then(() => withTimeout(step(), attemptMs, `it did not finish within ${attemptMs / 1_000} s`))
+      .catch((error: unknown) => {
+        if (this.current.phase !== "ended") this.warn(`negotiation ${doing}`, callErrorFrom(error, doing));
+      });
   }
 
   /**
