@@ -74,8 +74,8 @@ describe("the kit's deployment files", () => {
 
   it("the certbot hook reloads coturn's certificate with SIGUSR2 instead of restarting it (no call drops at a renewal)", () => {
     const hook = read("certbot/deploy-hook.sh");
-    assert.match(hook, /^  systemctl kill --signal=SIGUSR2 coturn\.service$/m);
-    assert.match(hook, new RegExp(`^  docker kill --signal=SIGUSR2 ${coturn.container_name} >/dev/null$`, "m"));
+    assert.match(hook, /^ {2}systemctl kill --signal=SIGUSR2 coturn\.service$/m);
+    assert.match(hook, new RegExp(`^ {2}docker kill --signal=SIGUSR2 ${coturn.container_name} >/dev/null$`, "m"));
     assert.doesNotMatch(hook, /(systemctl|docker) restart/);
   });
 

@@ -85,7 +85,7 @@ describe("TURN over TLS on 443: coturn as turnserver with CAP_NET_BIND_SERVICE, 
     );
     assert.ok(a && b);
     try {
-      const [relayA, relayB] = (await Promise.all([a.allocate(), b.allocate()])) as [Allocation, Allocation];
+      const [relayA, relayB] = await Promise.all<[Promise<Allocation>, Promise<Allocation>]>([a.allocate(), b.allocate()]);
       await Promise.all([a.createPermission(relayB.relayed.address), b.createPermission(relayA.relayed.address)]);
       const received = (client: TurnClient): Promise<string> => new Promise((resolve) => client.onData((data) => resolve(data.toString("utf8"))));
       const atB = received(b);
