@@ -59,6 +59,12 @@ export interface CoturnOptions {
   address?: string;
   /** A fixed TLS listening port instead of a free one (443 needs root or CAP_NET_BIND_SERVICE). */
   tlsPort?: number;
+  /**
+   * How many relay ports (50 unless given). libwebrtc does not release its allocations when a
+   * peer connection closes, so each holds a port for its lifetime: many calls need more. A
+   * larger range may overlap another test server's on the same address; coturn skips ports in use.
+   */
+  relayPortCount?: number;
   /** Other `user-quota`/`total-quota` values than the kit's defaults (load generators). */
   quotas?: { user: number; total: number };
   /**
@@ -89,7 +95,7 @@ export async function startCoturn(secrets: string[], options: CoturnOptions = {}
     realm: "webrtc-lite.test",
     listeningIps: addresses,
     relayIps: addresses,
-    ports: { listening, altListening, tls, altTls, registeredTls, minRelay, maxRelay: minRelay + 49 },
+    ports: { listening, altListening, tls, altTls, registeredTls, minRelay, maxRelay: minRelay + (options.relayPortCount ?? 50) - 1 },
     tls: certificate.paths,
     userQuota: options.quotas?.user ?? 12,
     totalQuota: options.quotas?.total ?? 300,
