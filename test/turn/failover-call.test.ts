@@ -39,10 +39,12 @@ async function relayOnlyCall(caller: TurnCredentials, callee: TurnCredentials): 
         resolve();
       };
     });
-    await a.setLocalDescription(await a.createOffer());
-    await b.setRemoteDescription(a.localDescription ?? undefined);
-    await b.setLocalDescription(await b.createAnswer());
-    await a.setRemoteDescription(b.localDescription ?? undefined);
+    const offer = await a.createOffer();
+    await a.setLocalDescription(offer);
+    await b.setRemoteDescription(offer);
+    const answer = await b.createAnswer();
+    await b.setLocalDescription(answer);
+    await a.setRemoteDescription(answer);
     await open;
     const connectMs = performance.now() - started;
     return { connectMs, relayHost: await selectedRelayAddress(a) };
@@ -56,7 +58,8 @@ async function selectedRelayAddress(connection: RTCPeerConnection): Promise<stri
   const stats = [...(await connection.getStats()).values()] as Array<Record<string, unknown>>;
   const pair = stats.find((entry) => entry.type === "candidate-pair" && entry.nominated === true && entry.state === "succeeded");
   const local = stats.find((entry) => entry.type === "local-candidate" && entry.id === pair?.localCandidateId);
-  return String(local?.address ?? local?.ip ?? "");
+  const address = local?.address ?? local?.ip;
+  return typeof address === "string" ? address : "";
 }
 
 const median = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] ?? Number.NaN;
