@@ -1,4 +1,6 @@
 import { strict as assert } from "node:assert";
+import { createSocket } from "node:dgram";
+import { createServer, type Socket as NetSocket } from "node:net";
 import { performance } from "node:perf_hooks";
 import wrtc from "@roamhq/wrtc";
 import { handleGetTurnCredentials } from "#functions/credentials/handler";
@@ -62,10 +64,38 @@ async function selectedRelayAddress(connection: RTCPeerConnection): Promise<stri
   return typeof address === "string" ? address : "";
 }
 
+/** Binds `address`:`port` over UDP and TCP and never answers: datagrams are dropped, connections accepted and left silent. */
+async function swallowEverything(address: string, port: number): Promise<{ swallowed(): { datagrams: number; connections: number }; close(): Promise<void> }> {
+  const counts = { datagrams: 0, connections: 0 };
+  const udp = createSocket("udp4");
+  udp.on("message", () => (counts.datagrams += 1));
+  await new Promise<void>((resolve, reject) => {
+    udp.once("error", reject);
+    udp.bind(port, address, () => resolve());
+  });
+  const held = new Set<NetSocket>();
+  const tcp = createServer((socket) => {
+    counts.connections += 1;
+    held.add(socket);
+    socket.on("error", () => held.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    tcp.once("error", reject);
+    tcp.listen(port, address, () => resolve());
+  });
+  return {
+    swallowed: () => ({ ...counts }),
+    async close() {
+      held.forEach((socket) => socket.destroy());
+      await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), new Promise<void>((resolve) => tcp.close(() => resolve()))]);
+    },
+  };
+}
+
 const median = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] ?? Number.NaN;
 const allocations = (coturn: TestCoturn): number => coturn.output().match(/ALLOCATE processed, success/g)?.length ?? 0;
 
-describe("failover: a relay-only libwebrtc call with two TURN hosts configured and the users' own host stopped", function () {
+describe("failover: a relay-only libwebrtc call with two TURN hosts configured and the users' own host stopped or silent", function () {
   this.timeout(90_000);
   const secret = newSecret();
   let fleet: TestCoturn[] = [];
@@ -73,6 +103,7 @@ describe("failover: a relay-only libwebrtc call with two TURN hosts configured a
   const uidsOnFirst: string[] = [];
   const bothUp: CallOutcome[] = [];
   const firstDown: CallOutcome[] = [];
+  const firstSilent: CallOutcome[] = [];
   let allocationsPerCall = 0;
 
   before(async () => {
@@ -82,7 +113,7 @@ describe("failover: a relay-only libwebrtc call with two TURN hosts configured a
     assert.ok(parsed.ok);
     // Two uids per call whose own host is the first (half of all uids are): fresh users per call,
     // because a closed peer's allocations hold its user-quota (12 per username) for a while.
-    for (let index = 0; uidsOnFirst.length < 4 * CALLS_PER_CASE; index += 1) {
+    for (let index = 0; uidsOnFirst.length < 2 * 3 * CALLS_PER_CASE; index += 1) {
       if (pickTurnHost(parsed.hosts, `failover-user-${index}`).host === ADDRESSES[0]) uidsOnFirst.push(`failover-user-${index}`);
     }
   });
@@ -118,12 +149,33 @@ describe("failover: a relay-only libwebrtc call with two TURN hosts configured a
       firstDown.push(await relayOnlyCall(caller, callee));
     }
     assert.deepEqual(firstDown.map((outcome) => outcome.relayHost), firstDown.map(() => ADDRESSES[1]));
-    await fleet[0]?.restart();
+  });
+
+  // A VM that is gone answers nothing (no ICMP, no RST): its port swallows every packet and
+  // every connection, so libwebrtc's allocations there wait out their retransmissions.
+  it("the users' own host silent, as a lost VM is: the call still connects through the fallback without waiting for it", async () => {
+    const [own] = fleet;
+    assert.ok(own);
+    const silent = await swallowEverything(own.address, own.port);
+    try {
+      for (let call = 0; call < CALLS_PER_CASE; call += 1) {
+        const [caller, callee] = credentials();
+        assert.ok(caller && callee);
+        firstSilent.push(await relayOnlyCall(caller, callee));
+      }
+      // libwebrtc did try the silent host, over UDP and TCP, and got nothing back.
+      const { datagrams, connections } = silent.swallowed();
+      assert.ok(datagrams > 0 && connections > 0, `the silent host saw ${datagrams} datagrams and ${connections} connections`);
+    } finally {
+      await silent.close();
+    }
+    assert.deepEqual(firstSilent.map((outcome) => outcome.relayHost), firstSilent.map(() => ADDRESSES[1]));
     const up = median(bothUp.map((outcome) => outcome.connectMs));
     const down = median(firstDown.map((outcome) => outcome.connectMs));
+    const lost = median(firstSilent.map((outcome) => outcome.connectMs));
     console.log(
       `      time to connected (median of ${CALLS_PER_CASE}, relay only, loopback): both hosts up ${up.toFixed(0)} ms, ` +
-        `own host stopped ${down.toFixed(0)} ms (${(down / up).toFixed(2)}x); with both up ` +
+        `own host stopped ${down.toFixed(0)} ms (${(down / up).toFixed(2)}x), own host silent ${lost.toFixed(0)} ms (${(lost / up).toFixed(2)}x); with both up ` +
         `${bothUp.filter((outcome) => outcome.relayHost === ADDRESSES[0]).length} of ${CALLS_PER_CASE} calls relayed through the users' own host; ` +
         `${allocationsPerCall.toFixed(1)} TURN allocations per call with both hosts up (2 peers × 2 hosts × each host's URIs × local networks)`,
     );
