@@ -140,7 +140,7 @@ async function throughCoturn(
 
 /** Prints section "relay": coturn vs plain UDP per CPU-second, then calls per Always Free shape. */
 export async function turnCapacity(): Promise<void> {
-  console.log(`\nrelay. coturn relaying UDP (turnutils_uclient → coturn → turnutils_peer echo), ${SESSIONS} flows × ${SECONDS} s per profile`);
+  console.log(`\nrelay. coturn relaying UDP (turnutils_uclient → coturn → turnutils_peer echo), ${SESSIONS} flows, ${SECONDS} s of packets asked per profile`);
   console.log("   baseline: the same flows straight to a turnutils_peer echo (plain loopback UDP), same run; CPU from /proc");
   const secret = newSecret();
   const coturn = await startCoturn([secret], { relayBetweenLocalClients: true, quotas: { user: SESSIONS * 2, total: SESSIONS * 8 }, relayPortCount: SESSIONS * 8 });
