@@ -6,7 +6,7 @@ import { connect as connectTls } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { handleGetTurnCredentials } from "#functions/credentials/handler";
 import { TurnClient, type Allocation } from "@webrtc-lite/turn/client";
 import { DEFAULT_PORTS } from "@webrtc-lite/turn/settings";
@@ -16,6 +16,7 @@ import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
 import { waitFor } from "@webrtc-lite/dev-stack/wait";
 import { MONITORING_DIR, readShippedRules } from "../helpers/monitoring";
 import { runTurnCommand } from "../helpers/turn-cli";
+import { KIT_DIR, sampleEvaluator, terraformModule } from "../unit/infra/fixture";
 
 const run = promisify(execFile);
 
@@ -185,6 +186,18 @@ describe("TURN over TLS on 443: coturn as turnserver with CAP_NET_BIND_SERVICE, 
     } finally {
       await refused.stop(3_000);
     }
+  });
+
+  it("every firewall of the kit opens 443/tcp: ufw in cloud-init, Terraform's security list, and compose lets coturn bind it", async () => {
+    const { runcmd } = parse(await readFile(join(KIT_DIR, "cloud-init.yaml"), "utf8")) as { runcmd: string[] };
+    assert.ok(runcmd.includes(`ufw allow ${TLS_PORT}/tcp`), runcmd.join("\n"));
+    const module = await terraformModule();
+    const rules = (await (await sampleEvaluator()).value(module.resources.oci_core_security_list.turn.ingress_security_rules)) as Array<Record<string, unknown>>;
+    const tcp = rules.filter((rule) => rule.protocol === "6").map((rule) => (rule.tcp_options as Array<{ min: number; max: number }>)[0]);
+    assert.ok(tcp.some((range) => range && range.min === TLS_PORT && range.max === TLS_PORT), JSON.stringify(tcp));
+    // Host networking: no port list to publish; the capability is what 443 needs there.
+    const compose = parse(await readFile(join(KIT_DIR, "docker-compose.yml"), "utf8")) as { services: { coturn: { network_mode: string; cap_add: string[] } } };
+    assert.deepEqual([compose.services.coturn.network_mode, compose.services.coturn.cap_add], ["host", ["NET_BIND_SERVICE"]]);
   });
 
   /** The notAfter (unix ms) of the certificate coturn presents on `port`. */
