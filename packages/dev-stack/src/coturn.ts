@@ -60,10 +60,10 @@ export interface CoturnOptions {
   /** A fixed TLS listening port instead of a free one (443 needs root or CAP_NET_BIND_SERVICE). */
   tlsPort?: number;
   /**
-   * How many relay ports (50 unless given). The allocations of a closed libwebrtc peer
-   * connection kept their ports past the close (a failover test ran out of 50 after 6 calls),
-   * so many calls need more. A larger range may overlap another test server's on the same
-   * address; coturn skips ports in use.
+   * How many relay ports (50 unless given). libwebrtc releases its allocations on close, but
+   * coturn frees their ports only once it reaps the sessions: a failover test making 8
+   * allocations per call ran out of 50 after 6 calls, so many calls need more. A larger range
+   * may overlap another test server's on the same address; coturn skips ports in use.
    */
   relayPortCount?: number;
   /** Other `user-quota`/`total-quota` values than the kit's defaults (load generators). */
