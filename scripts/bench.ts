@@ -3,9 +3,11 @@
 //  2. cold import of the functions entry point vs firebase-functions alone;
 //  3. the callable through the Functions + Auth emulators at concurrency 1 and 4;
 //  4. call setup through the Auth + Firestore emulators vs a bare write→listen (scripts/bench/);
-//  5. one sweep run over a backlog of stale sessions vs bare guarded updates (scripts/bench/sweep.ts).
+//  5. one sweep run over a backlog of stale sessions vs bare guarded updates (scripts/bench/sweep.ts);
+//  relay. coturn relaying call-like UDP vs a plain UDP echo, per CPU-second, and the relayed calls
+//     per Always Free shape that follow (scripts/bench/turn-capacity.ts).
 // Figures only: nothing here passes or fails on timing. Name sections to run only those:
-// `npm run bench -- calls` (minting, imports, callable, calls, sweep).
+// `npm run bench -- calls` (minting, imports, callable, calls, sweep, relay).
 import { createHmac } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -15,6 +17,7 @@ import { REPO_ROOT, startEmulatorStack } from "@webrtc-lite/dev-stack/emulators"
 import { functionParams, newSecret } from "@webrtc-lite/dev-stack/turn-config";
 import { callSetup } from "./bench/call-setup";
 import { sweepBacklog } from "./bench/sweep";
+import { turnCapacity } from "./bench/turn-capacity";
 import { fmt, median, percentile } from "./bench/stats";
 
 const secret = newSecret();
@@ -169,7 +172,7 @@ function coldImports(): void {
 
 async function main(): Promise<void> {
   console.log(`WebRTC-Lite benchmark on Node ${process.version}, ${new Date().toISOString()}`);
-  // `npm run bench -- calls` (or minting, imports, callable, sweep) runs only the sections named.
+  // `npm run bench -- calls` (or minting, imports, callable, sweep, relay) runs only the sections named.
   const only = process.argv.slice(2);
   const wanted = (name: string): boolean => only.length === 0 || only.includes(name);
   if (wanted("minting")) inProcess();
@@ -177,6 +180,7 @@ async function main(): Promise<void> {
   if (wanted("callable")) await throughEmulator();
   if (wanted("calls")) await callSetup();
   if (wanted("sweep")) await sweepBacklog();
+  if (wanted("relay")) await turnCapacity();
 }
 
 main().catch((error: unknown) => {

@@ -6,22 +6,26 @@
 locals {
   # turn/src/settings.ts DEFAULT_PORTS, which the kit's template renders into coturn's config.
   kit_ports = {
-    listening     = 3478
-    alt_listening = 3479
-    tls           = 5349
-    alt_tls       = 5350
-    min_relay     = 49152
-    max_relay     = 65535
+    listening      = 3478
+    alt_listening  = 3479
+    tls            = 443
+    alt_tls        = 5350
+    registered_tls = 5349
+    min_relay      = 49152
+    max_relay      = 65535
   }
 
-  # What getTurnCredentials hands out (TURN_URIS) and what the probe checks: UDP and TCP on the
-  # listening port, TLS on the TLS port (browsers do not speak DTLS, so no turns: over UDP).
+  # What getTurnCredentials hands out (TURN_URIS), in the order turn/README.md explains: UDP,
+  # then TCP on the listening port, then TLS on 443 for networks that let nothing else out
+  # (browsers do not speak DTLS, so no turns: over UDP).
   turn_uris = [
     "turn:${var.domain}:${local.kit_ports.listening}?transport=udp",
     "turn:${var.domain}:${local.kit_ports.listening}?transport=tcp",
     "turns:${var.domain}:${local.kit_ports.tls}?transport=tcp",
   ]
-
+  # The probe (space-separated) also checks TLS on 5349, which coturn serves for URIs handed
+  # out before 443 was the default.
+  probe_uris = "${join(" ", local.turn_uris)} turns:${var.domain}:${local.kit_ports.registered_tls}?transport=tcp"
   # coturn listens and relays on this fixed address: known before launch, it can be written
   # into the user data (the first two addresses of an OCI subnet are the gateway's).
   private_ip = cidrhost(var.subnet_cidr, 10)
@@ -36,7 +40,7 @@ locals {
 
     "TURN_SECRET_NAME=projects/your-project-id/secrets/TURN_SHARED_SECRET" = "TURN_SECRET_NAME=${var.turn_secret_name}"
 
-    "TURN_PROBE_URIS=turn:turn.example.com:3478?transport=udp turn:turn.example.com:3478?transport=tcp turns:turn.example.com:5349?transport=tcp" = "TURN_PROBE_URIS=${join(" ", local.turn_uris)}"
+    "TURN_PROBE_URIS=turn:turn.example.com:3478?transport=udp turn:turn.example.com:3478?transport=tcp turns:turn.example.com:443?transport=tcp turns:turn.example.com:5349?transport=tcp" = "TURN_PROBE_URIS=${local.probe_uris}"
 
     # The VM installs only the packed kit (its tools, a Node 22 and their runtime dependencies).
     "- npm install --prefix /opt/webrtc-lite-turn --omit=dev --no-audit --no-fund https://github.com/your-org/webrtc-lite/releases/download/v0.1.0/webrtc-lite-turn-0.1.0.tgz" = "- npm install --prefix /opt/webrtc-lite-turn --omit=dev --no-audit --no-fund ${var.kit_url}"

@@ -35,7 +35,8 @@ resource "oci_core_default_security_list" "closed" {
 
 # Exactly the kit's firewall (turn/README.md, "Firewall"; the ufw lines of turn/cloud-init.yaml):
 # test/unit/infra checks these rules against turn/src/settings.ts DEFAULT_PORTS and fails on any
-# extra or missing port. Protocol numbers: 6 = TCP, 17 = UDP. Rules are stateful, so replies
+# extra or missing port. RFC 5780's alternate ports (3479, 5350) stay closed: coturn serves them
+# only with a second address, which this VM does not have. Protocol numbers: 6 = TCP, 17 = UDP. Rules are stateful, so replies
 # (and the relay's traffic toward peers) need no ingress rule of their own.
 resource "oci_core_security_list" "turn" {
   compartment_id = var.compartment_ocid
@@ -43,35 +44,41 @@ resource "oci_core_security_list" "turn" {
   display_name   = "${var.name_prefix}-turn"
 
   ingress_security_rules {
-    description = "TURN/STUN over UDP (listening-port, alt-listening-port)"
+    description = "TURN/STUN over UDP (listening-port)"
     protocol    = "17"
     source      = "0.0.0.0/0"
     udp_options {
       min = local.kit_ports.listening
-      max = local.kit_ports.alt_listening
+      max = local.kit_ports.listening
     }
   }
-
   ingress_security_rules {
-    description = "TURN/STUN over TCP (listening-port, alt-listening-port)"
+    description = "TURN/STUN over TCP (listening-port)"
     protocol    = "6"
     source      = "0.0.0.0/0"
     tcp_options {
       min = local.kit_ports.listening
-      max = local.kit_ports.alt_listening
+      max = local.kit_ports.listening
     }
   }
-
   ingress_security_rules {
-    description = "TURN over TLS, turns: (tls-listening-port, alt-tls-listening-port)"
+    description = "TURN over TLS, turns: on 443 (tls-listening-port), what restrictive networks let out"
     protocol    = "6"
     source      = "0.0.0.0/0"
     tcp_options {
       min = local.kit_ports.tls
-      max = local.kit_ports.alt_tls
+      max = local.kit_ports.tls
     }
   }
-
+  ingress_security_rules {
+    description = "TURN over TLS, turns: on IANA's 5349 (coturn aux-server), for URIs handed out before 443"
+    protocol    = "6"
+    source      = "0.0.0.0/0"
+    tcp_options {
+      min = local.kit_ports.registered_tls
+      max = local.kit_ports.registered_tls
+    }
+  }
   ingress_security_rules {
     description = "Relayed media (min-port to max-port; no-tcp-relay, so UDP only)"
     protocol    = "17"

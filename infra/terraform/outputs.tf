@@ -22,7 +22,7 @@ output "turn_uris" {
 
 output "probe_command" {
   description = "Checks the host from your workstation once cloud-init has finished (see infra/terraform/README.md)."
-  value       = "npm run turn:probe -- ${join(" ", local.turn_uris)}"
+  value       = "npm run turn:probe -- ${local.probe_uris}"
 }
 
 output "ssh_command" {

@@ -51,7 +51,7 @@ function continuitySuite(title: string, emulators: EmulatorName[]): void {
     const pairs: CallPair[] = [];
 
     before(async () => {
-      coturn = await startCoturn([secret], { relayBetweenLocalClients: true, relayPorts: 200 });
+      coturn = await startCoturn([secret], { relayBetweenLocalClients: true, relayPortCount: 200 });
     });
     afterEach(async () => {
       for (const pair of pairs.splice(0)) {

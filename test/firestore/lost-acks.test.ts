@@ -120,7 +120,7 @@ function loadSuite(title: string, emulators: EmulatorName[], withCuts: boolean):
 
     before(async () => {
       // Each relay-only peer holds an allocation per TURN URI (two) per ICE generation.
-      coturn = await startCoturn([secret], { relayBetweenLocalClients: true, relayPorts: 8 * CONCURRENT_CALLS });
+      coturn = await startCoturn([secret], { relayBetweenLocalClients: true, relayPortCount: 8 * CONCURRENT_CALLS });
     });
     afterEach(async () => {
       for (const close of closers.splice(0).reverse()) await Promise.resolve(close()).catch(() => undefined);

@@ -74,7 +74,7 @@ describe("a fleet of two coturn hosts behind one TURN_URIS", function () {
       return answer.body.result as Minted;
     };
 
-    it("names one host per credential, the host the uid hashes to, on every call of that uid", async () => {
+    it("names the host the uid hashes to and the other as its fallback, in that order, on every call of that uid", async () => {
       const parsed = parseTurnHosts(turnUrisParam);
       assert.ok(parsed.ok);
       const hosts = parsed.hosts;
@@ -90,16 +90,19 @@ describe("a fleet of two coturn hosts behind one TURN_URIS", function () {
       assert.equal(users.size, 2, "40 random uids all hashed to one host");
       for (const coturn of fleet) {
         const user = users.get(coturn.address);
-        assert.ok(user);
+        const fallback = fleet.find((other) => other !== coturn);
+        assert.ok(user && fallback);
         const first = await call(user, 300);
-        assert.deepEqual(first.uris, coturn.uris());
+        // The uid's host first, the other host as its fallback.
+        assert.deepEqual(first.uris, [...coturn.uris(), ...fallback.uris()]);
         assert.deepEqual(first.iceServers, [
-          { urls: [`stun:${coturn.address}:${coturn.port}`] },
+          { urls: [`stun:${coturn.address}:${coturn.port}`, `stun:${fallback.address}:${fallback.port}`] },
           { urls: coturn.uris(), username: first.username, credential: first.credential },
+          { urls: fallback.uris(), username: first.username, credential: first.credential },
         ]);
         assert.equal(first.username.split(":")[1], user.uid);
-        // A retry (another ttl, a new expiry) names the same host.
-        assert.deepEqual((await call(user, 600)).uris, coturn.uris());
+        // A retry (another ttl, a new expiry) names the same hosts in the same order.
+        assert.deepEqual((await call(user, 600)).uris, first.uris);
         mintedFor.set(coturn.address, first);
       }
     });

@@ -209,8 +209,15 @@ describe("the packed kit installed as on a TURN host", function () {
   it("the installed units pass systemd-analyze verify against the install, and cloud-init's copies find their files", async () => {
     const units = join(dir, "units");
     await mkdir(units);
-    const names = await readdir(join(installedKit(), "systemd"));
+    const entries = await readdir(join(installedKit(), "systemd"), { withFileTypes: true });
+    // The units, and coturn.service.d/ with the drop-in for port 443 (checked in deployment-files).
+    const names = entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
     assert.equal(names.length, 6);
+    assert.deepEqual(
+      entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name),
+      ["coturn.service.d"],
+    );
+    assert.ok(existsSync(join(installedKit(), "systemd", "coturn.service.d", "webrtc-lite.conf")), "the packed kit lacks the coturn drop-in");
     for (const name of names) await writeFile(join(units, name), await installedUnit(name));
     const verify = await runFile("systemd-analyze", ["verify", ...names.map((name) => join(units, name))], { env: shellEnvironment(), timeoutMs: 20_000 });
     assert.deepEqual(verify, { code: 0, stdout: "", stderr: "" });

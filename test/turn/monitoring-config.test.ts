@@ -53,10 +53,10 @@ describe("turn/monitoring: Prometheus, alert rules, Alertmanager and Grafana fil
     const run = await tool("promtool", ["check", "config", "prometheus.yml"]);
     assert.equal(run.code, 0, run.output);
     assert.match(run.output, /SUCCESS: prometheus\.yml is valid prometheus config file syntax/);
-    assert.match(run.output, /SUCCESS: 7 rules found/);
+    assert.match(run.output, /SUCCESS: 9 rules found/);
   });
 
-  it("promtool accepts the rules: the seven alerts the kit documents", async () => {
+  it("promtool accepts the rules: the nine alerts the kit documents", async () => {
     const run = await tool("promtool", ["check", "rules", "rules/turn-alerts.yml"]);
     assert.equal(run.code, 0, run.output);
     assert.deepEqual(alertNames, [
@@ -67,6 +67,8 @@ describe("turn/monitoring: Prometheus, alert rules, Alertmanager and Grafana fil
       "TurnRelayRttHigh",
       "TurnTlsCertificateExpiringSoon",
       "TurnAllocationsNearQuota",
+      "TurnHostCpuBusy",
+      "TurnEgressBudgetAtRisk",
     ]);
   });
 
@@ -100,8 +102,8 @@ describe("turn/monitoring: Prometheus, alert rules, Alertmanager and Grafana fil
     }
   });
 
-  it("the rules read only series the probe writes, Prometheus' up, and coturn's turn_total_allocations", () => {
-    const known = new Set([...probeMetricNames(), "up", "turn_total_allocations"]);
+  it("the rules read only series the probe writes, Prometheus' up, coturn's turn_total_allocations and node_exporter's CPU and network counters", () => {
+    const known = new Set([...probeMetricNames(), "up", "turn_total_allocations", "node_cpu_seconds_total", "node_network_transmit_bytes_total"]);
     const read = rules.groups.flatMap((group) => group.rules.flatMap((rule) => metricNames(rule.expr)));
     assert.deepEqual(read.filter((name) => !known.has(name)), []);
     // Every series the probe writes is watched by some alert.

@@ -79,7 +79,8 @@ interface Transport {
 /**
  * A minimal TURN client (RFC 5766 with RFC 6156 address families) for probing a server and
  * for tests: Allocate with the long-term credential mechanism, CreatePermission, ChannelBind
- * and Refresh. It never sends application data toward a peer.
+ * and Refresh. The probe never sends application data toward a peer; tests relay data
+ * between two allocations of their own with Send and Data indications.
  */
 export class TurnClient {
   private realm?: string;
@@ -87,6 +88,7 @@ export class TurnClient {
   private key?: Buffer;
   private readonly pending = new Map<string, { resolve: (message: { message: StunMessage; raw: Buffer }) => void; reject: (error: Error) => void }>();
   private failure?: Error;
+  private readonly dataListeners = new Set<(data: Buffer, from: TransportAddress) => void>();
 
   private constructor(
     private readonly transport: Transport,
@@ -135,6 +137,18 @@ export class TurnClient {
       channelNumber(channel),
       xorAddressAttribute(StunAttribute.XorPeerAddress, peer, port, id),
     ]);
+  }
+
+  /** Sends `data` through the relay to `peer`:`port` in a Send indication (RFC 5766 §10); needs a permission. */
+  sendIndication(peer: string, port: number, data: Buffer): void {
+    const transactionId = newTransactionId();
+    const attributes = [xorAddressAttribute(StunAttribute.XorPeerAddress, peer, port, transactionId), { type: StunAttribute.Data, value: data }];
+    this.transport.send(encodeMessage({ method: StunMethod.Send, cls: StunClass.Indication, transactionId, attributes }, { fingerprint: true }));
+  }
+
+  /** Calls `listener` with what a peer sent to the relayed address (Data indications). */
+  onData(listener: (data: Buffer, from: TransportAddress) => void): void {
+    this.dataListeners.add(listener);
   }
 
   /** Deletes the allocation (Refresh with LIFETIME 0), so a probe does not hold quota. */
@@ -248,6 +262,12 @@ export class TurnClient {
     }
     // RFC 5389 §7.3: a message whose FINGERPRINT does not match is not STUN; drop it.
     if (findAttribute(message, StunAttribute.Fingerprint) && !hasValidFingerprint(raw)) return;
+    if (message.method === StunMethod.Data && message.cls === StunClass.Indication) {
+      const data = findAttribute(message, StunAttribute.Data);
+      const peer = findAttribute(message, StunAttribute.XorPeerAddress);
+      if (data && peer) this.dataListeners.forEach((listener) => listener(data, decodeXorAddress(peer, message.transactionId)));
+      return;
+    }
     this.pending.get(message.transactionId.toString("hex"))?.resolve({ message, raw });
   }
 

@@ -32,6 +32,7 @@ export function renderTurnConfig(template: string, settings: TurnSettings, secre
     alt_listening_port: String(ports.altListening),
     tls_listening_port: String(ports.tls),
     alt_tls_listening_port: String(ports.altTls),
+    registered_tls_listeners: registeredTlsLines(settings),
     min_port: String(ports.minRelay),
     max_port: String(ports.maxRelay),
     tls_cert: settings.tls.cert,
@@ -55,6 +56,14 @@ export function renderTurnConfig(template: string, settings: TurnSettings, secre
   });
   if (unknown.size > 0) throw new RenderError(`the template has placeholders the renderer does not know: ${[...unknown].join(", ")}`);
   return rendered;
+}
+
+// coturn opens exactly one TCP port per role on a host with one address (listening-port,
+// tls-listening-port); an aux-server is the only way to a third, and it needs an address.
+function registeredTlsLines({ ports, listeningIps }: TurnSettings): string {
+  if (ports.registeredTls === ports.tls) return `# aux-server: none, TURN over TLS is on ${ports.tls} only`;
+  const addresses = listeningIps.length > 0 ? listeningIps : ["0.0.0.0"];
+  return addresses.map((ip) => `aux-server=${ip.includes(":") ? `[${ip}]` : ip}:${ports.registeredTls}`).join("\n");
 }
 
 function optionLines(option: string, values: readonly string[], whenEmpty: string): string {

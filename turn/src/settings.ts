@@ -10,7 +10,13 @@ export interface TurnSettings {
   relayIps: string[];
   /** 1:1 NAT: the public address, and the private one it maps to. */
   externalIp?: { public: string; private?: string };
-  ports: { listening: number; altListening: number; tls: number; altTls: number; minRelay: number; maxRelay: number };
+  /**
+   * `tls` is TURN over TLS's main port (443: what restrictive networks let out); `registeredTls`
+   * serves TLS too (IANA's turns port, 5349, for URIs handed out before), through a coturn
+   * aux-server, and equals `tls` when there is no second TLS port. `altListening`/`altTls` are
+   * RFC 5780's alternate ports, which coturn opens only with a second listening address.
+   */
+  ports: { listening: number; altListening: number; tls: number; altTls: number; registeredTls: number; minRelay: number; maxRelay: number };
   tls: { cert: string; key: string };
   userQuota: number;
   totalQuota: number;
@@ -20,8 +26,23 @@ export interface TurnSettings {
   pidfile: string;
 }
 
-/** The ports the issue fixes: 3478/3479 plain, 5349/5350 TLS, relays 49152–65535. */
-export const DEFAULT_PORTS = Object.freeze({ listening: 3478, altListening: 3479, tls: 5349, altTls: 5350, minRelay: 49152, maxRelay: 65535 });
+/**
+ * The kit's ports: 3478 plain (UDP, TCP), TLS on 443 and on IANA's 5349, relays 49152–65535.
+ * 3479 and 5350 are RFC 5780's alternate ports: rendered, but coturn listens there only with a
+ * second address, which a cloud VM with one address does not have, so no firewall opens them.
+ */
+export const DEFAULT_PORTS = Object.freeze({
+  listening: 3478,
+  altListening: 3479,
+  tls: 443,
+  altTls: 5350,
+  registeredTls: 5349,
+  minRelay: 49152,
+  maxRelay: 65535,
+});
+
+/** IANA's port for TURN over TLS (RFC 5766 §4, RFC 7065 `turns:` default). */
+export const REGISTERED_TLS_PORT = 5349;
 
 /** 3 Mbps per session, in bytes per second (coturn's max-bps unit). */
 export const DEFAULT_MAX_BPS = 375_000;
@@ -59,6 +80,12 @@ const environmentSchema = z
     TURN_MAX_BPS: count("TURN_MAX_BPS", DEFAULT_MAX_BPS, 125_000_000),
     TURN_PROMETHEUS: z.enum(["auto", "on", "off"], { message: "TURN_PROMETHEUS must be auto, on or off" }).default("auto"),
     TURN_PIDFILE: configValue("TURN_PIDFILE").default("/var/run/turnserver/turnserver.pid"),
+    TURN_TLS_PORT: z
+      .enum([String(DEFAULT_PORTS.tls), String(REGISTERED_TLS_PORT)], {
+        message: `TURN_TLS_PORT must be ${DEFAULT_PORTS.tls} (the default: TLS on 443 and ${REGISTERED_TLS_PORT}) or ${REGISTERED_TLS_PORT} (a host whose 443 belongs to a web server)`,
+      })
+      .default(String(DEFAULT_PORTS.tls))
+      .transform(Number),
   })
   .refine((env) => env.TURN_PRIVATE_IP === undefined || env.TURN_PUBLIC_IP !== undefined, {
     message: "TURN_PRIVATE_IP is set without TURN_PUBLIC_IP: behind 1:1 NAT set both (public first), otherwise neither",
@@ -91,7 +118,8 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
       listeningIps: local,
       relayIps: local,
       ...nat,
-      ports: { ...DEFAULT_PORTS },
+      // On 5349 alone, there is no second TLS port to serve.
+      ports: { ...DEFAULT_PORTS, tls: values.TURN_TLS_PORT },
       tls: { cert: values.TURN_TLS_CERT ?? `${certDir}/fullchain.pem`, key: values.TURN_TLS_KEY ?? `${certDir}/privkey.pem` },
       userQuota: values.TURN_USER_QUOTA,
       totalQuota: values.TURN_TOTAL_QUOTA,

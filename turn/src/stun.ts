@@ -13,6 +13,8 @@ export const StunMethod = Object.freeze({
   Binding: 0x001,
   Allocate: 0x003,
   Refresh: 0x004,
+  Send: 0x006,
+  Data: 0x007,
   CreatePermission: 0x008,
   ChannelBind: 0x009,
 });
@@ -28,6 +30,7 @@ export const StunAttribute = Object.freeze({
   ChannelNumber: 0x000c,
   Lifetime: 0x000d,
   XorPeerAddress: 0x0012,
+  Data: 0x0013,
   Realm: 0x0014,
   Nonce: 0x0015,
   XorRelayedAddress: 0x0016,

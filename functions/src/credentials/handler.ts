@@ -1,6 +1,6 @@
 import { HttpsError, type CallableRequest } from "firebase-functions/v2/https";
 import { logCredentialRequestRefused, logTurnConfigUnusable, logUnexpectedError } from "../logs";
-import { pickTurnHost } from "./hosts";
+import { pickCredentialHosts } from "./hosts";
 import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
 import { parseCredentialRequest, type TurnCredentials } from "@webrtc-lite/contract/credentials";
 import { buildCredentialsResponse } from "./response";
@@ -16,7 +16,7 @@ export interface CredentialHandlerConfig extends RawTurnSettings {
 
 /**
  * Answers one `getTurnCredentials` call: signed-in caller, valid `data`, usable configuration,
- * then a credential for `now + ttl` naming one TURN host. Errors are `HttpsError`s whose messages never carry the secret.
+ * then a credential for `now + ttl` naming the uid's TURN host and its fallback. Errors are `HttpsError`s whose messages never carry the secret.
  */
 export function handleGetTurnCredentials(
   call: CredentialCall,
@@ -53,10 +53,12 @@ export function handleGetTurnCredentials(
 
   try {
     const minted = mintTurnCredential(checked.settings.secret, uid, parsed.request.ttl, nowMillis);
-    // One host per credential, the same for every call of this uid: a client allocates on one
-    // coturn, not on each host of TURN_URIS, and its retries land where its last relay was.
-    const host = pickTurnHost(checked.settings.hosts, uid);
-    return buildCredentialsResponse(minted, parsed.request.ttl, host);
+    // The uid's own host and its fallback, the same for every call of this uid: a client
+    // allocates on two coturns, not on each host of TURN_URIS, and relays through the first
+    // unless it is down.
+    const [host, ...fallbacks] = pickCredentialHosts(checked.settings.hosts, uid);
+    if (!host) throw new RangeError("the settings name no TURN host");
+    return buildCredentialsResponse(minted, parsed.request.ttl, host, ...fallbacks);
   } catch (error) {
     logUnexpectedError("mint turn credential", error);
     throw new HttpsError("internal", "Could not mint TURN credentials; try again later.");

@@ -51,26 +51,41 @@ function hostKey(uris: readonly string[]): string {
 }
 
 /**
- * Picks the host a uid's credentials name, by rendezvous (highest-random-weight) hashing:
- * each host scores `hash(host, uid)` and the highest wins. The same uid gets the same host on
- * every call, whatever order `TURN_URIS` lists the hosts in; adding a host moves only the uids
- * it now wins (about 1/n of them) and removing one moves only that host's uids.
+ * How many hosts a credential names: the uid's own host first, then the next of its ranking as
+ * the fallback. ICE allocates on both at once, so when the first is down the call relays through
+ * the second without a retry, a new credential or an operator; the price is a second set of
+ * allocations per peer (the README's "More than one TURN host" counts them).
  */
-export function pickTurnHost<Host extends { host: string }>(hosts: readonly Host[], uid: string): Host {
-  const [first, ...others] = hosts;
-  if (!first) throw new RangeError("pickTurnHost needs at least one host");
+export const HOSTS_PER_CREDENTIAL = 2;
+
+/**
+ * Ranks the hosts for a uid by rendezvous (highest-random-weight) hashing: each host scores
+ * `hash(host, uid)`, highest first. The same uid gets the same ranking on every call, whatever
+ * order `TURN_URIS` lists the hosts in. Adding a host moves only the uids it now wins (about 1/n
+ * of them) and changes the others' order nowhere else; removing one moves only the uids it held,
+ * each to the host that was its fallback.
+ */
+export function rankTurnHosts<Host extends { host: string }>(hosts: readonly Host[], uid: string): Host[] {
   // One host (the common case) costs nothing: no hashing on the hot path.
-  let best = first;
-  let bestScore = others.length === 0 ? 0 : score(first.host, uid);
-  for (const candidate of others) {
-    const candidateScore = score(candidate.host, uid);
-    // Ties (1 in 2^32) go to the smaller name, so the pick never depends on the list's order.
-    if (candidateScore > bestScore || (candidateScore === bestScore && candidate.host < best.host)) {
-      best = candidate;
-      bestScore = candidateScore;
-    }
-  }
-  return best;
+  if (hosts.length <= 1) return [...hosts];
+  return hosts
+    .map((host) => ({ host, score: score(host.host, uid) }))
+    // Ties (1 in 2^32) go to the smaller name, so the ranking never depends on the list's order.
+    .sort((a, b) => b.score - a.score || (a.host.host < b.host.host ? -1 : a.host.host > b.host.host ? 1 : 0))
+    .map(({ host }) => host);
+}
+
+/** The host a uid's credentials name first: the top of `rankTurnHosts`. */
+export function pickTurnHost<Host extends { host: string }>(hosts: readonly Host[], uid: string): Host {
+  const [first] = rankTurnHosts(hosts, uid);
+  if (!first) throw new RangeError("pickTurnHost needs at least one host");
+  return first;
+}
+
+/** The hosts a uid's credential names, in ICE preference order: its own, then its fallback. */
+export function pickCredentialHosts<Host extends { host: string }>(hosts: readonly Host[], uid: string): Host[] {
+  if (hosts.length === 0) throw new RangeError("pickCredentialHosts needs at least one host");
+  return rankTurnHosts(hosts, uid).slice(0, HOSTS_PER_CREDENTIAL);
 }
 
 // A 32-bit score for one (host, uid) pair: FNV-1a over both strings, then MurmurHash3's

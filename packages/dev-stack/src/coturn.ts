@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chown, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -23,8 +23,12 @@ export interface TestCoturn {
   readonly address: string;
   /** Plain UDP/TCP listening port (the kit's 3478). */
   readonly port: number;
-  /** TLS listening port (the kit's 5349). */
+  /** TLS listening port (the kit's 443). */
   readonly tlsPort: number;
+  /** The second TLS port, an aux-server (the kit's 5349). */
+  readonly registeredTlsPort: number;
+  /** The running turnserver's process id (for reading its CPU time). */
+  pid(): number | undefined;
   /** The self-signed certificate (PEM) coturn serves on the TLS ports, for `ca`. */
   readonly certificate: Buffer;
   /** The rendered config as coturn read it. */
@@ -53,8 +57,6 @@ export interface CoturnOptions {
    * ::1, so that two test servers are two hosts, as in a fleet, and not two ports of one.
    */
   address?: string;
-  /** How many relay ports it may use (default 50); each relay-only peer holds one per TURN URI it was given, per ICE generation. */
-  relayPorts?: number;
   /**
    * More addresses to listen on (not to relay on), e.g. the root end of a test's network
    * namespace (netns.ts), so that a client in the namespace reaches the server. Relays stay
@@ -62,6 +64,24 @@ export interface CoturnOptions {
    * the server.
    */
   extraListeningIps?: string[];
+  /** A fixed TLS listening port instead of a free one (443 needs root or CAP_NET_BIND_SERVICE). */
+  tlsPort?: number;
+  /**
+   * How many relay ports (50 unless given). libwebrtc releases its allocations on close, but
+   * coturn frees their ports only once it reaps the sessions: a failover test making 8
+   * allocations per call ran out of 50 after 6 calls, so many calls need more. A larger range
+   * may overlap another test server's on the same address; coturn skips ports in use. Each
+   * relay-only peer holds one per TURN URI it was given, per ICE generation.
+   */
+  relayPortCount?: number;
+  /** Other `user-quota`/`total-quota` values than the kit's defaults (load generators). */
+  quotas?: { user: number; total: number };
+  /**
+   * Runs coturn as this user with exactly these capabilities (e.g. `["net_bind_service"]`, as
+   * the kit's systemd drop-in grants; `[]` for none) through `setpriv`, as systemd's
+   * AmbientCapabilities does. Its files are handed to that user. Needs root.
+   */
+  runAs?: { user: string; capabilities: string[] };
 }
 
 /**
@@ -73,11 +93,12 @@ export async function startCoturn(secrets: string[], options: CoturnOptions = {}
   const dir = await mkdtemp(join(tmpdir(), "webrtc-lite-coturn-"));
   const address = options.address ?? "127.0.0.1";
   const addresses = address === "127.0.0.1" ? ["127.0.0.1", "::1"] : [address];
-  const [listening = 0, altListening = 0, tls = 0, altTls = 0] = await freePorts(4);
+  const [listening = 0, altListening = 0, freeTls = 0, altTls = 0, registeredTls = 0] = await freePorts(5);
+  const tls = options.tlsPort ?? freeTls;
   // Relay ranges below the kernel's ephemeral ports (32768 up), so no client socket of another
   // process can hold a port coturn picks for a relay; and per instance, so that parallel test
   // servers rarely share one.
-  const relayPorts = options.relayPorts ?? 50;
+  const relayPorts = options.relayPortCount ?? 50;
   const minRelay = 20_000 + (listening % Math.floor(12_000 / relayPorts)) * relayPorts;
   const listeningIps = [...addresses, ...(options.extraListeningIps ?? [])];
   const certificate = await makeSelfSignedCertificate(dir, listeningIps);
@@ -85,10 +106,10 @@ export async function startCoturn(secrets: string[], options: CoturnOptions = {}
     realm: "webrtc-lite.test",
     listeningIps,
     relayIps: addresses,
-    ports: { listening, altListening, tls, altTls, minRelay, maxRelay: minRelay + relayPorts - 1 },
+    ports: { listening, altListening, tls, altTls, registeredTls, minRelay, maxRelay: minRelay + relayPorts - 1 },
     tls: certificate.paths,
-    userQuota: 12,
-    totalQuota: 300,
+    userQuota: options.quotas?.user ?? 12,
+    totalQuota: options.quotas?.total ?? 300,
     maxBps: DEFAULT_MAX_BPS,
     prometheus: false,
     pidfile: join(dir, "turnserver.pid"),
@@ -103,8 +124,10 @@ export async function startCoturn(secrets: string[], options: CoturnOptions = {}
   const config = `${shipped.join("\n")}\n# test-only\n${testOnly.join("\n")}\n`;
   const configPath = join(dir, "turnserver.conf");
   await writeFile(configPath, config, { mode: 0o600 });
+  const command = options.runAs ? await dropPrivileges(dir, options.runAs) : [];
   const launch = async (): Promise<RunningProcess> => {
-    const started = startProcess("turnserver", ["-c", configPath]);
+    const [program = "turnserver", ...prefix] = [...command, "turnserver"];
+    const started = startProcess(program, [...prefix, "-c", configPath]);
     await waitFor("coturn to listen on TCP", () => tcpAccepts(address, listening), 15_000);
     // coturn binds its UDP listener apart from the TCP one, and on a busy machine later: a
     // client that sends at once got ICMP port unreachable ("recv: Connection refused").
@@ -116,6 +139,8 @@ export async function startCoturn(secrets: string[], options: CoturnOptions = {}
     address,
     port: listening,
     tlsPort: tls,
+    registeredTlsPort: registeredTls,
+    pid: () => server.child.pid,
     certificate: certificate.pem,
     config,
     uris: () => [`turn:${address}:${listening}?transport=udp`, `turn:${address}:${listening}?transport=tcp`],
@@ -147,6 +172,18 @@ export function useCoturn(secrets: string[], options: CoturnOptions = {}): () =>
     if (!coturn) throw new Error("coturn is not running: useCoturn starts it in a before hook");
     return coturn;
   };
+}
+
+/** Hands `dir` to the user and returns the `setpriv` command line that starts coturn as it. */
+async function dropPrivileges(dir: string, { user, capabilities }: { user: string; capabilities: string[] }): Promise<string[]> {
+  const id = async (flag: string): Promise<number> => Number((await run("id", [flag, user])).stdout.trim());
+  const [uid, gid] = [await id("-u"), await id("-g")];
+  for (const name of ["", "turnserver.conf", "fullchain.pem", "privkey.pem"]) await chown(join(dir, name), uid, gid);
+  const caps = capabilities.map((cap) => `+${cap}`).join(",");
+  return [
+    "setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--init-groups",
+    `--inh-caps=-all${caps ? `,${caps}` : ""}`, `--ambient-caps=-all${caps ? `,${caps}` : ""}`, `--bounding-set=-all${caps ? `,${caps}` : ""}`,
+  ];
 }
 
 /** An EC key and a one-day self-signed certificate for the given addresses, made with openssl. */

@@ -55,24 +55,38 @@ describe("handleGetTurnCredentials", () => {
     assert.equal(output, "", "a successful mint writes no log line");
   });
 
-  it("names one host of a fleet per credential: its URIs and its STUN entry, the same for each call of a uid", () => {
+  it("names the uid's host of a fleet and then its fallback: URIs and STUN of both, the same for each call of a uid", () => {
     const fleet: CredentialHandlerConfig = {
       ...CONFIG,
       turnUris:
-        "turn:turn-1.example.com:3478?transport=udp,turns:turn-1.example.com:5349?transport=tcp;" +
-        "turn:turn-2.example.com:3478?transport=udp,turns:turn-2.example.com:5349?transport=tcp",
+        "turn:turn-1.example.com:3478?transport=udp,turns:turn-1.example.com:443?transport=tcp;" +
+        "turn:turn-2.example.com:3478?transport=udp,turns:turn-2.example.com:443?transport=tcp",
     };
-    // carol hashes to turn-1 and alice to turn-2 (pinned in hosts.test.ts).
-    for (const [uid, host] of [["carol", "turn-1.example.com"], ["alice", "turn-2.example.com"]] as const) {
+    const urisOf = (host: string): string[] => [`turn:${host}:3478?transport=udp`, `turns:${host}:443?transport=tcp`];
+    // carol hashes to turn-1 and alice to turn-2 (pinned in hosts.test.ts); each falls back on the other.
+    for (const [uid, host, fallback] of [["carol", "turn-1.example.com", "turn-2.example.com"], ["alice", "turn-2.example.com", "turn-1.example.com"]] as const) {
       const result = handleGetTurnCredentials(call(null, uid), fleet, NOW);
-      const uris = [`turn:${host}:3478?transport=udp`, `turns:${host}:5349?transport=tcp`];
-      assert.deepEqual(result.uris, uris);
+      const credential = mintTurnCredential(SECRET, uid, 3600, NOW).credential;
+      assert.deepEqual(result.uris, [...urisOf(host), ...urisOf(fallback)]);
       assert.deepEqual(result.iceServers, [
-        { urls: [`stun:${host}:3478`] },
-        { urls: uris, username: result.username, credential: mintTurnCredential(SECRET, uid, 3600, NOW).credential },
+        { urls: [`stun:${host}:3478`, `stun:${fallback}:3478`] },
+        { urls: urisOf(host), username: result.username, credential },
+        { urls: urisOf(fallback), username: result.username, credential },
       ]);
-      assert.deepEqual(handleGetTurnCredentials(call({ ttl: 60 }, uid), fleet, NOW + 5_000).uris, uris);
+      assert.deepEqual(handleGetTurnCredentials(call({ ttl: 60 }, uid), fleet, NOW + 5_000).uris, result.uris);
     }
+  });
+
+  it("names one shared STUN entry once when STUN_URIS is explicit, and two hosts of a larger fleet", () => {
+    const fleet: CredentialHandlerConfig = {
+      ...CONFIG,
+      stunUris: "stun:stun.example.com:3478",
+      turnUris: ["turn-1", "turn-2", "turn-3"].map((host) => `turn:${host}.example.com:3478?transport=udp`).join(";"),
+    };
+    const result = handleGetTurnCredentials(call(null, "carol"), fleet, NOW);
+    assert.equal(result.iceServers.length, 3);
+    assert.deepEqual(result.iceServers[0], { urls: ["stun:stun.example.com:3478"] });
+    assert.equal(new Set(result.uris).size, 2);
   });
 
   it("honours a requested ttl", () => {

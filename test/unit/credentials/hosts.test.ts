@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { randomUUID } from "node:crypto";
-import { parseTurnHosts, pickTurnHost } from "#functions/credentials/hosts";
+import { HOSTS_PER_CREDENTIAL, parseTurnHosts, pickCredentialHosts, pickTurnHost, rankTurnHosts } from "#functions/credentials/hosts";
 
 const hosts = (...names: string[]) => names.map((host) => ({ host }));
 const uids = (count: number) => Array.from({ length: count }, () => randomUUID());
@@ -120,5 +120,72 @@ describe("pickTurnHost", () => {
     const fleet = hosts("a", "ab");
     const picks = new Set(Array.from({ length: 64 }, (_, index) => pickTurnHost(fleet, `user-${index}`).host));
     assert.deepEqual([...picks].sort(), ["a", "ab"]);
+  });
+});
+
+describe("pickCredentialHosts (the uid's host and its fallback)", () => {
+  const hosts = (...names: string[]) => names.map((host) => ({ host }));
+  const uids = (count: number): string[] => Array.from({ length: count }, (_, index) => `uid-${index}-${(index * 2_654_435_761) >>> 0}`);
+
+  it("names the one host of a single-host TURN_URIS alone, and two of a fleet: the pick first", () => {
+    const only = { host: "turn.example.com" };
+    assert.deepEqual(pickCredentialHosts([only], "alice"), [only]);
+    assert.throws(() => pickCredentialHosts([], "alice"), RangeError);
+    const fleet = hosts("turn-1.example.com", "turn-2.example.com", "turn-3.example.com");
+    for (const uid of uids(200)) {
+      const named = pickCredentialHosts(fleet, uid);
+      assert.equal(named.length, HOSTS_PER_CREDENTIAL);
+      assert.equal(named[0], pickTurnHost(fleet, uid));
+      assert.notEqual(named[0], named[1]);
+      assert.deepEqual(named, rankTurnHosts(fleet, uid).slice(0, 2));
+    }
+  });
+
+  it("ranks independently of the order TURN_URIS lists the hosts in", () => {
+    const forward = hosts("a.example.com", "b.example.com", "c.example.com", "d.example.com");
+    const backward = [...forward].reverse();
+    for (const uid of uids(500)) assert.deepEqual(rankTurnHosts(forward, uid).map((host) => host.host), rankTurnHosts(backward, uid).map((host) => host.host));
+  });
+
+  it("spreads a lost host's uids over the others: each fallback is uniform among the remaining hosts", () => {
+    const fleet = hosts("turn-1.example.com", "turn-2.example.com", "turn-3.example.com", "turn-4.example.com");
+    const fallbacks = new Map<string, number>();
+    const sample = uids(24_000).filter((uid) => pickTurnHost(fleet, uid).host === "turn-1.example.com");
+    for (const uid of sample) {
+      const fallback = pickCredentialHosts(fleet, uid)[1]?.host ?? "";
+      fallbacks.set(fallback, (fallbacks.get(fallback) ?? 0) + 1);
+    }
+    assert.deepEqual([...fallbacks.keys()].sort(), ["turn-2.example.com", "turn-3.example.com", "turn-4.example.com"]);
+    for (const [host, count] of fallbacks) assert.ok(Math.abs(count / sample.length - 1 / 3) < 0.04, `${host}: ${count} of ${sample.length}`);
+  });
+
+  it("when a host is taken out, each of its uids moves to the host that was its fallback, and nobody else's primary moves", () => {
+    const fleet = hosts("turn-1.example.com", "turn-2.example.com", "turn-3.example.com");
+    const without2 = fleet.filter((host) => host.host !== "turn-2.example.com");
+    for (const uid of uids(3_000)) {
+      const [primary, fallback] = pickCredentialHosts(fleet, uid);
+      const after = pickTurnHost(without2, uid);
+      assert.equal(after, primary?.host === "turn-2.example.com" ? fallback : primary, uid);
+    }
+  });
+
+  it("adding a host changes the primary of about 1/n of the uids and the pair of about 2/n", () => {
+    const before = hosts("turn-1.example.com", "turn-2.example.com", "turn-3.example.com");
+    const grown = [...before, { host: "turn-4.example.com" }];
+    const sample = uids(8_000);
+    let primaryMoved = 0;
+    let pairChanged = 0;
+    for (const uid of sample) {
+      const [oldPrimary, oldFallback] = pickCredentialHosts(before, uid).map((host) => host.host);
+      const [newPrimary, newFallback] = pickCredentialHosts(grown, uid).map((host) => host.host);
+      if (newPrimary !== oldPrimary) primaryMoved += 1;
+      if (newPrimary !== oldPrimary || newFallback !== oldFallback) {
+        pairChanged += 1;
+        // Only the new host enters; the old two keep their relative order.
+        assert.ok(newPrimary === "turn-4.example.com" || newFallback === "turn-4.example.com", uid);
+      }
+    }
+    assert.ok(Math.abs(primaryMoved / sample.length - 0.25) < 0.03, `${primaryMoved} of ${sample.length} primaries moved`);
+    assert.ok(Math.abs(pairChanged / sample.length - 0.5) < 0.03, `${pairChanged} of ${sample.length} pairs changed`);
   });
 });

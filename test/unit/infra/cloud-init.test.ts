@@ -40,7 +40,7 @@ describe("infra/terraform: the VM's user data is the kit's cloud-init", () => {
       "TURN_PUBLIC_IP=203.0.113.10",
       "TURN_PRIVATE_IP=10.0.0.5",
       "TURN_SECRET_NAME=projects/your-project-id/secrets/TURN_SHARED_SECRET",
-      "TURN_PROBE_URIS=turn:turn.example.com:3478?transport=udp turn:turn.example.com:3478?transport=tcp turns:turn.example.com:5349?transport=tcp",
+      "TURN_PROBE_URIS=turn:turn.example.com:3478?transport=udp turn:turn.example.com:3478?transport=tcp turns:turn.example.com:443?transport=tcp turns:turn.example.com:5349?transport=tcp",
       "- npm install --prefix /opt/webrtc-lite-turn --omit=dev --no-audit --no-fund https://github.com/your-org/webrtc-lite/releases/download/v0.1.0/webrtc-lite-turn-0.1.0.tgz",
     ]);
     const module = await terraformModule();
@@ -55,7 +55,7 @@ describe("infra/terraform: the VM's user data is the kit's cloud-init", () => {
       TURN_PRIVATE_IP: "10.0.0.10",
       TURN_SECRET_NAME: "projects/acme-calls/secrets/TURN_SHARED_SECRET",
       GOOGLE_APPLICATION_CREDENTIALS: "/etc/webrtc-lite/turn-secret-reader.json",
-      TURN_PROBE_URIS: "turn:turn.acme.test:3478?transport=udp turn:turn.acme.test:3478?transport=tcp turns:turn.acme.test:5349?transport=tcp",
+      TURN_PROBE_URIS: "turn:turn.acme.test:3478?transport=udp turn:turn.acme.test:3478?transport=tcp turns:turn.acme.test:443?transport=tcp turns:turn.acme.test:5349?transport=tcp",
     });
     assert.deepEqual(Object.keys(envFile(rendered)), Object.keys(envFile(kitCloudInit())));
   });

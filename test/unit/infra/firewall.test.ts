@@ -6,7 +6,7 @@ import { DEFAULT_PORTS } from "@webrtc-lite/turn/settings";
 import { stringValue, type Body, type Value } from "./hcl";
 import { KIT_DIR, SAMPLE_VARIABLES, sampleEvaluator, terraformModule } from "./fixture";
 
-/** One opening in the firewall: "udp 3478-3479 from 0.0.0.0/0". */
+/** One opening in the firewall: "udp 3478-3478 from 0.0.0.0/0". */
 type Opening = string;
 
 const PROTOCOLS: Record<string, string> = { "6": "tcp", "17": "udp" };
@@ -25,12 +25,14 @@ function openings(rules: Value): Opening[] {
 }
 
 // The kit's ports (turn/src/settings.ts) and certbot's, open to everyone; SSH from the operator.
+// RFC 5780's alternate ports are not among them: coturn serves them only with a second address.
 function kitOpenings(ports: Record<keyof typeof DEFAULT_PORTS, number>, operatorCidr: string): Opening[] {
   const world = "0.0.0.0/0";
   return [
-    `udp ${ports.listening}-${ports.altListening} from ${world}`,
-    `tcp ${ports.listening}-${ports.altListening} from ${world}`,
-    `tcp ${ports.tls}-${ports.altTls} from ${world}`,
+    `udp ${ports.listening}-${ports.listening} from ${world}`,
+    `tcp ${ports.listening}-${ports.listening} from ${world}`,
+    `tcp ${ports.tls}-${ports.tls} from ${world}`,
+    `tcp ${ports.registeredTls}-${ports.registeredTls} from ${world}`,
     `udp ${ports.minRelay}-${ports.maxRelay} from ${world}`,
     `tcp 80-80 from ${world}`,
     `tcp 22-22 from ${operatorCidr}`,
@@ -62,6 +64,17 @@ describe("infra/terraform: the security list", () => {
     assert.deepEqual(openings(rules).sort(), kitOpenings(DEFAULT_PORTS, operator));
   });
 
+  it("opens TURN over TLS on 443 and 5349, and neither of RFC 5780's alternate ports (3479, 5350)", async () => {
+    const opened = openings(await (await sampleEvaluator()).value((await securityList()).ingress_security_rules));
+    for (const port of [443, 5349]) assert.ok(opened.includes(`tcp ${port}-${port} from 0.0.0.0/0`), opened.join("; "));
+    const covers = (port: number): boolean =>
+      opened.some((opening) => {
+        const [min = 0, max = 0] = opening.split(" ")[1]?.split("-").map(Number) ?? [];
+        return min <= port && port <= max;
+      });
+    assert.deepEqual([DEFAULT_PORTS.altListening, DEFAULT_PORTS.altTls].filter(covers), []);
+  });
+
   it("the comparison catches drift: a moved relay range or an extra port (coturn's exporter, 9641) differs", async () => {
     const rules = (await (await sampleEvaluator()).value((await securityList()).ingress_security_rules)) as Record<string, Value>[];
     const actual = openings(rules).sort();
@@ -77,6 +90,7 @@ describe("infra/terraform: the security list", () => {
       alt_listening: DEFAULT_PORTS.altListening,
       tls: DEFAULT_PORTS.tls,
       alt_tls: DEFAULT_PORTS.altTls,
+      registered_tls: DEFAULT_PORTS.registeredTls,
       min_relay: DEFAULT_PORTS.minRelay,
       max_relay: DEFAULT_PORTS.maxRelay,
     });

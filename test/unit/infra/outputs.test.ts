@@ -13,7 +13,7 @@ describe("infra/terraform: outputs", () => {
     const parsed = parseTurnUris(line.slice("TURN_URIS=".length));
     assert.deepEqual(parsed, {
       ok: true,
-      uris: ["turn:turn.acme.test:3478?transport=udp", "turn:turn.acme.test:3478?transport=tcp", "turns:turn.acme.test:5349?transport=tcp"],
+      uris: ["turn:turn.acme.test:3478?transport=udp", "turn:turn.acme.test:3478?transport=tcp", "turns:turn.acme.test:443?transport=tcp"],
     });
     assert.deepEqual(resolveStunUris("", parsed.uris), { ok: true, uris: ["stun:turn.acme.test:3478"] });
   });
@@ -24,11 +24,14 @@ describe("infra/terraform: outputs", () => {
     assert.ok(readFileSync(join(KIT_DIR, "README.md"), "utf8").split("\n").includes(line), line);
   });
 
-  it("probe_command checks the same URIs the function hands out", async () => {
+  it("probe_command checks the URIs the function hands out, and TLS on 5349, which coturn serves beside 443", async () => {
     const module = await terraformModule();
     const evaluator = await sampleEvaluator();
     const uris = stringValue(await evaluator.value(module.outputs.turn_uris.value)).slice("TURN_URIS=".length).split(",");
-    assert.equal(await evaluator.value(module.outputs.probe_command.value), `npm run turn:probe -- ${uris.join(" ")}`);
+    assert.equal(
+      await evaluator.value(module.outputs.probe_command.value),
+      `npm run turn:probe -- ${uris.join(" ")} turns:turn.acme.test:5349?transport=tcp`,
+    );
   });
 
   it("dns_a_record and public_ip give the reserved address under the TURN domain", async () => {

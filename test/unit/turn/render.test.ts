@@ -45,8 +45,9 @@ describe("renderTurnConfig (the kit's template)", () => {
     const expected: Array<[string, string[]]> = [
       ["listening-port", ["3478"]],
       ["alt-listening-port", ["3479"]],
-      ["tls-listening-port", ["5349"]],
+      ["tls-listening-port", ["443"]],
       ["alt-tls-listening-port", ["5350"]],
+      ["aux-server", ["0.0.0.0:5349"]],
       ["min-port", ["49152"]],
       ["max-port", ["65535"]],
       ["realm", ["turn.example.com"]],
@@ -96,6 +97,16 @@ describe("renderTurnConfig (the kit's template)", () => {
     assert.deepEqual(optionLines(nat, "relay-ip"), ["10.0.0.5"]);
     assert.deepEqual(optionLines(nat, "external-ip"), ["203.0.113.10/10.0.0.5"]);
     assert.deepEqual(optionLines(config, "external-ip"), []);
+    // The second TLS port listens where the others do.
+    assert.deepEqual(optionLines(nat, "aux-server"), ["10.0.0.5:5349"]);
+  });
+
+  it("serves TLS on 5349 through an aux-server per listening address (IPv6 bracketed), and on one port when it is 5349", () => {
+    const both = renderTurnConfig(TEMPLATE, settings({ listeningIps: ["127.0.0.1", "::1"] }), [SECRET]);
+    assert.deepEqual(optionLines(both, "aux-server"), ["127.0.0.1:5349", "[::1]:5349"]);
+    const only5349 = settings();
+    const single = renderTurnConfig(TEMPLATE, { ...only5349, ports: { ...only5349.ports, tls: 5349 } }, [SECRET]);
+    assert.deepEqual([optionLines(single, "tls-listening-port"), optionLines(single, "aux-server")], [["5349"], []]);
   });
 
   it("renders the Prometheus exporter only when the coturn build has it", () => {

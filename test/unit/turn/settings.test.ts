@@ -45,6 +45,14 @@ describe("settingsFromEnvironment", () => {
     );
   });
 
+  it("serves TURN over TLS on 443 and 5349 by default, on 5349 alone where a web server owns 443", () => {
+    const byDefault = settingsFromEnvironment({ TURN_DOMAIN: "turn.example.com" });
+    const webServer = settingsFromEnvironment({ TURN_DOMAIN: "turn.example.com", TURN_TLS_PORT: "5349" });
+    assert.ok(byDefault.ok && webServer.ok);
+    assert.deepEqual([byDefault.settings.ports.tls, byDefault.settings.ports.registeredTls], [443, 5349]);
+    assert.deepEqual([webServer.settings.ports.tls, webServer.settings.ports.registeredTls], [5349, 5349]);
+  });
+
   it("treats empty variables as unset", () => {
     const check = settingsFromEnvironment({ TURN_DOMAIN: "turn.example.com", TURN_PUBLIC_IP: "", TURN_USER_QUOTA: "" });
     assert.ok(check.ok);
@@ -60,6 +68,11 @@ describe("settingsFromEnvironment", () => {
     ["a fractional bandwidth", { TURN_DOMAIN: "t.example.com", TURN_MAX_BPS: "1.5" }, ["TURN_MAX_BPS must be a whole number from 1 to 125000000"]],
     ["a realm with a #", { TURN_DOMAIN: "t.example.com", TURN_REALM: "a#b" }, ["TURN_REALM must not contain spaces, quotes, # or line breaks"]],
     ["an unknown Prometheus choice", { TURN_DOMAIN: "t.example.com", TURN_PROMETHEUS: "yes" }, ["TURN_PROMETHEUS must be auto, on or off"]],
+    [
+      "a TLS port other than 443 or 5349",
+      { TURN_DOMAIN: "t.example.com", TURN_TLS_PORT: "8443" },
+      ["TURN_TLS_PORT must be 443 (the default: TLS on 443 and 5349) or 5349 (a host whose 443 belongs to a web server)"],
+    ],
   ];
   for (const [name, env, problems] of refused) {
     it(`refuses ${name} with a sentence that says what to fix`, () => {

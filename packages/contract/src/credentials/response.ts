@@ -18,7 +18,10 @@ export const turnCredentialsSchema = z.object({
   credential: z.string().min(1),
   ttl: z.number().int().min(TTL_LIMITS.min).max(TTL_LIMITS.max),
   expiresAt: z.number().int().positive(),
+  // The TURN URIs of every host the credential names, the caller's own host first (with several
+  // hosts, a fallback follows, which ICE relays through when the first is down).
   uris: z.array(z.string().regex(/^turns?:/, "must be a turn: or turns: URI")).min(1),
+  // One STUN entry, then one TURN entry per named host in preference order.
   iceServers: z.array(iceServerSchema).min(1),
 });
 
