@@ -10,7 +10,7 @@
 //     BadDeviceToken as APNs does.
 // TLS everywhere, with one self-signed certificate for all those names (the test CA).
 import { execFile } from "node:child_process";
-import { createPublicKey, generateKeyPairSync, randomBytes, randomUUID, verify, type KeyObject } from "node:crypto";
+import { generateKeyPairSync, randomBytes, randomUUID, verify, type KeyObject } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createSecureServer, type Http2SecureServer, type Http2ServerResponse, type IncomingHttpHeaders } from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
@@ -89,7 +89,7 @@ export async function makePushPki(projectId: string): Promise<PushPki> {
     keyPem: await readFile(keyPath, "utf8"),
     serviceAccountPath,
     serviceAccount,
-    serviceAccountPublicKey: createPublicKey(rsa.publicKey),
+    serviceAccountPublicKey: rsa.publicKey,
     apnsKeyPem: ec.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
     apnsPublicKey: ec.publicKey,
     remove: () => rm(dir, { recursive: true, force: true }),
@@ -138,7 +138,8 @@ function startServer(pki: PushPki, allowHTTP1: boolean, handle: (response: Http2
       }
       handle(response, {
         receivedAt: Date.now(),
-        authority: String(incoming.headers[":authority"] ?? incoming.headers.host ?? ""),
+        // Host names as a client writes them, with or without the default port.
+        authority: String(incoming.headers[":authority"] ?? incoming.headers.host ?? "").replace(/:443$/, ""),
         method: incoming.method,
         path: incoming.url,
         headers: incoming.headers,

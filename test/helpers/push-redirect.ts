@@ -5,8 +5,10 @@
 // trusted root for those connections. Code under test is unchanged: it talks to the real hosts.
 // Used in-process by the unit tests, and preloaded into the Functions emulator's runtime by
 // push-redirect-preload.ts.
-import * as net from "node:net";
-import * as tls from "node:tls";
+// Default imports: the module objects themselves, whose properties Node's own callers read at
+// call time (a namespace import would be a copy, and patching it would change nothing).
+import net from "node:net";
+import tls from "node:tls";
 
 /** Where each redirected host's connections go instead: a loopback port. */
 export type Routes = Readonly<Record<string, number>>;

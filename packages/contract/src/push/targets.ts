@@ -38,9 +38,12 @@ export const APNS_ENVIRONMENTS = ["production", "development"] as const;
 export type ApnsEnvironment = (typeof APNS_ENVIRONMENTS)[number];
 
 /** Longest FCM registration token accepted (today's are about 160 characters). */
-export const MAX_FCM_TOKEN_LENGTH = 1_024;
-/** An FCM registration token: letters, digits and `_ : . -` (firestore.rules carries this pattern). */
-export const FCM_TOKEN_PATTERN = `[A-Za-z0-9_:.-]{1,${MAX_FCM_TOKEN_LENGTH}}`;
+export const MAX_FCM_TOKEN_LENGTH = 4_096;
+/**
+ * An FCM registration token: letters, digits and `_ : . -` (firestore.rules carries this
+ * pattern, and checks MAX_FCM_TOKEN_LENGTH apart: RE2 counts repetitions up to 1000 only).
+ */
+export const FCM_TOKEN_PATTERN = "[A-Za-z0-9_:.-]+";
 /** A PushKit device token as lowercase hex (32 bytes today; Apple does not promise a length, hence the range). */
 export const APNS_TOKEN_PATTERN = "[0-9a-f]{16,200}";
 /** An app id: the Android package name, the iOS bundle id (its VoIP topic is `<bundle id>.voip`) or the web app's Firebase app id. */
@@ -89,9 +92,10 @@ const installationIdSchema = z.string().regex(wholeMatch(INSTALLATION_ID_PATTERN
 const appIdSchema = z.string().regex(wholeMatch(PUSH_APP_ID_PATTERN), {
   error: "app_id must be 1 to 200 of A-Z, a-z, 0-9 and . _ : - (the package name, bundle id or Firebase app id)",
 });
-const fcmTokenSchema = z.string().regex(wholeMatch(FCM_TOKEN_PATTERN), {
-  error: `token must be an FCM registration token (1 to ${MAX_FCM_TOKEN_LENGTH} of A-Z, a-z, 0-9 and _ : . -)`,
-});
+const fcmTokenSchema = z
+  .string()
+  .max(MAX_FCM_TOKEN_LENGTH, { error: `token must be at most ${MAX_FCM_TOKEN_LENGTH} characters` })
+  .regex(wholeMatch(FCM_TOKEN_PATTERN), { error: "token must be an FCM registration token (A-Z, a-z, 0-9 and _ : . -)" });
 const apnsTokenSchema = z.string().regex(wholeMatch(APNS_TOKEN_PATTERN), {
   error: "token must be the PushKit device token as lowercase hex (16 to 200 digits)",
 });
