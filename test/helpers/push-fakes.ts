@@ -52,6 +52,8 @@ export interface PushPki {
   /** A service account key file (GOOGLE_APPLICATION_CREDENTIALS) whose public half the OAuth fake checks. */
   serviceAccountPath: string;
   serviceAccount: { client_email: string; private_key: string; project_id: string };
+  /** The same, as firebase-admin's cert() takes it. */
+  serviceAccountCredential: { projectId: string; clientEmail: string; privateKey: string };
   serviceAccountPublicKey: KeyObject;
   /** The APNs .p8 key (PKCS #8 PEM) and its public half. */
   apnsKeyPem: string;
@@ -89,6 +91,7 @@ export async function makePushPki(projectId: string): Promise<PushPki> {
     keyPem: await readFile(keyPath, "utf8"),
     serviceAccountPath,
     serviceAccount,
+    serviceAccountCredential: { projectId, clientEmail: serviceAccount.client_email, privateKey: serviceAccount.private_key },
     serviceAccountPublicKey: rsa.publicKey,
     apnsKeyPem: ec.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
     apnsPublicKey: ec.publicKey,

@@ -59,16 +59,22 @@ interface Claim {
   targets: Array<UsableTarget & { ref: DocumentReference; updateTime: Timestamp }>;
 }
 
+/** How a run is stamped: `clock` for decisions and expiries; `coldStart` marks the first event an instance handles (for the log). */
+export interface PushRunOptions {
+  clock?: () => number;
+  coldStart?: boolean;
+}
+
 /**
  * Handles one write to a session: on its create, rings the callee's devices; when it stops
- * ringing, tells the devices that were rung. `clock` stamps decisions and expiries.
+ * ringing, tells the devices that were rung.
  */
 export async function handleSessionPush(
   db: Firestore,
   transport: PushTransport,
   event: SessionWriteEvent,
   timeouts: Timeouts,
-  clock: () => number = Date.now,
+  { clock = Date.now, coldStart = false }: PushRunOptions = {},
 ): Promise<PushReport> {
   const pushEvent = pushEventOf(event.before, event.after);
   if (pushEvent.kind === "none") return { kind: "none", outcomes: [] };
@@ -86,7 +92,7 @@ export async function handleSessionPush(
       ? ringPayload(event.sessionId, claim.callerId, claim.deadlineMillis)
       : callOverPayload(event.sessionId, claim.callerId, claim.deadlineMillis, pushEvent.reason);
   const writtenAt = writeTimeMillis(event.after, pushEvent.kind);
-  return { kind: pushEvent.kind, outcomes: await sendAll(transport, event.sessionId, claim, payload, writtenAt, clock) };
+  return { kind: pushEvent.kind, outcomes: await sendAll(transport, event.sessionId, claim, payload, { writtenAt, clock, coldStart }) };
 }
 
 async function claimRing(
@@ -154,8 +160,7 @@ async function sendAll(
   sessionId: string,
   claim: Claim,
   payload: PushPayload,
-  writtenAt: number | undefined,
-  clock: () => number,
+  { writtenAt, clock, coldStart }: { writtenAt?: number; clock: () => number; coldStart: boolean },
 ): Promise<PushReport["outcomes"]> {
   const nowMillis = clock();
   const recipient = (target: UsableTarget): PushRecipient => ({ sessionId, kind: payload.kind, calleeId: claim.calleeId, targetId: target.id, platform: target.target.platform });
@@ -198,7 +203,7 @@ async function sendAll(
       }
       const { target, outcome, attempts } = result;
       report.push({ targetId: target.id, outcome });
-      if (outcome.result === "sent") logPushSent(recipient(target), writtenAt === undefined ? -1 : clock() - writtenAt);
+      if (outcome.result === "sent") logPushSent(recipient(target), { millisSinceWrite: writtenAt === undefined ? null : clock() - writtenAt, coldStart });
       else if (outcome.result === "failed") logPushFailed(recipient(target), { reason: outcome.reason, retryable: outcome.retryable, attempts });
       else logPushTargetDead(recipient(target), { reason: outcome.reason, deleted: await deleteIfUnchanged(target) });
     }),

@@ -13,9 +13,12 @@ export interface PushRecipient {
   platform: PushPlatform;
 }
 
-/** The platform accepted a push; `millisSinceWrite`: from the session write that caused it to the platform's answer. */
-export function logPushSent(recipient: PushRecipient, millisSinceWrite: number): void {
-  logger.info("push sent", { ...recipient, millisSinceWrite });
+/**
+ * The platform accepted a push. `millisSinceWrite`: from the session write that caused it
+ * (server time) to the platform's answer; `coldStart`: the first event this instance handled.
+ */
+export function logPushSent(recipient: PushRecipient, timing: { millisSinceWrite: number | null; coldStart: boolean }): void {
+  logger.info("push sent", { ...recipient, ...timing });
 }
 
 /** The platform refused a push for a reason other than a dead token (its code, never the token). */

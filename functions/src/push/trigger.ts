@@ -7,6 +7,9 @@ import { handleSessionPush, type PushTransport } from "./deliver";
 import { firebaseMessagingSender } from "./fcm";
 import { apnsAuthKey, configuredApns } from "./settings";
 
+// Events this instance has handled: the first one paid for loading the modules (a cold start).
+let handled = 0;
+
 // One APNs client per instance and key, so a warm instance reuses its connection and provider token.
 let apns: { pem: string; client: ApnsClient } | undefined;
 
@@ -38,5 +41,6 @@ export const notifyCallee = onDocumentWritten({ document: `${SESSIONS_COLLECTION
     { sendFcm: firebaseMessagingSender(app), get apns() { return apnsTransport(); } },
     { sessionId: event.params.sessionId, before: event.data?.before.data(), after: event.data?.after.data() },
     configuredTimeouts(),
+    { coldStart: handled++ === 0 },
   );
 });

@@ -45,7 +45,7 @@ describe("push senders against fake FCM and APNs (loopback, real protocols)", fu
   describe("FCM HTTP v1 through firebase-admin messaging", () => {
     let app: ReturnType<typeof adminAppModule.initializeApp>;
     before(() => {
-      app = adminAppModule.initializeApp({ credential: adminAppModule.cert(pki.serviceAccount), projectId: PROJECT_ID }, `fcm-${randomUUID()}`);
+      app = adminAppModule.initializeApp({ credential: adminAppModule.cert(pki.serviceAccountCredential), projectId: PROJECT_ID }, `fcm-${randomUUID()}`);
     });
     after(() => adminAppModule.deleteApp(app));
 
