@@ -5,9 +5,10 @@
 import { strict as assert } from "node:assert";
 import { randomBytes, randomUUID } from "node:crypto";
 import { withFunctionTriggersDisabled } from "@firebase/rules-unit-testing";
+import { collection, deleteDoc, doc, getDoc, getDocs, limit, query, serverTimestamp, setDoc, type DocumentData } from "firebase/firestore";
 import { PUSH_DELIVERIES_COLLECTION, handleSessionPush } from "#functions/push/deliver";
 import { registerPushTarget } from "@webrtc-lite/client";
-import { pushTargetPath, sessionPath, type PushTargetInput } from "@webrtc-lite/contract";
+import { MAX_PUSH_TARGETS, PUSH_TARGET_EXPIRY, pushTargetFields, pushTargetPath, pushTargetsPath, sessionPath, type PushTargetInput } from "@webrtc-lite/contract";
 import { adminFirestoreModule } from "@webrtc-lite/dev-stack/admin";
 import { SUITE_TIMEOUTS, useSignalingStack, waitForLogEntries } from "@webrtc-lite/dev-stack/signaling-stack";
 import { waitFor } from "@webrtc-lite/dev-stack/wait";
@@ -184,5 +185,57 @@ describe("push for incoming calls (Functions, Firestore and Auth emulators; fake
     assert.deepEqual(result, { kind: "ring", why: "the call no longer rings (answered or ended)", outcomes: [] });
     assert.equal(fcmFor(sessionId, "ring").length + apnsFor(sessionId, "ring").length, 0);
     assert.equal((await suite.admin.db.collection(PUSH_DELIVERIES_COLLECTION).doc(sessionId).get()).exists, false);
+  });
+
+  describe("firestore.rules: push targets (the same emulator)", () => {
+    const DAY = 86_400_000;
+    const fields = (registration: PushTargetInput, overrides: DocumentData = {}): DocumentData => ({ ...pushTargetFields(registration, serverTimestamp(), Date.now()), ...overrides });
+    const write = (owner: Party, slot: string, data: DocumentData, as: Party = owner) => setDoc(doc(as.db, pushTargetPath(owner.uid, slot)), data);
+    const refused = (operation: Promise<unknown>) => assert.rejects(operation, (error: { code?: string }) => error.code === "permission-denied");
+
+    it("lets a user write, read, list (at most 10) and delete its own targets in slots 0 to 9, and nobody else", async () => {
+      const owner = await party();
+      const stranger = await party();
+      for (const slot of ["0", "9"]) await write(owner, slot, fields(device("android")));
+      assert.equal((await getDoc(doc(owner.db, pushTargetPath(owner.uid, "0")))).exists(), true);
+      assert.equal((await getDocs(query(collection(owner.db, pushTargetsPath(owner.uid)), limit(MAX_PUSH_TARGETS)))).size, 2);
+      await refused(getDocs(query(collection(owner.db, pushTargetsPath(owner.uid)), limit(MAX_PUSH_TARGETS + 1))));
+      await refused(getDocs(collection(owner.db, pushTargetsPath(owner.uid))));
+      for (const slot of ["10", "a", "00"]) await refused(write(owner, slot, fields(device("android"))));
+      // Another user can neither read, list, overwrite nor delete them, nor learn which slots exist.
+      await refused(getDoc(doc(stranger.db, pushTargetPath(owner.uid, "0"))));
+      await refused(getDoc(doc(stranger.db, pushTargetPath(owner.uid, "5"))));
+      await refused(getDocs(query(collection(stranger.db, pushTargetsPath(owner.uid)), limit(1))));
+      await refused(write(owner, "0", fields(device("android")), stranger));
+      await refused(deleteDoc(doc(stranger.db, pushTargetPath(owner.uid, "0"))));
+      await deleteDoc(doc(owner.db, pushTargetPath(owner.uid, "9")));
+      await refused(getDoc(doc(stranger.db, `${PUSH_DELIVERIES_COLLECTION}/any-session`)));
+    });
+
+    it("refuses targets outside the contract: platform, token shape and size, app id, environment, times, fields", async () => {
+      const owner = await party();
+      const android = device("android");
+      const ios = device("ios-voip");
+      await write(owner, "1", fields(ios));
+      await write(owner, "2", fields(android, { token: "t".repeat(4_096) }));
+      const bad: Array<[string, DocumentData]> = [
+        ["an unknown platform", fields(android, { platform: "windows" })],
+        ["an FCM token of 4097 characters", fields(android, { token: "t".repeat(4_097) })],
+        ["an FCM token with a space", fields(android, { token: "abc def" })],
+        ["an iOS token that is not lowercase hex", fields(ios, { token: "AB".repeat(32) })],
+        ["an iOS token without its APNs environment", (({ apns_environment: _, ...rest }) => rest)(fields(ios))],
+        ["an unknown APNs environment", fields(ios, { apns_environment: "staging" })],
+        ["an APNs environment on an Android target", fields(android, { apns_environment: "production" })],
+        ["an app id with a slash", fields(android, { app_id: "com/example" })],
+        ["a short installation id", fields(android, { installation_id: "short" })],
+        ["updated_at from the device clock", fields(android, { updated_at: new Date() })],
+        ["expire_at under 30 days", fields(android, { expire_at: new Date(Date.now() + 29 * DAY) })],
+        ["expire_at over 90 days", fields(android, { expire_at: new Date(Date.now() + 91 * DAY) })],
+        ["an extra field", fields(android, { label: "my phone" })],
+        ["no token", (({ token: _, ...rest }) => rest)(fields(android))],
+      ];
+      for (const [what, data] of bad) await refused(write(owner, "3", data)).catch((error: Error) => assert.fail(`${what}: ${error.message}`));
+      assert.equal(PUSH_TARGET_EXPIRY.clientSeconds * 1_000, 60 * DAY);
+    });
   });
 });
