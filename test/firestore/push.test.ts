@@ -57,7 +57,7 @@ describe("push for incoming calls (Functions, Firestore and Auth emulators; fake
   }
 
   const forSession = (sessionId: string, kind: string) => (request: ReceivedRequest) => {
-    const data = (request.body.message as { data?: { session_id?: string; kind?: string } } | undefined)?.data ?? (request.body as { session_id?: string; kind?: string });
+    const data = (request.body.message as { data?: { session_id?: string; kind?: string } } | undefined)?.data ?? request.body;
     return data.session_id === sessionId && data.kind === kind;
   };
   const fcmFor = (sessionId: string, kind: string) => fakes.google.received.filter(forSession(sessionId, kind));

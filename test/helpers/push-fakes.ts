@@ -195,9 +195,9 @@ export async function startFakeGoogle(pki: PushPki): Promise<FakeServer & { issu
   const server = await startServer(pki, true, (response, request) => {
     if (request.authority.startsWith(FAKE_HOSTS.oauth)) {
       const claims = request.method === "POST" && request.path === "/token" && request.body.grant_type === "urn:ietf:params:oauth:grant-type:jwt-bearer"
-        ? verifiedJwt(String(request.body.assertion ?? ""), pki.serviceAccountPublicKey)?.claims
+        ? verifiedJwt(typeof request.body.assertion === "string" ? request.body.assertion : "", pki.serviceAccountPublicKey)?.claims
         : undefined;
-      const scopes = String(claims?.scope ?? "").split(" ");
+      const scopes = typeof claims?.scope === "string" ? claims.scope.split(" ") : [];
       if (!claims || claims.iss !== pki.serviceAccount.client_email || claims.aud !== `https://${FAKE_HOSTS.oauth}/token` || !scopes.includes("https://www.googleapis.com/auth/firebase.messaging")) {
         json(response, 400, { error: "invalid_grant", error_description: "Invalid JWT Signature." });
         return;
@@ -218,7 +218,7 @@ export async function startFakeGoogle(pki: PushPki): Promise<FakeServer & { issu
       json(response, 401, { error: { code: 401, message: "Request had invalid authentication credentials.", status: "UNAUTHENTICATED" } });
       return;
     }
-    const token = String((request.body.message as { token?: unknown } | undefined)?.token ?? "");
+    const token = (request.body.message as { token?: string } | undefined)?.token ?? "";
     const fate = fates.get(token) ?? "ok";
     if (fate === "unregistered") {
       json(response, 404, {

@@ -53,15 +53,17 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
  * the machine).
  */
 export function refuseNonLoopback(): void {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with apply() on the socket below
   const connect = net.Socket.prototype.connect;
   net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
     // net's own callers pass [normalizedArgs]; users pass (options) or (port, host).
-    const first = Array.isArray(args[0]) ? (args[0] as unknown[])[0] : args[0];
+    const first: unknown = Array.isArray(args[0]) ? args[0][0] : args[0];
     const host = typeof first === "object" && first !== null ? (first as net.TcpNetConnectOpts).host : typeof args[1] === "string" ? args[1] : undefined;
     const isPath = typeof first === "object" && first !== null && "path" in first && (first as { path?: unknown }).path !== undefined;
     if (!isPath && typeof host === "string" && !LOOPBACK.test(host)) {
       throw new Error(`test network rule: a connection to ${host} was refused (only loopback; add a route for it)`);
     }
-    return connect.apply(this, args as Parameters<typeof connect>);
-  } as typeof connect;
+    // Passed on exactly as given, whichever of connect()'s shapes the caller used.
+    return connect.apply(this, args as [string]);
+  };
 }

@@ -29,7 +29,7 @@ interface ListedTarget {
 
 async function listTargets(db: Firestore, uid: string): Promise<ListedTarget[]> {
   const snapshot = await getDocs(query(collection(db, pushTargetsPath(uid)), limit(MAX_PUSH_TARGETS)));
-  return snapshot.docs.map((target) => ({ id: target.id, installation_id: target.get("installation_id"), updated_at: target.get("updated_at") as TimestampLike | null }));
+  return snapshot.docs.map((target) => ({ id: target.id, installation_id: target.get("installation_id") as unknown, updated_at: target.get("updated_at") as TimestampLike | null }));
 }
 
 /**
@@ -71,5 +71,5 @@ export async function unregisterPushTarget(db: Firestore, uid: string, installat
  */
 export function parsePushPayload(data: unknown): PushPayload | undefined {
   const parsed = pushPayloadSchema.safeParse(data);
-  return parsed.success ? (parsed.data as PushPayload) : undefined;
+  return parsed.success ? parsed.data : undefined;
 }
