@@ -13,7 +13,7 @@ import {
   type EndedReason,
   type PushTarget,
   type Timeouts,
-  type TimestampLike,
+  timestampSchema,
 } from "@webrtc-lite/contract";
 import { z } from "zod";
 
@@ -50,7 +50,7 @@ function callOverReason(after: Record<string, unknown>): CallOverReason {
 const ringingSessionSchema = z.object({
   caller_id: uidSchema,
   callee_id: uidSchema,
-  created_at: z.custom<TimestampLike>((value) => typeof (value as { toMillis?: unknown } | null)?.toMillis === "function"),
+  created_at: timestampSchema,
   ring_seconds: z.number().int(),
 });
 

@@ -17,6 +17,7 @@ import {
   type CallOverReason,
   type PushKind,
   type PushPayload,
+  type PushTarget,
   type Timeouts,
 } from "@webrtc-lite/contract";
 import { pushEventOf, ringingCall, usableTargets, type UsableTarget } from "./decide";
@@ -29,6 +30,9 @@ export const PUSH_DELIVERIES_COLLECTION = "push_deliveries";
 
 /** How long a delivery record outlives the ring deadline before the TTL policy may delete it, in seconds. */
 export const DELIVERY_RECORD_SECONDS = 3_600;
+
+/** Wait before the one retry of a throttled or failing APNs request, in milliseconds. */
+export const APNS_RETRY_DELAY_MILLIS = 1_000;
 
 /** How the function reaches the platforms; the trigger passes firebase-admin messaging and an ApnsClient, tests pass the same. */
 export interface PushTransport {
@@ -52,11 +56,15 @@ export interface PushReport {
   outcomes: Array<{ targetId: string; outcome: PushOutcome | { result: "skipped"; reason: string } }>;
 }
 
+/** A target that was claimed, with the document it was read from (the precondition of its deletion). */
+type ClaimedTarget = UsableTarget & { ref: DocumentReference; updateTime: Timestamp };
+type IosTarget = Extract<PushTarget, { platform: "ios-voip" }>;
+
 interface Claim {
   calleeId: string;
   callerId: string;
   deadlineMillis: number;
-  targets: Array<UsableTarget & { ref: DocumentReference; updateTime: Timestamp }>;
+  targets: ClaimedTarget[];
 }
 
 /** How a run is stamped: `clock` for decisions and expiries; `coldStart` marks the first event an instance handles (for the log). */
@@ -145,7 +153,7 @@ async function claimCallOver(tx: Transaction, deliveryRef: DocumentReference, re
   };
 }
 
-function withSnapshot(target: UsableTarget, snapshot: DocumentSnapshot): Claim["targets"][number] {
+function withSnapshot(target: UsableTarget, snapshot: DocumentSnapshot): ClaimedTarget {
   return { ...target, ref: snapshot.ref, updateTime: snapshot.updateTime! };
 }
 
@@ -165,7 +173,7 @@ async function sendAll(
   const nowMillis = clock();
   const recipient = (target: UsableTarget): PushRecipient => ({ sessionId, kind: payload.kind, calleeId: claim.calleeId, targetId: target.id, platform: target.target.platform });
   const fcmTargets = claim.targets.filter(({ target }) => target.platform !== "ios-voip");
-  const iosTargets = claim.targets.filter(({ target }) => target.platform === "ios-voip");
+  const iosTargets = claim.targets.filter((usable): usable is ClaimedTarget & { target: IosTarget } => usable.target.platform === "ios-voip");
 
   const fcmSends = async () => {
     if (fcmTargets.length === 0) return [];
@@ -176,7 +184,6 @@ async function sendAll(
   const apns = iosTargets.length > 0 ? transport.apns : undefined;
   const apnsSends = iosTargets.map(async (target) => {
     if (!apns || "problem" in apns) return { target, skipped: apns?.problem ?? "APNs is not configured" };
-    if (target.target.platform !== "ios-voip") throw new Error("unreachable: iOS targets only");
     if (!apns.bundleIds.includes(target.target.app_id)) return { target, skipped: "its bundle id is not in APNS_BUNDLE_IDS" };
     const request = apnsRequest(target.target, payload, claim.deadlineMillis, nowMillis);
     let response = await apns.send(request);
@@ -211,13 +218,10 @@ async function sendAll(
   return report.sort((a, b) => a.targetId.localeCompare(b.targetId));
 }
 
-/** Wait before the one retry of a throttled or failing APNs request, in milliseconds. */
-export const APNS_RETRY_DELAY_MILLIS = 1_000;
-
 // gRPC FAILED_PRECONDITION: the target changed (a new token) after it was read.
 const FAILED_PRECONDITION = 9;
 
-async function deleteIfUnchanged(target: Claim["targets"][number]): Promise<boolean> {
+async function deleteIfUnchanged(target: ClaimedTarget): Promise<boolean> {
   try {
     await target.ref.delete({ lastUpdateTime: target.updateTime });
     return true;

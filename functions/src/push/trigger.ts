@@ -35,12 +35,13 @@ function apnsTransport(): PushTransport["apns"] {
  * incoming-calls listener; only devices whose app is not running miss them.
  */
 export const notifyCallee = onDocumentWritten({ document: `${SESSIONS_COLLECTION}/{sessionId}`, secrets: [apnsAuthKey] }, async (event) => {
-  const app = await adminApp();
-  await handleSessionPush(
-    await adminFirestore(),
-    { sendFcm: firebaseMessagingSender(app), get apns() { return apnsTransport(); } },
-    { sessionId: event.params.sessionId, before: event.data?.before.data(), after: event.data?.after.data() },
-    configuredTimeouts(),
-    { coldStart: handled++ === 0 },
-  );
+  const transport: PushTransport = {
+    sendFcm: firebaseMessagingSender(await adminApp()),
+    // Resolved only when an iOS target is about to be pushed to.
+    get apns() {
+      return apnsTransport();
+    },
+  };
+  const change = { sessionId: event.params.sessionId, before: event.data?.before.data(), after: event.data?.after.data() };
+  await handleSessionPush(await adminFirestore(), transport, change, configuredTimeouts(), { coldStart: handled++ === 0 });
 });
