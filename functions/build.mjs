@@ -12,7 +12,7 @@ const { dependencies } = JSON.parse(await readFile(new URL("./package.json", imp
 await rm(new URL("./lib", import.meta.url), { recursive: true, force: true });
 await build({
   absWorkingDir: here,
-  entryPoints: ["src/index.ts", "src/credentials/callable.ts", "src/sessions/trigger.ts", "src/sessions/sweep.ts"],
+  entryPoints: ["src/index.ts", "src/credentials/callable.ts", "src/sessions/trigger.ts", "src/sessions/sweep.ts", "src/push/trigger.ts"],
   outbase: "src",
   outdir: "lib",
   bundle: true,

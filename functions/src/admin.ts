@@ -1,17 +1,22 @@
+import type { App } from "firebase-admin/app";
 import type { Firestore } from "firebase-admin/firestore";
 
 /** The name firebase-admin gives the app `initializeApp()` creates without a name. */
 const DEFAULT_APP = "[DEFAULT]";
 
 /**
- * The default app's Firestore, initialised on first use. Loading and initialising
- * firebase-admin inside handlers keeps it off the cold start of functions that never touch
- * Firestore (the `getTurnCredentials` callable).
+ * The default firebase-admin app, initialised on first use. Loading firebase-admin inside
+ * handlers keeps it off the cold start of functions that never need it (the
+ * `getTurnCredentials` callable).
  */
-export async function adminFirestore(): Promise<Firestore> {
+export async function adminApp(): Promise<App> {
   const { getApps, initializeApp } = await import("firebase-admin/app");
-  const { getFirestore } = await import("firebase-admin/firestore");
   // firebase-functions creates a named app of its own, so "no apps yet" is the wrong test.
-  const app = getApps().find((candidate) => candidate.name === DEFAULT_APP) ?? initializeApp();
-  return getFirestore(app);
+  return getApps().find((candidate) => candidate.name === DEFAULT_APP) ?? initializeApp();
+}
+
+/** The default app's Firestore, initialised on first use. */
+export async function adminFirestore(): Promise<Firestore> {
+  const { getFirestore } = await import("firebase-admin/firestore");
+  return getFirestore(await adminApp());
 }

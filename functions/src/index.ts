@@ -12,6 +12,7 @@ setGlobalOptions({ region: FUNCTIONS_REGION, maxInstances: 10 });
 lazyExport("getTurnCredentials", () => load<typeof import("./credentials/callable")>("./credentials/callable").getTurnCredentials);
 lazyExport("onSessionWritten", () => load<typeof import("./sessions/trigger")>("./sessions/trigger").onSessionWritten);
 lazyExport("sweepStaleSessions", () => load<typeof import("./sessions/sweep")>("./sessions/sweep").sweepStaleSessions);
+lazyExport("notifyCallee", () => load<typeof import("./push/trigger")>("./push/trigger").notifyCallee);
 
 function lazyExport(name: string, get: () => unknown): void {
   Object.defineProperty(exports, name, { enumerable: true, get });

@@ -82,14 +82,16 @@ describe("the functions folder as firebase deploy uploads it", function () {
     assert.equal(existsSync(join(artifact, "node_modules", "firebase-functions")), true);
   });
 
-  it("loads with no file outside the folder read, and declares the three functions in us-central1", () => {
-    assert.deepEqual(report.exports.sort(), ["getTurnCredentials", "onSessionWritten", "sweepStaleSessions"]);
+  it("loads with no file outside the folder read, and declares the four functions in us-central1", () => {
+    assert.deepEqual(report.exports.sort(), ["getTurnCredentials", "notifyCallee", "onSessionWritten", "sweepStaleSessions"]);
     for (const endpoint of Object.values(report.endpoints)) assert.deepEqual(endpoint.region, ["us-central1"]);
     assert.deepEqual(report.endpoints.getTurnCredentials.callableTrigger, {});
     assert.deepEqual(report.endpoints.getTurnCredentials.secretEnvironmentVariables, [{ key: "TURN_SHARED_SECRET" }]);
     const trigger = report.endpoints.onSessionWritten.eventTrigger as { eventType: string; eventFilterPathPatterns: unknown };
     assert.equal(trigger.eventType, "google.cloud.firestore.document.v1.written");
     assert.deepEqual(trigger.eventFilterPathPatterns, { document: "webrtc_sessions/{sessionId}" });
+    assert.deepEqual(report.endpoints.notifyCallee.secretEnvironmentVariables, [{ key: "APNS_AUTH_KEY" }]);
+    assert.deepEqual(report.endpoints.notifyCallee.eventTrigger, report.endpoints.onSessionWritten.eventTrigger);
   });
 
   it("serves getTurnCredentials: a credential coturn accepts for the caller, signed with the secret", () => {

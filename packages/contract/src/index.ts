@@ -8,3 +8,4 @@ export * from "./sessions/timeouts.js";
 export * from "./sessions/cost.js";
 export * from "./credentials/index.js";
 export { iceServerSchema, turnCredentialsSchema } from "./credentials/response.js";
+export * from "./push/index.js";

@@ -11,6 +11,8 @@ type AdminFirestoreModule = typeof import("../../../functions/node_modules/fireb
 /** firebase-admin/firestore as the functions load it (Timestamp, FieldValue, types). */
 export const adminFirestoreModule = requireFromFunctions("firebase-admin/firestore") as AdminFirestoreModule;
 const adminApp = requireFromFunctions("firebase-admin/app") as AdminApp;
+/** firebase-admin/app as the functions load it (initializeApp, cert, deleteApp). */
+export const adminAppModule = adminApp;
 
 /** The admin SDK's Firestore. */
 export type AdminFirestore = import("../../../functions/node_modules/firebase-admin/lib/firestore/index").Firestore;

@@ -63,7 +63,7 @@ export async function startEmulatorStack(options: EmulatorStackOptions): Promise
     await symlink(resolve(options.hostingPublic), join(dir, "public"));
   }
   await writeFile(join(dir, "functions", ".env.local"), envFile(options.params));
-  await writeFile(join(dir, "functions", ".secret.local"), envFile(options.secrets), { mode: 0o600 });
+  await writeFile(join(dir, "functions", ".secret.local"), envFile({ ...SECRETS_WITHOUT_VALUE, ...options.secrets }), { mode: 0o600 });
   const host = "127.0.0.1";
   const config = {
     functions: [{ source: "functions", codebase: "default", runtime: "nodejs22" }],
@@ -162,9 +162,17 @@ function emulatorEnvironment(): NodeJS.ProcessEnv {
   };
 }
 
+/**
+ * Secrets a stack has unless its suite gives them: a secret missing from `.secret.local` sends
+ * the Functions emulator to Secret Manager, off this machine. `none` turns the push
+ * function's APNs side off (functions/src/push/settings.ts).
+ */
+const SECRETS_WITHOUT_VALUE: Readonly<Record<string, string>> = Object.freeze({ APNS_AUTH_KEY: "none" });
+
 function envFile(values: Record<string, string>): string {
   return Object.entries(values)
-    .map(([key, value]) => `${key}=${value}`)
+    // A value over several lines (a PEM key) goes in double quotes, its line breaks escaped.
+    .map(([key, value]) => `${key}=${value.includes("\n") ? `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n")}"` : value}`)
     .join("\n")
     .concat("\n");
 }

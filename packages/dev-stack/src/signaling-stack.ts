@@ -7,8 +7,14 @@ import { functionParams, newSecret } from "./turn-config";
 /** The timeouts the signaling suites run with (the defaults, stated so the emulator never prompts). */
 export const SUITE_TIMEOUTS = { ...DEFAULT_TIMEOUTS };
 
+/** Params and secrets a suite adds to (or changes in) the signaling stack's, e.g. the push function's. */
+export interface StackSettings {
+  params?: Record<string, string>;
+  secrets?: Record<string, string>;
+}
+
 /** Starts the emulators a signaling suite needs, with every param of every function given. */
-export function startSignalingStack(emulators: EmulatorName[]): Promise<EmulatorStack> {
+export function startSignalingStack(emulators: EmulatorName[], settings: StackSettings = {}): Promise<EmulatorStack> {
   return startEmulatorStack({
     emulators,
     params: functionParams(["turn:127.0.0.1:3478?transport=udp"], {
@@ -17,8 +23,9 @@ export function startSignalingStack(emulators: EmulatorName[]): Promise<Emulator
       SESSION_ANSWER_TIMEOUT_SECONDS: String(SUITE_TIMEOUTS.answerSeconds),
       SESSION_MAX_CALL_SECONDS: String(SUITE_TIMEOUTS.maxCallSeconds),
       SESSION_TTL_SECONDS: String(SUITE_TIMEOUTS.sessionTtlSeconds),
+      ...settings.params,
     }),
-    secrets: { TURN_SHARED_SECRET: newSecret() },
+    secrets: { TURN_SHARED_SECRET: newSecret(), ...settings.secrets },
   });
 }
 
@@ -50,11 +57,14 @@ export interface SignalingSuite {
   admin: EmulatorAdmin;
 }
 
-/** Registers mocha hooks that start the emulators (and an admin client) before a suite and stop them after. */
-export function useSignalingStack(emulators: EmulatorName[]): SignalingSuite {
+/**
+ * Registers mocha hooks that start the emulators (and an admin client) before a suite and stop
+ * them after; `settings` is asked for when the stack starts (after the suite's earlier hooks).
+ */
+export function useSignalingStack(emulators: EmulatorName[], settings: () => StackSettings = () => ({})): SignalingSuite {
   const suite = {} as SignalingSuite;
   before(async () => {
-    suite.stack = await startSignalingStack(emulators);
+    suite.stack = await startSignalingStack(emulators, settings());
     suite.admin = emulatorAdmin(suite.stack.ports.firestore);
   });
   after(async () => {

@@ -22,9 +22,9 @@ describe("the functions entry point", function () {
   this.timeout(30_000);
 
   it("exports every function, so deploy discovery and the emulator find them all", () => {
-    const loaded = loadEntryPoint(["getTurnCredentials", "onSessionWritten", "sweepStaleSessions"]);
-    assert.deepEqual(loaded.exports, ["getTurnCredentials", "onSessionWritten", "sweepStaleSessions"]);
-    assert.deepEqual(loaded.types, ["function", "function", "function"]);
+    const loaded = loadEntryPoint(["getTurnCredentials", "onSessionWritten", "sweepStaleSessions", "notifyCallee"]);
+    assert.deepEqual(loaded.exports, ["getTurnCredentials", "onSessionWritten", "sweepStaleSessions", "notifyCallee"]);
+    assert.deepEqual(loaded.types, ["function", "function", "function", "function"]);
     assert.ok(loaded.firestoreModules > 0, "the triggers need the Firestore SDK");
   });
 

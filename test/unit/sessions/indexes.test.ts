@@ -49,11 +49,13 @@ describe("firestore.indexes.json", () => {
     assert.ok(shapes.includes("status ASCENDING, updated_at ASCENDING"));
   });
 
-  it("turns on TTL, as a real boolean, on expire_at of sessions and of the ice_candidates collection group", () => {
+  it("turns on TTL, as a real boolean, on expire_at of sessions and of the ice_candidates, push_targets and push_deliveries collection groups", () => {
     const ttl = spec.fieldOverrides.filter((override) => override.fieldPath === "expire_at").map((override) => [override.collectionGroup, override.ttl]);
     assert.deepEqual(ttl, [
       ["webrtc_sessions", true],
       ["ice_candidates", true],
+      ["push_targets", true],
+      ["push_deliveries", true],
     ]);
     // The sweep queries sessions by expire_at (ascending); candidates are never queried.
     assert.deepEqual(spec.fieldOverrides[0].indexes, [{ order: "ASCENDING", queryScope: "COLLECTION" }]);

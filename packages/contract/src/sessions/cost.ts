@@ -70,15 +70,7 @@ export function signalingCallCost(shape: CallShape): CallCost {
     row("trigger: connected → ended, deletes both candidate documents (both are already gone)", 1, 0, 0, 2),
     row("sweep after expire_at: its query returns the ended session, which it deletes alone", 0, 0, 1, 1),
   ];
-  const totals = steps.reduce(
-    (sum, step) => ({
-      writes: sum.writes + step.writes,
-      listenerReads: sum.listenerReads + step.listenerReads,
-      otherReads: sum.otherReads + step.otherReads,
-      deletes: sum.deletes + step.deletes,
-    }),
-    { writes: 0, listenerReads: 0, otherReads: 0, deletes: 0 },
-  );
+  const totals = sumSteps(steps);
   return { steps, totals };
 }
 
@@ -93,6 +85,18 @@ export function sweepFixedReadsPerDay(intervalMinutes: number): number {
     throw new RangeError("intervalMinutes must be a whole number from 1 to 1440.");
   }
   return Math.ceil(1_440 / intervalMinutes) * SWEEP_QUERIES_PER_RUN;
+}
+
+function sumSteps(steps: readonly StepCost[]): Omit<StepCost, "step"> {
+  return steps.reduce(
+    (sum, step) => ({
+      writes: sum.writes + step.writes,
+      listenerReads: sum.listenerReads + step.listenerReads,
+      otherReads: sum.otherReads + step.otherReads,
+      deletes: sum.deletes + step.deletes,
+    }),
+    { writes: 0, listenerReads: 0, otherReads: 0, deletes: 0 },
+  );
 }
 
 function row(step: string, writes: number, listenerReads: number, otherReads = 0, deletes = 0): StepCost {
@@ -117,4 +121,43 @@ function checkShape(shape: CallShape): void {
   if (!Number.isInteger(late) || late < 0 || late > shape.callerBatches) {
     throw new RangeError("callerBatchesAfterAccept must be a whole number from 0 to callerBatches.");
   }
+}
+
+/**
+ * Session writes in one call under the documented protocol (its create, the caller's and the
+ * callee's fields, the trigger's four status writes, and the sweep's deletion): each one is an
+ * event for the push function (functions/src/push/trigger.ts), most of which it ends without a read.
+ */
+export const SESSION_EVENTS_PER_CALL = 9;
+
+/** What push adds to one call whose callee has `targets` registered devices (0 to 10). */
+export interface PushCallCost {
+  /** Push function invocations (one per session write; all but two read nothing). */
+  invocations: number;
+  steps: StepCost[];
+  totals: Omit<StepCost, "step">;
+}
+
+/**
+ * Firestore operations the push function adds to one call that rings and is then answered or
+ * ended (a call that never stops ringing before the sweep saves the "call over" step's write).
+ * Queries and gets of missing documents cost one read each, so a callee without devices still
+ * costs 4 reads per call. A device's registration is not per call: one listing (one read per
+ * target, at least one), one get and one write at each app start.
+ */
+export function pushCallCost(targets: number): PushCallCost {
+  if (!Number.isInteger(targets) || targets < 0 || targets > 10) throw new RangeError("targets must be a whole number from 0 to 10.");
+  const rung = targets > 0;
+  const steps: StepCost[] = [
+    row(
+      "create: the push function reads the delivery record (missing), the session and the callee's targets in one transaction; creates the record when there is a target to ring",
+      rung ? 1 : 0,
+      0,
+      2 + Math.max(1, targets),
+    ),
+    row("stops ringing (answer, end request, timeout): reads the delivery record and the targets it rang; marks it", rung ? 1 : 0, 0, 1 + targets),
+    row("TTL policy: deletes the delivery record an hour after the ring deadline", 0, 0, 0, rung ? 1 : 0),
+  ];
+  const totals = sumSteps(steps);
+  return { invocations: SESSION_EVENTS_PER_CALL, steps, totals };
 }
