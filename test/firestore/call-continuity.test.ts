@@ -118,7 +118,7 @@ function continuitySuite(title: string, emulators: EmulatorName[]): void {
       const state = pair.outgoing.call.state;
       assert.equal(state.phase, "ended");
       assert.equal(state.phase === "ended" && state.error?.code, "ice-failed");
-      const session = await waitFor("the end request", async () => (await suite.admin.db.doc(sessionPath(pair.sessionId)).get()).get("end_request") ?? undefined);
+      const session = await waitFor("the end request", async () => ((await suite.admin.db.doc(sessionPath(pair.sessionId)).get()).get("end_request") as { by: string; reason: string } | null) ?? undefined);
       assert.deepEqual([session.by, session.reason], ["caller", "failed"]);
       await waitFor("the caller's candidates document to be gone", async () => ((await suite.admin.db.doc(candidatesPath(pair.sessionId, "caller")).get()).exists ? undefined : true), 10_000);
       const interrupted = pair.outgoing.phases.find((entry) => entry.phase === "reconnecting")?.at;

@@ -8,7 +8,7 @@ import { strict as assert } from "node:assert";
 import { RTCPeerConnection } from "@roamhq/wrtc";
 import { disableNetwork, enableNetwork, type Firestore } from "firebase/firestore";
 import { candidatesPath, sessionPath } from "@webrtc-lite/contract";
-import { listenForCalls, startCall, type IncomingCall, type PeerConnection } from "@webrtc-lite/client/call/call";
+import { listenForCalls, startCall, type IncomingCall } from "@webrtc-lite/client/call/call";
 import type { SignalingStore } from "@webrtc-lite/client/call/store";
 import type { EmulatorAdmin } from "@webrtc-lite/dev-stack/admin";
 import { startCoturn, type TestCoturn } from "@webrtc-lite/dev-stack/coturn";
@@ -182,8 +182,8 @@ function loadSuite(title: string, emulators: EmulatorName[], withCuts: boolean):
           for (const write of ["createCall", "appendCandidates", "reportConnected", "restartIce"] as const) caller.pending.add(write);
           for (const write of ["answerCall", "appendCandidates"] as const) callee.pending.add(write);
           const hangingUp = index % 4 < 2 ? caller : callee;
-          const outgoing = new DataCall(new RTCPeerConnection(caller.user.peerConfig()) as RTCPeerConnection & PeerConnection);
-          const incoming = new DataCall(new RTCPeerConnection(callee.user.peerConfig()) as RTCPeerConnection & PeerConnection);
+          const outgoing = new DataCall(new RTCPeerConnection(caller.user.peerConfig()));
+          const incoming = new DataCall(new RTCPeerConnection(callee.user.peerConfig()));
           closers.push(() => outgoing.close(), () => incoming.close());
           try {
             const channel = outgoing.pc.createDataChannel("ticks");
@@ -221,7 +221,9 @@ function loadSuite(title: string, emulators: EmulatorName[], withCuts: boolean):
           } catch (error) {
             failures.push(`call ${index}: ${(error as Error).message}${listenErrors.length > 0 ? ` (incoming-calls listener: ${listenErrors.join("; ")})` : ""}`);
           } finally {
-            await Promise.all([outgoing, incoming].map((side) => (side.call && side.call.state.phase !== "ended" ? side.call.hangUp().catch(() => undefined) : undefined)));
+            // A call that failed half-way is hung up (a side that got as far as a call has a phase).
+            const unfinished = [outgoing, incoming].filter((side) => side.phases.length > 0 && side.call.state.phase !== "ended");
+            await Promise.all(unfinished.map((side) => side.call.hangUp().catch(() => undefined)));
             outgoing.close();
             incoming.close();
 

@@ -148,7 +148,7 @@ export class DataCall {
 }
 
 function newPeer(user: CallUser): RTCPeerConnection & PeerConnection {
-  return new RTCPeerConnection(user.peerConfig()) as RTCPeerConnection & PeerConnection;
+  return new RTCPeerConnection(user.peerConfig());
 }
 
 /** The moments of one call's setup, on the monotonic clock. */
