@@ -89,7 +89,7 @@ export class PhoneDriver {
     return user.uid;
   }
 
-  /** Restarts Firestore's streams (on new connections, from the new address) whenever the addresses change. */
+  /** Restarts Firestore's streams (on new connections, from the new address) and the call's ICE whenever the addresses change. */
   private watchNetwork(db: Firestore): () => void {
     let known = ipv4Addresses().join(",");
     let restarting = Promise.resolve();
@@ -98,6 +98,8 @@ export class PhoneDriver {
       if (addresses.join(",") === known) return;
       known = addresses.join(",");
       const at = Date.now();
+      // What an app's network monitor does (Android NetworkCallback, iOS NWPathMonitor): tell the call.
+      this.call?.restartIce();
       restarting = restarting
         .then(() => disableNetwork(db))
         .then(() => enableNetwork(db))

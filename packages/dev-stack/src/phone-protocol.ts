@@ -33,7 +33,8 @@ export const phoneCommandSchema = z.discriminatedUnion("type", [
    * addresses and restarts Firestore's streams when they change, as the Android and iOS SDKs do
    * on a connectivity change and as Chromium's aborted requests (ERR_NETWORK_CHANGED) make the
    * web SDK do: Node gives the SDK no such signal, and a stream whose local address is gone
-   * would otherwise wait for TCP to give up (minutes).
+   * would otherwise wait for TCP to give up (minutes). It also tells its call
+   * (`Call.restartIce()`), as an app's network monitor does.
    */
   z.object({
     id,
