@@ -103,11 +103,11 @@ export interface CallTimings {
   hangUpToOtherSide: number;
 }
 
-/** Sends `text` from one page's data channel and waits for it on the other. */
-export async function sendMessage(from: CallPage, to: CallPage, text: string): Promise<void> {
+/** Sends `text` from one page's data channel and waits (`timeoutMs`, 10 s by default) for it on the other. */
+export async function sendMessage(from: CallPage, to: CallPage, text: string, timeoutMs = 10_000): Promise<void> {
   await from.page.fill("#message", text);
   await from.page.click("#send:enabled");
-  await to.page.locator("#messages li", { hasText: text }).waitFor({ timeout: 10_000 });
+  await to.page.locator("#messages li", { hasText: text }).waitFor({ timeout: timeoutMs });
 }
 
 /** What a test may check at two moments of a call. */

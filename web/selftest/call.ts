@@ -130,6 +130,9 @@ async function main(): Promise<void> {
   const newPeerConnection = async (): Promise<RTCPeerConnection> =>
     new RTCPeerConnection({ iceServers: await turn.getIceServers(), iceTransportPolicy: "relay" });
 
+  // An ICE restart makes new TURN allocations: it takes fresh credentials when these expire soon.
+  const callOptions = { onWarning: showWarning, iceServers: () => turn.getIceServers() };
+
   callButton.disabled = false;
   const dial = async (): Promise<void> => {
     stamp(callButton, "clickedAt");
@@ -137,7 +140,7 @@ async function main(): Promise<void> {
     try {
       const pc = await newPeerConnection();
       useChannel(pc.createDataChannel("chat"));
-      activeCall = await startCall(store, pc, { callerId: user.uid, calleeId: calleeInput.value.trim() }, { onWarning: showWarning });
+      activeCall = await startCall(store, pc, { callerId: user.uid, calleeId: calleeInput.value.trim() }, callOptions);
       follow(activeCall, pc);
     } catch (error) {
       showError(error);
@@ -161,7 +164,7 @@ async function main(): Promise<void> {
         }
       }),
     showError,
-    { onWarning: showWarning },
+    callOptions,
   );
 
   hangUpButton.addEventListener("click", () => {

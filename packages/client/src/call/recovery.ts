@@ -95,7 +95,8 @@ export class IceRecovery {
   private expire(): void {
     this.giveUpTimer = undefined;
     if (this.stopped) return;
-    this.stop();
+    // The call ends it (and stops this), unless it finds the path back after all.
+    this.clear();
     this.actions.giveUp();
   }
 

@@ -21,6 +21,8 @@ import { CallError, nextCallState, type CallEvent, type CallState } from "./stat
 import type { RawDocument, SignalingStore, Unsubscribe } from "./store.js";
 
 const DEFAULT_BATCH_DELAY_MS = 250;
+/** How often a `reconnecting` call reads its peer connection's states again. */
+const RECHECK_MS = 1_000;
 
 /** Turns a Firestore or WebRTC failure into a `CallError` that says what was being done. */
 export function callErrorFrom(error: unknown, doing: string): CallError {
@@ -120,6 +122,7 @@ export class CallSession implements Call {
   private readonly recovery: IceRecovery | undefined;
   private readonly stopNetworkWatch: () => void;
   private everConnected = false;
+  private recheckTimer: ReturnType<typeof setInterval> | undefined;
   /** Caller: a restart offer is waiting its turn. */
   private restartQueued = false;
   /** Caller: the callee's first answer is applied, so the rules take a restart. */
@@ -337,9 +340,27 @@ export class CallSession implements Call {
     }
     if (!this.recovery) return;
     if (state === "disconnected" || state === "failed") {
-      if (this.current.phase === "connected") this.apply({ type: "ice-interrupted" });
+      if (this.current.phase === "connected") this.interrupted();
       this.recovery.iceStateChanged(state);
     }
+  }
+
+  /**
+   * The call shows `reconnecting`. While it does, the peer connection's states are read again
+   * every second: libwebrtc may fire its state events out of order or read a state late, and a
+   * path that came back must not stay hidden behind a stale event.
+   */
+  private interrupted(): void {
+    this.apply({ type: "ice-interrupted" });
+    clearInterval(this.recheckTimer);
+    this.recheckTimer = setInterval(() => {
+      if (this.current.phase !== "reconnecting") {
+        clearInterval(this.recheckTimer);
+        return;
+      }
+      this.iceConnectionChanged();
+      if (this.pc.connectionState === "connected") this.connected();
+    }, RECHECK_MS);
   }
 
   private connected(): void {
@@ -358,12 +379,18 @@ export class CallSession implements Call {
    */
   private attemptRestart(): void {
     if (this.current.phase === "ended") return;
-    if (this.current.phase === "connected") this.apply({ type: "ice-interrupted" });
+    if (this.current.phase === "connected") this.interrupted();
     if (this.role === "caller") this.offerRestart();
     else this.askForRestart();
   }
 
   private giveUp(): void {
+    // A path that came back behind a stale state event is not given up.
+    const ice = this.pc.iceConnectionState;
+    if (ice === "connected" || ice === "completed" || this.pc.connectionState === "connected") {
+      this.connected();
+      return;
+    }
     const windowMs = (this.options.iceRestart || undefined)?.giveUpMs ?? ICE_RESTART.giveUpMs;
     this.fail(iceFailed(`the connection broke and did not come back within ${windowMs / 1_000} s`), "reconnect", "failed");
   }
@@ -555,6 +582,7 @@ export class CallSession implements Call {
   private release(): void {
     clearTimeout(this.flushTimer);
     clearTimeout(this.ringTimer);
+    clearInterval(this.recheckTimer);
     this.recovery?.stop();
     this.stopNetworkWatch();
     this.subscriptions.splice(0).forEach((unsubscribe) => unsubscribe());
