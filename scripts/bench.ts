@@ -2,7 +2,8 @@
 //  1. the handler in-process vs raw node:crypto HMAC-SHA1 (the floor);
 //  2. cold import of the functions entry point vs firebase-functions alone;
 //  3. the callable through the Functions + Auth emulators at concurrency 1 and 4;
-//  4. call setup through the Auth + Firestore emulators vs a bare write→listen (scripts/bench/);
+//  4. call setup through the Auth + Firestore emulators vs a bare write→listen, and the recovery of
+//     a call whose path breaks (coturn restart, an address change) vs a fresh connect (scripts/bench/);
 //  5. one sweep run over a backlog of stale sessions vs bare guarded updates (scripts/bench/sweep.ts);
 //  relay. coturn relaying call-like UDP vs a plain UDP echo, per CPU-second, and the relayed calls
 //     per Always Free shape that follow (scripts/bench/turn-capacity.ts).

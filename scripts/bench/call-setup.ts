@@ -17,6 +17,7 @@ import { signInClient } from "./clients";
 import { startLimitsCost, type LimitsCostSample } from "./limits-cost";
 import { RTCPeerConnection as WrtcPeerConnection } from "@roamhq/wrtc";
 import { CallPair, type CallTimes, type PeerConfig } from "./web-call";
+import { recovery } from "./recovery";
 import { fmt, median, percentile } from "./stats";
 
 /** Warm calls per series (each preceded by one baseline sample); BENCH_CALLS overrides it. */
@@ -180,4 +181,5 @@ export async function callSetup(): Promise<void> {
   } finally {
     await coturn.stop();
   }
+  await recovery();
 }
