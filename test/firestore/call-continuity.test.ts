@@ -10,6 +10,7 @@ import { candidatesPath, sessionPath } from "@webrtc-lite/contract";
 import type { CallOptions, IceCandidateFields, PeerConnection } from "@webrtc-lite/client/call/call";
 import { startCoturn, type TestCoturn } from "@webrtc-lite/dev-stack/coturn";
 import type { EmulatorName } from "@webrtc-lite/dev-stack/emulators";
+import { firestoreSignaling } from "@webrtc-lite/client/call/firestore";
 import { useSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
 import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
 import { waitFor } from "@webrtc-lite/dev-stack/wait";
@@ -125,6 +126,31 @@ function continuitySuite(title: string, emulators: EmulatorName[]): void {
       const states = pair.outgoing.iceStates.filter((entry) => entry.at >= vanished).map((entry) => `${entry.state} +${fmt(entry.at - vanished)}`);
       console.log(`      caller's ICE after the callee vanished: ${states.join(", ")}`);
       console.log(`      peer vanished → caller reconnecting after ${interrupted ? fmt(interrupted - vanished) : "never"}, ended with failed after ${fmt(ended - vanished)} (window ${fmt(8_000)})`);
+    });
+
+    if (!emulators.includes("functions")) it("ends an answered call at once when its caller, restarted, redials the same callee: the redial's batch deletes the old call's candidates document, and no candidates document is left", async () => {
+      const alice = await signIn();
+      const bob = await signIn();
+      const first = await connectCall(alice, bob);
+      pairs.push(first);
+      // The caller's app restarts: its peer connection is gone and its new store knows nothing of the call.
+      first.outgoing.close();
+      const redialled = nowMs();
+      const second = await connectCall(alice, bob, {}, 30_000, undefined, { caller: firestoreSignaling(alice.db) });
+      pairs.push(second);
+      const ended = await first.incoming.phaseAfter("ended", redialled, 10_000);
+      const state = first.incoming.call.state;
+      assert.deepEqual(state.phase === "ended" && [state.reason, state.error], ["hangup", undefined]);
+      const old = first.sessionId;
+      const endRequest = (await suite.admin.db.doc(sessionPath(old)).get()).get("end_request") as { by: string; reason: string } | null;
+      assert.deepEqual([endRequest?.by, endRequest?.reason], ["caller", "hangup"]);
+      await waitFor("the old call's candidates documents to be gone (no function runs)", async () => {
+        const left = await Promise.all((["caller", "callee"] as const).map(async (role) => (await suite.admin.db.doc(candidatesPath(old, role)).get()).exists));
+        return left.some(Boolean) ? undefined : true;
+      }, 10_000);
+      console.log(`      redial → the old call's callee ended ${fmt(ended - redialled)} after the redial began (its dial batch: refused once on stale limits, read, sent again)`);
+      await second.outgoing.call.hangUp();
+      await second.incoming.phaseAfter("ended", 0, 10_000);
     });
 
     if (!emulators.includes("functions")) it("connects when both sides report the end of gathering before their candidates (libwebrtc on a blocked event loop)", async () => {
