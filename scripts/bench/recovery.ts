@@ -121,6 +121,31 @@ async function addressChanges(ports: { auth: number; firestore: number }, coturn
   return series;
 }
 
+/** Calls set up at once, for the load series. */
+const AT_ONCE = [1, 5, 10, 20];
+
+/** Answer → both connected of K relay-only calls set up at the same moment, each between two fresh users. */
+async function atOnce(network: Parameters<typeof signInCallUser>[0]): Promise<void> {
+  console.log("\n   K relay-only calls set up at once (fresh users, one coturn): answer → both connected");
+  for (const k of AT_ONCE) {
+    const users = await Promise.all(Array.from({ length: 2 * k }, () => signInCallUser(network)));
+    try {
+      const results = await Promise.allSettled(Array.from({ length: k }, (_, index) => connectCall(users[2 * index], users[2 * index + 1], {}, 60_000)));
+      const pairs = results.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+      const setup = pairs.map((pair) => pair.times.connected - pair.times.answerStart);
+      console.log(`   K = ${String(k).padStart(2)}: ${pairs.length} of ${k} connected; median ${fmt(median(setup), 0)} ms, max ${fmt(Math.max(...setup), 0)} ms`);
+      for (const result of results) if (result.status === "rejected") console.log(`   failed: ${(result.reason as Error).message.slice(0, 200)}`);
+      await Promise.all(pairs.map(async (pair) => {
+        await pair.outgoing.call.hangUp().catch(() => undefined);
+        pair.outgoing.close();
+        pair.incoming.close();
+      }));
+    } finally {
+      await Promise.all(users.map((user) => user.close()));
+    }
+  }
+}
+
 function print(title: string, series: Series): void {
   console.log(`\n   ${title}`);
   console.log(row("fresh call: answer → both connected", series.fresh));
@@ -147,6 +172,7 @@ export async function recovery(): Promise<void> {
     const turn = coturn;
     for (let index = 0; index < 2; index += 1) users.push(await signInCallUser({ ports: stack.ports, turn: { secret, uris: () => turn.uris() } }));
     print("coturn restarted under the call (1 s down, every allocation lost):", await coturnRestarts(users, coturn));
+    await atOnce({ ports: stack.ports, turn: { secret, uris: () => turn.uris() } });
     if (ns) {
       await Promise.all([ns.forwardToLoopback(stack.ports.auth), ns.forwardToLoopback(stack.ports.firestore)]);
       print("one client's address changed (network namespace; its network monitor restarts ICE at once):", await addressChanges(stack.ports, coturn, ns, secret));
