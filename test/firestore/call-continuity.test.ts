@@ -11,7 +11,7 @@ import type { CallOptions, IceCandidateFields, PeerConnection } from "@webrtc-li
 import { startCoturn, type TestCoturn } from "@webrtc-lite/dev-stack/coturn";
 import type { EmulatorName } from "@webrtc-lite/dev-stack/emulators";
 import { firestoreSignaling } from "@webrtc-lite/client/call/firestore";
-import { useSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
+import { useSharedSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
 import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
 import { waitFor } from "@webrtc-lite/dev-stack/wait";
 import { connectCall, nowMs, signInCallUser, type CallPair, type CallUser } from "@webrtc-lite/dev-stack/web-calls";
@@ -45,7 +45,7 @@ function endOfCandidatesFirst(pc: PeerConnection): void {
 function continuitySuite(title: string, emulators: EmulatorName[]): void {
   describe(title, function () {
     this.timeout(180_000);
-    const suite = useSignalingStack(emulators);
+    const suite = useSharedSignalingStack(emulators);
     const secret = newSecret();
     let coturn: TestCoturn;
     const users: CallUser[] = [];

@@ -12,7 +12,7 @@ import { connectFirestoreEmulator, doc, getFirestore, onSnapshot, serverTimestam
 import { candidatesPath, endRequestFields, sessionPath } from "@webrtc-lite/contract";
 import type { AdminDocumentSnapshot } from "@webrtc-lite/dev-stack/admin";
 import { startFaultProxy, type FaultProxy } from "@webrtc-lite/dev-stack/fault-proxy";
-import { useSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
+import { useSharedSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
 import { waitFor } from "@webrtc-lite/dev-stack/wait";
 import { loadRules } from "@webrtc-lite/dev-stack/project-rules";
 import { IncomingCall, IncomingCalls, OutgoingCall, sessionRef, signIn, type Party } from "../helpers/signaling-client";
@@ -25,7 +25,7 @@ const CUTS_IN_A_ROW = 5;
 
 describe("lost acknowledgements through the fault proxy (Auth and Firestore emulators)", function () {
   this.timeout(60_000);
-  const suite = useSignalingStack(["auth", "firestore"]);
+  const suite = useSharedSignalingStack(["auth", "firestore"]);
   const cleanups: Array<() => Promise<void> | void> = [];
 
   afterEach(async () => {

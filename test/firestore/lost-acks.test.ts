@@ -14,7 +14,7 @@ import type { EmulatorAdmin } from "@webrtc-lite/dev-stack/admin";
 import { startCoturn, type TestCoturn } from "@webrtc-lite/dev-stack/coturn";
 import type { EmulatorName } from "@webrtc-lite/dev-stack/emulators";
 import { startFaultProxy, type FaultProxy } from "@webrtc-lite/dev-stack/fault-proxy";
-import { useSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
+import { useSharedSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
 import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
 import { waitFor } from "@webrtc-lite/dev-stack/wait";
 import { DataCall, connectCall, nowMs, signInCallUser, type CallPair, type CallUser } from "@webrtc-lite/dev-stack/web-calls";
@@ -113,7 +113,7 @@ function median(values: number[]): number {
 function loadSuite(title: string, emulators: EmulatorName[], withCuts: boolean): void {
   describe(title, function () {
     this.timeout(300_000);
-    const suite = useSignalingStack(emulators);
+    const suite = useSharedSignalingStack(emulators);
     const secret = newSecret();
     let coturn: TestCoturn;
     const closers: Array<() => Promise<void> | void> = [];

@@ -7,7 +7,7 @@ import { PROJECT_ID } from "@webrtc-lite/dev-stack/emulators";
 import { useNetworkNamespace } from "@webrtc-lite/dev-stack/netns";
 import { prefixesOverlap } from "@webrtc-lite/dev-stack/netns-subnets";
 import { Phone, type PhoneReport, type PhoneRtcConfiguration } from "@webrtc-lite/dev-stack/phone";
-import { useSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
+import { useSharedSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
 import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../helpers/chromium";
 
@@ -34,7 +34,7 @@ describe("a phone in a network namespace calls a libwebrtc client on loopback th
     await Promise.all([phone?.close(), local?.close()]);
     await coturn?.stop();
   });
-  const suite = useSignalingStack(["auth", "firestore"]);
+  const suite = useSharedSignalingStack(["auth", "firestore"]);
   const namespace = useNetworkNamespace();
   let phoneUid: string;
   let localUid: string;

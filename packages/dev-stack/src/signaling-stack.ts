@@ -73,3 +73,40 @@ export function useSignalingStack(emulators: EmulatorName[], settings: () => Sta
   });
   return suite;
 }
+
+/** Stacks shared by suites, one per emulator set, started by the first suite that asks. */
+const sharedStacks = new Map<string, Promise<SignalingSuite>>();
+
+/**
+ * Like `useSignalingStack`, but one stack per set of emulators for the whole mocha run, started
+ * by the first suite that asks and stopped by `stopSharedSignalingStacks` (a root hook) when the
+ * run ends: for suites that only write documents of their own (fresh users, fresh sessions), so
+ * that each does not pay an emulator start.
+ */
+export function useSharedSignalingStack(emulators: EmulatorName[]): SignalingSuite {
+  const suite = {} as SignalingSuite;
+  before(async function () {
+    this.timeout(120_000);
+    const key = [...emulators].sort().join(",");
+    let shared = sharedStacks.get(key);
+    if (!shared) {
+      shared = startSignalingStack(emulators).then((stack) => ({ stack, admin: emulatorAdmin(stack.ports.firestore) }));
+      // A failed start is not shared: the next suite tries again.
+      shared.catch(() => sharedStacks.delete(key));
+      sharedStacks.set(key, shared);
+    }
+    Object.assign(suite, await shared);
+  });
+  return suite;
+}
+
+/** Stops every shared stack (the run's root `afterAll`). */
+export async function stopSharedSignalingStacks(): Promise<void> {
+  const stacks = [...sharedStacks.values()];
+  sharedStacks.clear();
+  for (const started of stacks) {
+    const suite = await started.catch(() => undefined);
+    await suite?.admin.close();
+    await suite?.stack.stop();
+  }
+}
