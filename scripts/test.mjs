@@ -1,9 +1,10 @@
 // Runs every test tier this machine can run, and ends with one summary line:
 //   node scripts/test.mjs                 all tiers
 //   node scripts/test.mjs unit turn       only these tiers (other arguments go to mocha)
-// The turn tier (coturn, Prometheus, fail2ban: mostly waiting on those processes) runs in a
-// mocha of its own beside the other tiers, which keep the CPU busy with emulators and Chromium;
-// its output is held back and printed after theirs, so the two logs do not interleave.
+// The turn tier (coturn, Prometheus, fail2ban: mostly waiting on those processes), the callable
+// tier (mostly an npm install of the deployable folder and a Functions emulator) and the browser
+// tier run in a mocha of their own beside the unit and Firestore tiers, the longest; the side's
+// output is held back and printed after theirs, so the two logs do not interleave.
 // TEST_SERIAL=1 runs everything in one mocha instead.
 // The Firestore tier needs the Firestore emulator (Java 21+ and its JAR); where it cannot
 // start, it is skipped here, in this one place, with a line that says why.
@@ -12,8 +13,8 @@ import { existsSync, readdirSync } from "node:fs";
 import { firestoreEmulatorEnv } from "@webrtc-lite/dev-stack/firestore-emulator";
 
 const ALL_TIERS = ["unit", "callable", "turn", "browser", "firestore"];
-/** Tiers that wait on processes more than they compute, so they run beside the rest. */
-const SIDE_TIERS = ["turn"];
+/** Tiers that run in the second mocha, beside the Firestore tier (together about as long as it). */
+const SIDE_TIERS = ["turn", "callable", "browser"];
 const args = process.argv.slice(2);
 const chosen = args.filter((arg) => ALL_TIERS.includes(arg));
 const mochaArgs = args.filter((arg) => !ALL_TIERS.includes(arg));

@@ -6,7 +6,7 @@
 // calls at once, with the Functions emulator running and without.
 import { strict as assert } from "node:assert";
 import { RTCPeerConnection } from "@roamhq/wrtc";
-import { disableNetwork, enableNetwork, type Firestore } from "firebase/firestore";
+import { disableNetwork, enableNetwork, onSnapshotsInSync, type Firestore } from "firebase/firestore";
 import { candidatesPath, sessionPath } from "@webrtc-lite/contract";
 import { listenForCalls, startCall, type IncomingCall } from "@webrtc-lite/client/call/call";
 import type { SignalingStore } from "@webrtc-lite/client/call/store";
@@ -166,6 +166,15 @@ function loadSuite(title: string, emulators: EmulatorName[], withCuts: boolean):
             );
             closers.push(stop);
           }
+          // Each incoming-calls listener is in sync with the server before anyone dials, as a
+          // long-lived one is: a listener attaching while a session it matches is written races
+          // the emulator's Listen stream (it then never heard of that session).
+          await Promise.all(parties.map((party) => new Promise<void>((resolve) => {
+            const stop = onSnapshotsInSync(party.user.db, () => {
+              stop();
+              resolve();
+            });
+          })));
           return parties;
         };
         const ringing = new Map<string, IncomingCall>();

@@ -115,7 +115,11 @@ export class DataCall {
   /** Sends a tick every `everyMs` while the channel is open (SCTP queues them through an outage). */
   startTicking(everyMs = 50): void {
     this.ticker = setInterval(() => {
-      if (this.channel?.readyState === "open") this.channel.send("tick");
+      try {
+        if (this.channel?.readyState === "open") this.channel.send("tick");
+      } catch {
+        // The channel closed between the check and the send (the call is ending): no tick.
+      }
     }, everyMs);
   }
 
