@@ -24,7 +24,7 @@ import { fmt, median, percentile } from "./bench/stats";
 const secret = newSecret();
 const config = {
   secret,
-  turnUris: "turn:turn.example.com:3478?transport=udp,turn:turn.example.com:3478?transport=tcp,turns:turn.example.com:5349?transport=tcp",
+  turnUris: "turn:turn.example.com:3478?transport=udp,turn:turn.example.com:3478?transport=tcp,turns:turn.example.com:443?transport=tcp",
   stunUris: "",
   enforceAppCheck: false,
 };

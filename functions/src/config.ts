@@ -7,7 +7,7 @@ export const turnSharedSecret = defineSecret("TURN_SHARED_SECRET");
 /** Comma-separated `turn:`/`turns:` URIs; `;` between the URI groups of several coturn hosts, one host per credential. */
 export const turnUris = defineString("TURN_URIS", {
   description:
-    "Comma-separated TURN URIs, e.g. turn:turn.example.com:3478?transport=udp,turn:turn.example.com:3478?transport=tcp,turns:turn.example.com:5349?transport=tcp; " +
+    "Comma-separated TURN URIs, e.g. turn:turn.example.com:3478?transport=udp,turn:turn.example.com:3478?transport=tcp,turns:turn.example.com:443?transport=tcp; " +
     "for several coturn hosts put ; between hosts (each credential then names one host)",
   input: { text: { example: "turn:turn.example.com:3478?transport=udp" } },
 });
