@@ -168,7 +168,7 @@ export async function recovery(): Promise<void> {
   const users: CallUser[] = [];
   try {
     if (process.getuid?.() === 0) ns = await createNetworkNamespace();
-    coturn = await startCoturn([secret], { relayBetweenLocalClients: true, relayPortCount: 400, extraListeningIps: ns ? [ns.hostAddress] : [] });
+    coturn = await startCoturn([secret], { relayBetweenLocalClients: true, relayPortCount: 1_000, quotas: { user: 12, total: 3_000 }, extraListeningIps: ns ? [ns.hostAddress] : [] });
     const turn = coturn;
     for (let index = 0; index < 2; index += 1) users.push(await signInCallUser({ ports: stack.ports, turn: { secret, uris: () => turn.uris() } }));
     print("coturn restarted under the call (1 s down, every allocation lost):", await coturnRestarts(users, coturn));

@@ -119,8 +119,10 @@ function loadSuite(title: string, emulators: EmulatorName[], withCuts: boolean):
     const closers: Array<() => Promise<void> | void> = [];
 
     before(async () => {
-      // Each relay-only peer holds an allocation per TURN URI (two) per ICE generation.
-      coturn = await startCoturn([secret], { relayBetweenLocalClients: true, relayPortCount: 8 * CONCURRENT_CALLS });
+      // A relay-only peer holds an allocation per TURN URI (two) per local network (loopback and
+      // the machine's interface) per ICE generation, and coturn frees a port only once it reaps
+      // the allocation: room for every call of the suite, restarts included.
+      coturn = await startCoturn([secret], { relayBetweenLocalClients: true, relayPortCount: 40 * CONCURRENT_CALLS, quotas: { user: 12, total: 2_000 } });
     });
     afterEach(async () => {
       for (const close of closers.splice(0).reverse()) await Promise.resolve(close()).catch(() => undefined);

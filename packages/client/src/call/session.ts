@@ -470,7 +470,12 @@ export class CallSession implements Call {
         if (this.role === "callee" && generation !== this.peerGeneration) return undefined;
         return this.store.restartIce(this.sessionId, this.role, generation, description, this.outbox.take() ?? []);
       })
-      .catch((error: unknown) => this.warn(`restart ${generation}`, callErrorFrom(error, "send the ICE restart")));
+      .catch((error: unknown) => {
+        // Callee: the rules take an answer only to the caller's current generation; one that lost
+        // the race against the caller's next offer is refused, and that offer gets its own answer.
+        if (this.role === "callee" && generation !== this.peerGeneration) return;
+        this.warn(`restart ${generation}`, callErrorFrom(error, "send the ICE restart"));
+      });
     this.scheduleFlush();
   }
 
