@@ -8,7 +8,8 @@
 //  relay. coturn relaying call-like UDP vs a plain UDP echo, per CPU-second, and the relayed calls
 //     per Always Free shape that follow (scripts/bench/turn-capacity.ts).
 // Figures only: nothing here passes or fails on timing. Name sections to run only those:
-// `npm run bench -- calls` (minting, imports, callable, calls, sweep, relay).
+// `npm run bench -- calls` (minting, imports, callable, calls, sweep, relay; recovery is the
+// second half of calls alone).
 import { createHmac } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -17,6 +18,7 @@ import { callRaw, signUpUser } from "@webrtc-lite/dev-stack/callable";
 import { REPO_ROOT, startEmulatorStack } from "@webrtc-lite/dev-stack/emulators";
 import { functionParams, newSecret } from "@webrtc-lite/dev-stack/turn-config";
 import { callSetup } from "./bench/call-setup";
+import { recovery } from "./bench/recovery";
 import { sweepBacklog } from "./bench/sweep";
 import { turnCapacity } from "./bench/turn-capacity";
 import { fmt, median, percentile } from "./bench/stats";
@@ -180,6 +182,8 @@ async function main(): Promise<void> {
   if (wanted("imports")) coldImports();
   if (wanted("callable")) await throughEmulator();
   if (wanted("calls")) await callSetup();
+  // Section 4's recovery part alone (`calls` runs it too).
+  else if (only.includes("recovery")) await recovery();
   if (wanted("sweep")) await sweepBacklog();
   if (wanted("relay")) await turnCapacity();
 }

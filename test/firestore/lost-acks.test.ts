@@ -17,7 +17,7 @@ import { startFaultProxy, type FaultProxy } from "@webrtc-lite/dev-stack/fault-p
 import { useSharedSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
 import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
 import { waitFor } from "@webrtc-lite/dev-stack/wait";
-import { DataCall, connectCall, nowMs, signInCallUser, type CallPair, type CallUser } from "@webrtc-lite/dev-stack/web-calls";
+import { DataCall, MEDIA_LIKE_CHANNEL, connectCall, nowMs, signInCallUser, type CallPair, type CallUser } from "@webrtc-lite/dev-stack/web-calls";
 
 /** Calls in the lost-acknowledgement run; each loses the acknowledgement of every kind of write it makes. */
 const CUT_CALLS = 8;
@@ -197,7 +197,7 @@ function loadSuite(title: string, emulators: EmulatorName[], withCuts: boolean):
           const incoming = new DataCall(new RTCPeerConnection(callee.user.peerConfig()));
           closers.push(() => outgoing.close(), () => incoming.close());
           try {
-            const channel = outgoing.pc.createDataChannel("ticks");
+            const channel = outgoing.pc.createDataChannel("ticks", MEDIA_LIKE_CHANNEL);
             const callerOpen = new Promise<RTCDataChannel>((resolve) => (channel.onopen = () => resolve(channel)));
             const calleeOpen = new Promise<RTCDataChannel>((resolve) => (incoming.pc.ondatachannel = (event) => (event.channel.onopen = () => resolve(event.channel))));
             const options = (user: CallUser) => ({ iceServers: async () => user.peerConfig().iceServers ?? [] });

@@ -6,19 +6,22 @@
 // schema's `safeParse(...).success`. Any disagreement fails the test and is shown.
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
-import { doc, setDoc, updateDoc } from "firebase/firestore";
+import { Timestamp, doc, setDoc, updateDoc } from "firebase/firestore";
 import type { z } from "zod";
 import {
+  ICE_RESTART,
+  LIMITS,
   answerSchema,
   candidateEntrySchema,
   candidatesPath,
   describeIssues,
+  restartWriteSchema,
   sessionCreateInputSchema,
   sessionPath,
   type CandidateEntry,
 } from "@webrtc-lite/contract";
 import { authUidArbitrary, calleeIdArbitrary, candidateEntryArbitrary, descriptionArbitrary } from "../helpers/arbitraries";
-import { CALLEE, CALLER, candidateFields, createFields, offer, useRulesFixture } from "../helpers/rules";
+import { CALLEE, CALLER, candidateFields, createFields, numberedEntries, offer, useRulesFixture } from "../helpers/rules";
 
 // Fixed, so that every run writes the same values and a failure can be replayed.
 const SEED = 10;
@@ -122,6 +125,33 @@ describe("differential: firestore.rules and the zod schemas accept the same valu
       values,
       ({ value }) => answerSchema.safeParse(value),
       ({ value }, index) => updateDoc(doc(callee, sessionPath(calls[index].id)), { answer: value }),
+    );
+  });
+
+  // A restart write moves the caller's document one generation up: each value's document is
+  // seeded one generation below the value's (when that is a generation), so that the rules'
+  // "one at a time" holds and only the shape is compared.
+  it("ICE restart writes: restartWriteSchema and isRestart (generation, offer, 0–6 new entries)", async () => {
+    const generation = fc.oneof(
+      { arbitrary: fc.integer({ min: 1, max: ICE_RESTART.maxGeneration }), weight: 6 },
+      { arbitrary: fc.constantFrom<unknown>(0, -1, ICE_RESTART.maxGeneration + 1, 1.5, "2", null), weight: 2 },
+    );
+    const entries = fc.array(fc.oneof({ arbitrary: fc.constantFrom(...numberedEntries(1, 8)), weight: 4 }, { arbitrary: candidateEntryArbitrary(), weight: 1 }), { maxLength: LIMITS.maxCandidatesPerWrite + 1 });
+    const values = fc.sample(fc.record({ generation, description: descriptionArbitrary("offer"), candidates: entries }), { seed: SEED, numRuns: 200 });
+    const calls = await f.seedCalls(values.length, "connected");
+    await Promise.all(
+      values.map(async ({ generation: next }, index) => {
+        if (typeof next !== "number" || !Number.isInteger(next) || next < 2 || next > ICE_RESTART.maxGeneration) return;
+        const seeded = { type: "offer", sdp: offer.sdp.replace(/a=ice-ufrag:[^\r\n]*/, `a=ice-ufrag:seeded${next - 1}`) };
+        await f.seed(candidatesPath(calls[index].id, "caller"), { ...candidateFields("caller"), created_at: Timestamp.now(), expire_at: Timestamp.fromMillis(Date.now() + 25 * 3_600_000), generation: next - 1, description: seeded });
+      }),
+    );
+    const caller = f.db(CALLER);
+    await compare(
+      "restart write",
+      values,
+      ({ generation: next, description, candidates }) => restartWriteSchema("caller").safeParse({ generation: next, description: description.value, candidates }),
+      ({ generation: next, description, candidates }, index) => updateDoc(doc(caller, candidatesPath(calls[index].id, "caller")), { generation: next, description: description.value, candidates }),
     );
   });
 

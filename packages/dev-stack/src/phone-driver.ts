@@ -14,6 +14,7 @@ import { firestoreSignaling } from "@webrtc-lite/client/call/firestore";
 import type { CallError, CallState } from "@webrtc-lite/client/call/state";
 import type { SignalingStore } from "@webrtc-lite/client/call/store";
 import { recoveringWatch, type StreamFailureWatch } from "./listen-stream";
+import { MEDIA_LIKE_CHANNEL } from "./web-calls";
 import type { PhoneCommand, PhoneEvent, PhoneResults, SelectedPair } from "./phone-protocol";
 
 type Emit = (event: PhoneEvent) => void;
@@ -144,8 +145,16 @@ export class PhoneDriver {
 
   private follow(call: Call): void {
     this.call = call;
-    const report = (state: CallState): void =>
+    const report = (state: CallState): void => {
       this.emit({ type: "state", at: Date.now(), phase: state.phase, ...(state.phase === "ended" ? { reason: state.reason, error: state.error?.message } : {}) });
+      // A call the other side ended frees the phone for the next one, as a hang-up here does.
+      if (state.phase === "ended" && this.call === call) {
+        this.call = undefined;
+        this.channel = undefined;
+        this.pc?.close();
+        this.pc = undefined;
+      }
+    };
     call.onStateChange(report);
     report(call.state);
   }
@@ -154,7 +163,7 @@ export class PhoneDriver {
     const user = this.signedIn();
     const pc = this.newPeer(command.rtc);
     // The data channel gives the offer its one m= section.
-    this.adopt(pc.createDataChannel(command.channel));
+    this.adopt(pc.createDataChannel(command.channel, MEDIA_LIKE_CHANNEL));
     const call = await startCall(user.store, pc, { callerId: user.uid, calleeId: command.calleeId }, this.options(command.options));
     this.follow(call);
     return { sessionId: call.sessionId };

@@ -17,6 +17,13 @@ import { PROJECT_ID } from "./emulators";
 import { recoveringWatch } from "./listen-stream";
 import { waitFor } from "./wait";
 
+/**
+ * The ticks' channel: unordered, never retransmitted, as audio and video are. On a reliable
+ * channel a tick sent after the path came back waits behind those lost in the outage until SCTP's
+ * retransmission timer (backed off to seconds) fires, which would measure SCTP, not the path.
+ */
+export const MEDIA_LIKE_CHANNEL: RTCDataChannelInit = { ordered: false, maxRetransmits: 0 };
+
 /** Milliseconds on the monotonic clock. */
 export function nowMs(): number {
   return performance.now();
@@ -204,7 +211,7 @@ export async function connectCall(
     withServers(callee, incoming),
   );
   try {
-    const callerChannel = outgoing.pc.createDataChannel("ticks");
+    const callerChannel = outgoing.pc.createDataChannel("ticks", MEDIA_LIKE_CHANNEL);
     const callerOpen = new Promise<RTCDataChannel>((resolve) => (callerChannel.onopen = () => resolve(callerChannel)));
     const calleeOpen = new Promise<RTCDataChannel>((resolve) => {
       incoming.pc.ondatachannel = (event) => (event.channel.onopen = () => resolve(event.channel));

@@ -123,6 +123,8 @@ export class CallSession implements Call {
   private readonly stopNetworkWatch: () => void;
   private everConnected = false;
   private recheckTimer: ReturnType<typeof setInterval> | undefined;
+  /** Caller: a restart offer is being made (until its write is queued). */
+  private offering = false;
   /** Caller: a restart offer is waiting its turn. */
   private restartQueued = false;
   /** Caller: the callee's first answer is applied, so the rules take a restart. */
@@ -300,7 +302,8 @@ export class CallSession implements Call {
 
   private scheduleFlush(): void {
     if (!this.ownDocument || this.flushTimer !== undefined) return;
-    if (this.outbox.complete) {
+    // A restart's candidates go out as they come: the call is down until they arrive.
+    if (this.outbox.complete || this.generation > 0) {
       this.flush();
       return;
     }
@@ -406,14 +409,24 @@ export class CallSession implements Call {
     this.negotiate("restart ICE", async () => {
       this.restartQueued = false;
       if (this.generation >= ICE_RESTART.maxGeneration || this.current.phase === "ended") return;
-      await this.refreshIceServers();
-      const offer = await this.pc.createOffer({ iceRestart: true });
-      await this.pc.setLocalDescription(offer);
-      const description = offerSchema.parse({ type: "offer", sdp: offer.sdp ?? "" });
-      this.generation += 1;
-      this.startGeneration(description.sdp);
-      this.sendRestart(this.generation, description);
+      this.offering = true;
+      try {
+        await this.makeRestartOffer();
+      } finally {
+        this.offering = false;
+      }
     });
+  }
+
+  /** Caller: the next generation's offer, set locally and written. */
+  private async makeRestartOffer(): Promise<void> {
+    await this.refreshIceServers();
+    const offer = await this.pc.createOffer({ iceRestart: true });
+    await this.pc.setLocalDescription(offer);
+    const description = offerSchema.parse({ type: "offer", sdp: offer.sdp ?? "" });
+    this.generation += 1;
+    this.startGeneration(description.sdp);
+    this.sendRestart(this.generation, description);
   }
 
   /** Callee: answers the caller's restart offer of `generation`. */
@@ -534,7 +547,8 @@ export class CallSession implements Call {
    * caller's offer. The caller also restarts when the callee asks for it.
    */
   private peerGenerationSeen(raw: Record<string, unknown>): void {
-    if (this.role === "caller" && typeof raw.restart_request === "number" && raw.restart_request > this.generation) {
+    // A request the offer being made already answers (the callee asked while it was on its way) starts nothing new.
+    if (this.role === "caller" && typeof raw.restart_request === "number" && raw.restart_request > this.generation && !this.offering) {
       this.offerRestart();
     }
     const generation = generationOf(raw);
