@@ -106,8 +106,9 @@ function sameEntry(held: unknown, entry: CandidateEntry): boolean {
   );
 }
 
-function sdpOf(value: unknown): unknown {
-  return typeof value === "object" && value !== null ? (value as { sdp?: unknown }).sdp : undefined;
+/** `value[key]` when `value` is a map (a field read back unchecked), else undefined. */
+function fieldOf(value: unknown, key: string): unknown {
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
 }
 
 /**
@@ -169,7 +170,7 @@ export function firestoreSignaling(db: Firestore, options: SignalingOptions = {}
               () => batch.commit(),
               async () => {
                 const created = await serverData(db, sessionPath(sessionId));
-                return created?.caller_id === input.caller_id && sdpOf(created.offer) === fields.offer.sdp;
+                return created?.caller_id === input.caller_id && fieldOf(created.offer, "sdp") === fields.offer.sdp;
               },
               repeated("dial batch"),
             );
@@ -232,7 +233,7 @@ export function firestoreSignaling(db: Firestore, options: SignalingOptions = {}
       batch.set(doc(db, candidatesPath(sessionId, "callee")), candidatesCreateFields(session, "callee", candidates, serverTimestamp(), Date.now()));
       await repeatSafe(
         () => batch.commit(),
-        async () => sdpOf((await serverData(db, sessionPath(sessionId)))?.answer) === answer.sdp,
+        async () => fieldOf((await serverData(db, sessionPath(sessionId)))?.answer, "sdp") === answer.sdp,
         repeated("answer batch"),
       );
     },
@@ -253,7 +254,7 @@ export function firestoreSignaling(db: Firestore, options: SignalingOptions = {}
         () => updateDoc(doc(db, path), restartFields(sender, generation, description.sdp, entries)),
         async () => {
           const held = await serverData(db, path);
-          return held?.generation === generation && sdpOf(held.description) === description.sdp;
+          return held?.generation === generation && fieldOf(held.description, "sdp") === description.sdp;
         },
         repeated("ICE restart"),
       );
@@ -277,8 +278,7 @@ export function firestoreSignaling(db: Firestore, options: SignalingOptions = {}
       await repeatSafe(
         () => updateDoc(doc(db, path), connectivityFields(by, serverTimestamp())),
         async () => {
-          const report = (await serverData(db, path))?.connectivity;
-          return typeof report === "object" && report !== null && (report as { by?: unknown }).by === by;
+          return fieldOf((await serverData(db, path))?.connectivity, "by") === by;
         },
         repeated("connectivity report"),
       );
@@ -292,8 +292,7 @@ export function firestoreSignaling(db: Firestore, options: SignalingOptions = {}
       const requested = repeatSafe(
         () => updateDoc(doc(db, path), endRequestFields(by, reason, serverTimestamp())),
         async () => {
-          const request = (await serverData(db, path))?.end_request;
-          return typeof request === "object" && request !== null && (request as { by?: unknown }).by === by;
+          return fieldOf((await serverData(db, path))?.end_request, "by") === by;
         },
         repeated("end request"),
       );
