@@ -66,6 +66,11 @@ for (const result of results) {
     process.stdout.write(result.output);
   }
 }
+// A CI log is often read from its tail: repeat each mocha's failures there, so the tail names them.
+for (const result of results) {
+  const failures = /^\s*\d+ failing\b[\s\S]*/m.exec(result.output)?.[0];
+  if (failures) process.stdout.write(`\n──── failures again, ${result.label ?? main.join(", ")} ────\n${failures}`);
+}
 const sum = (key) => results.reduce((total, result) => total + result[key], 0);
 // One closing line for the whole run, whichever mocha each test ran in.
 console.log(`\ntests: ${sum("passed")} passed, ${sum("failed")} failed${sum("pending") > 0 ? `, ${sum("pending")} skipped` : ""}`);
