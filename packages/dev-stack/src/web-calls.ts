@@ -238,7 +238,13 @@ export async function connectCall(
   } catch (error) {
     outgoing.close();
     incoming.close();
-    throw error;
+    // What each side went through, so that a call that failed under load can be explained from the log alone.
+    const since = outgoing.phases[0]?.at ?? nowMs();
+    const trace = (role: string, side: DataCall) =>
+      `${role}: phases ${side.phases.map((entry) => `${entry.phase}@${Math.round(entry.at - since)}`).join(">") || "none"}, ` +
+      `ICE ${side.iceStates.map((entry) => `${entry.state}@${Math.round(entry.at - since)}`).join(">") || "none"}` +
+      (side.warnings.length > 0 ? `, warnings ${side.warnings.join(" | ")}` : "");
+    throw new Error(`${(error as Error).message} [ms from the dial: ${trace("caller", outgoing)}; ${trace("callee", incoming)}]`, { cause: error });
   } finally {
     stopListening();
   }
