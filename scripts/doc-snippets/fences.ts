@@ -15,6 +15,8 @@ export interface Fence {
   options: string;
   /** 1-based line of the opening fence in `file`. */
   openLine: number;
+  /** How many columns of indentation (a list item's) were taken off the block's lines. */
+  indent: number;
   /** The block's lines, without the fence's own indentation; line `i` is line `openLine + 1 + i` of the file. */
   lines: string[];
 }
@@ -35,7 +37,7 @@ export function markdownFences(file: string, text: string): Fence[] {
       body.push(stripIndent(lines[end], indent));
       end++;
     }
-    fences.push({ file, language: language.toLowerCase(), options: options.trim(), openLine: index + 1, lines: body });
+    fences.push({ file, language: language.toLowerCase(), options: options.trim(), openLine: index + 1, indent, lines: body });
     index = end;
   }
   return fences;

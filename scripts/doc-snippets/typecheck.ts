@@ -93,6 +93,6 @@ function formatDiagnostic(root: string, diagnostic: ts.Diagnostic, snippets: Rea
   if (!diagnostic.file || diagnostic.start === undefined) return message;
   const { line, character } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
   const fence = snippets.get(diagnostic.file.fileName);
-  if (fence) return `${fence.file}:${fence.openLine + 1 + line}:${character + 1} ${message}`;
+  if (fence) return `${fence.file}:${fence.openLine + 1 + line}:${fence.indent + character + 1} ${message}`;
   return `${relative(root, diagnostic.file.fileName)}:${line + 1}:${character + 1} ${message}`;
 }

@@ -16,15 +16,15 @@ describe("docs: type-checking the TypeScript snippets", () => {
       `${FIXTURE}:10:7 error TS2322: Type 'number' is not assignable to type 'string'.`,
       `${FIXTURE}:11:7 error TS2304: Cannot find name 'deleteDoc'.`,
       `${FIXTURE}:11:17 error TS2304: Cannot find name 'batch'.`,
-      `${FIXTURE}:17:7 error TS2322: Type 'string' is not assignable to type 'number'.`,
+      `${FIXTURE}:17:10 error TS2322: Type 'string' is not assignable to type 'number'.`,
     ]);
   });
 
   it("reads fences with their language, options and first line, inside list items too", () => {
     const fences = markdownFences("x.md", "text\n\n- item\n\n  ~~~~Kotlin  extra words\n  val a = 1\n    val b = 2\n  ~~~~\n\n```\nplain\n```\n");
     assert.deepEqual(fences, [
-      { file: "x.md", language: "kotlin", options: "extra words", openLine: 5, lines: ["val a = 1", "  val b = 2"] },
-      { file: "x.md", language: "", options: "", openLine: 10, lines: ["plain"] },
+      { file: "x.md", language: "kotlin", options: "extra words", openLine: 5, indent: 2, lines: ["val a = 1", "  val b = 2"] },
+      { file: "x.md", language: "", options: "", openLine: 10, indent: 0, lines: ["plain"] },
     ]);
   });
 });
