@@ -27,10 +27,10 @@ const CONTRACT_CONSTANTS: readonly ContractConstant[] = [
   { kotlin: "CALLS_PER_MINUTE", value: CALL_LIMITS.callsPerMinute, source: "CALL_LIMITS.callsPerMinute", required: true },
   { kotlin: "CALL_WINDOW_MS", value: CALL_LIMITS.windowSeconds * 1000, source: "CALL_LIMITS.windowSeconds × 1000", required: true },
   { kotlin: "CREDENTIAL_REFRESH_FRACTION", value: CREDENTIAL_REFRESH.fraction, source: "the web client's CREDENTIAL_REFRESH.fraction", required: true },
-  { kotlin: "CREDENTIAL_REFRESH_MAX_MARGIN_MS", value: CREDENTIAL_REFRESH.maxMarginSeconds * 1000, source: "the web client's CREDENTIAL_REFRESH.maxMarginSeconds × 1000", required: true },
-  { kotlin: "MAX_SDP_LENGTH", value: MAX_SDP_LENGTH, source: "MAX_SDP_LENGTH", required: true },
-  { kotlin: "MAX_CANDIDATE_LENGTH", value: MAX_CANDIDATE_LENGTH, source: "MAX_CANDIDATE_LENGTH", required: true },
-  // The rest of the received entry's grammar, for ports that spell it with names.
+  { kotlin: "CREDENTIAL_REFRESH_MAX_MS", value: CREDENTIAL_REFRESH.maxMarginSeconds * 1000, source: "the web client's CREDENTIAL_REFRESH.maxMarginSeconds × 1000", required: true },
+  // The received entry's grammar, for ports that spell its bounds with names.
+  { kotlin: "MAX_SDP_LENGTH", value: MAX_SDP_LENGTH, source: "MAX_SDP_LENGTH", required: false },
+  { kotlin: "MAX_CANDIDATE_LENGTH", value: MAX_CANDIDATE_LENGTH, source: "MAX_CANDIDATE_LENGTH", required: false },
   { kotlin: "MAX_SDP_MID_LENGTH", value: LIMITS.maxSdpMidLength, source: "LIMITS.maxSdpMidLength", required: false },
   { kotlin: "MAX_SDP_MLINE_INDEX", value: LIMITS.maxSdpMLineIndex, source: "LIMITS.maxSdpMLineIndex", required: false },
   { kotlin: "MAX_USERNAME_FRAGMENT_LENGTH", value: LIMITS.maxUsernameFragmentLength, source: "LIMITS.maxUsernameFragmentLength", required: false },
