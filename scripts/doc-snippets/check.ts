@@ -1,8 +1,11 @@
 // `npm run lint` runs this: type-checks every ```ts fence of the repository's Markdown files
 // (typecheck.ts) and fails with the Markdown file and line of each problem.
-import { REPO_ROOT } from "@webrtc-lite/dev-stack/emulators";
+import { resolve } from "node:path";
 import { repositoryMarkdownFiles } from "./fences";
 import { checkTypeScriptSnippets } from "./typecheck";
+
+// Not the dev stack's REPO_ROOT: lint runs before any build, and the dev stack imports built packages.
+const REPO_ROOT = resolve(__dirname, "..", "..");
 
 const started = performance.now();
 const report = checkTypeScriptSnippets(REPO_ROOT, repositoryMarkdownFiles(REPO_ROOT));
