@@ -32,7 +32,7 @@ const CONTAINERS: Record<Language, { opening: RegExp; declaration: RegExp; label
 
 /** `take(6)`, `prefix(6)`, `subList(0, 6)`, `splice(0, 6)`, `outbox[..<6]`, or a name such as `takeUpTo8`: a count the rules bound, written as a number. */
 const BARE_COUNTS = [
-  /\b(?:take|takeLast|prefix|removeFirst|dropFirst)\(\s*(?:upTo:\s*|through:\s*)?\d[\d_]*L?\s*\)/g,
+  /\b(?:take|prefix)\(\s*(?:upTo:\s*|through:\s*)?\d[\d_]*L?\s*\)/g,
   /\b(?:subList|splice|slice)\(\s*0\s*,\s*\d[\d_]*L?\s*\)/g,
   /\[\s*(?:0\s*)?\.\.<\s*\d[\d_]*\s*\]/g,
   /\b\w*UpTo\d+\w*/g,
