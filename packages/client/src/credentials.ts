@@ -100,9 +100,14 @@ export interface CredentialCache {
   clear(): void;
 }
 
+/** When cached credentials are replaced: once `fraction` of their lifetime is left, but never earlier than `maxMarginSeconds` before their end. */
+export const CREDENTIAL_REFRESH = Object.freeze({ fraction: 0.2, maxMarginSeconds: 300 } as const);
+
 /** How long before the end of its lifetime a credential is replaced: a fifth of the TTL, at most five minutes. */
 export function refreshMarginSeconds(ttl: number): number {
-  return Math.min(300, ttl / 5);
+  // Divided, not multiplied: 0.2 has no exact binary form but 1 / 0.2 is exactly 5, so a
+  // whole-second TTL gets an exact margin (60 s → 12 s, not 12.000000000000002 s).
+  return Math.min(CREDENTIAL_REFRESH.maxMarginSeconds, ttl / (1 / CREDENTIAL_REFRESH.fraction));
 }
 
 interface CacheEntry {

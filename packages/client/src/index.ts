@@ -4,6 +4,7 @@ export { createTurnClient, getIceServers, type TurnClient, type TurnClientOption
 export { FUNCTIONS_REGION } from "@webrtc-lite/contract";
 export {
   createCredentialCache,
+  CREDENTIAL_REFRESH,
   parseTurnCredentials,
   refreshMarginSeconds,
   TurnCredentialsError,
