@@ -51,9 +51,8 @@ export function swiftName(kotlinName: string): string {
  * - a Kotlin constant without its Swift twin, or the other way round;
  * - a `Contract.NAME` used that no fence of that language declares;
  * - once any Kotlin or Swift fence mentions `Contract`: a required constant missing in either
- *   language, and, in each file where a Kotlin or Swift fence mentions it, a count the rules
- *   bound written as a bare number (in that file's kotlin, swift and ts fences);
- * - a bare count in any ts fence.
+ *   language;
+ * - a count the rules bound written as a bare number in any kotlin, swift or ts fence.
  */
 export function nativeConstantProblems(fences: readonly Fence[], table: readonly ContractConstant[]): string[] {
   const problems: string[] = [];
@@ -97,10 +96,8 @@ export function nativeConstantProblems(fences: readonly Fence[], table: readonly
     });
   }
 
-  const strictFiles = new Set(mentions.map((fence) => fence.file));
   for (const fence of fences) {
-    const counted = fence.language === "ts" || fence.language === "typescript" || ((fence.language === "kotlin" || fence.language === "swift") && strictFiles.has(fence.file));
-    if (!counted) continue;
+    if (!["ts", "typescript", "kotlin", "swift"].includes(fence.language)) continue;
     for (const pattern of BARE_COUNTS) {
       forEachMatch(fence, pattern, (match, where) => problems.push(`${where} ${match[0]}: a count the rules bound is written as a number; use the named constant (${fence.language === "kotlin" ? "Contract.MAX_ENTRIES_PER_WRITE" : fence.language === "swift" ? "Contract.maxEntriesPerWrite" : "LIMITS.maxCandidatesPerWrite"} or its kin)`));
     }
