@@ -16,13 +16,9 @@ export const MAX_SDP_MID_LENGTH = 64;
 /** Longest `usernameFragment` (RFC 8839: ice-ufrag is at most 256 ice-chars). */
 export const MAX_USERNAME_FRAGMENT_LENGTH = 256;
 
-/**
- * A JavaScript RegExp that accepts what firestore.rules' `matches(pattern)` accepts: the whole
- * string must match, and a leading `(?s)` lets `.` match line breaks too.
- */
+/** A JavaScript RegExp that accepts what firestore.rules' `matches(pattern)` accepts: the whole string must match. */
 export function wholeMatch(pattern: string): RegExp {
-  const dotAll = pattern.startsWith("(?s)");
-  return new RegExp(`^(?:${dotAll ? pattern.slice("(?s)".length) : pattern})$`, dotAll ? "s" : "");
+  return new RegExp(`^(?:${pattern})$`);
 }
 
 /**
@@ -57,11 +53,16 @@ const REQUIRED_SDP_LINES = [
   { prefix: "a=fingerprint:", name: "a=fingerprint: line (WebRTC always uses DTLS)", reason: "no-fingerprint-line" },
 ] as const;
 
+// Any SDP text: the characters the structure allows. Spelled as a class, not as "." in (?s)
+// mode: ICU (Swift's NSRegularExpression) takes CR LF as one character for ".", so there
+// "(?s).*\n" never ends between the CR and the LF, and every CRLF sdp would be refused.
+const SDP_TEXT = "[ -~\\r\\n]*";
+
 /**
  * An `sdp` (besides its length, at most `MAX_SDP_LENGTH`) must match every one of these: the
  * line structure, then one pattern per required line. (Rules cannot loop, so one pattern per line.)
  */
-export const SDP_PATTERNS: readonly string[] = [SDP_STRUCTURE, ...REQUIRED_SDP_LINES.map(({ prefix }) => `(?s).*\\n${prefix}.*`)];
+export const SDP_PATTERNS: readonly string[] = [SDP_STRUCTURE, ...REQUIRED_SDP_LINES.map(({ prefix }) => `${SDP_TEXT}\\n${prefix}${SDP_TEXT}`)];
 
 const SDP_REGEXES = SDP_PATTERNS.map(wholeMatch);
 
