@@ -125,7 +125,7 @@ describe("web client: ICE restart", () => {
     assert.equal(call.state.phase, "connected");
   });
 
-  it("callee: asks the caller for a restart when the path breaks, once per generation, and never offers", async () => {
+  it("callee: asks the caller for a restart when the path breaks, again on every attempt while it stays broken, and never offers", async () => {
     const call = await connectedCallee();
     mock.timers.enable({ apis: ["setTimeout"] });
     try {
@@ -135,9 +135,12 @@ describe("web client: ICE restart", () => {
       mock.timers.tick(ICE_RESTART.disconnectedGraceMs);
       await settle();
       assert.equal(call.state.phase, "reconnecting");
+      assert.deepEqual(store.log.filter((line) => line.startsWith("requestRestart") || line.startsWith("restartIce")), ["requestRestart s1 1"]);
+      // The caller did not act on it (it was busy with an offer of its own that failed): the next
+      // attempt asks again, one higher, since the rules want every request larger than the last.
       mock.timers.tick(ICE_RESTART.attemptMs);
       await settle();
-      assert.deepEqual(store.log.filter((line) => line.startsWith("requestRestart") || line.startsWith("restartIce")), ["requestRestart s1 1"]);
+      assert.deepEqual(store.log.filter((line) => line.startsWith("requestRestart") || line.startsWith("restartIce")), ["requestRestart s1 1", "requestRestart s1 2"]);
       assert.equal(pc.offers.length, 0);
     } finally {
       mock.timers.reset();

@@ -459,10 +459,15 @@ export class CallSession implements Call {
     });
   }
 
-  /** Callee: asks the caller for a restart into the generation after the caller's current one, once per generation. */
+  /**
+   * Callee: asks the caller for a restart, on every attempt while the path is broken. Each request
+   * is one more than the larger of the caller's generation and the last request: any request
+   * above its generation makes the caller restart, so a renewed one reaches a caller that could
+   * not act on the last (it came while an offer of its own was under way, and that offer failed).
+   */
   private askForRestart(): void {
-    const wanted = this.peer.peerGeneration + 1;
-    if (wanted > ICE_RESTART.maxGeneration || wanted <= this.requested || !this.ownDocument) return;
+    const wanted = Math.max(this.peer.peerGeneration, this.requested) + 1;
+    if (wanted > ICE_RESTART.maxGeneration || !this.ownDocument) return;
     this.requested = wanted;
     this.sending = this.sending
       .then(() => this.store.requestRestart(this.sessionId, wanted))
