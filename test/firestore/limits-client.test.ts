@@ -12,10 +12,8 @@ import { CALL_LIMITS, CallLimitError, SESSIONS_COLLECTION, candidatesPath, sessi
 import { startCall, type PeerConnection } from "@webrtc-lite/client/call/call";
 import { CallLimitsTracker } from "@webrtc-lite/client/call/limits";
 import { CallError } from "@webrtc-lite/client/call/state";
-import { startCoturn, type TestCoturn } from "@webrtc-lite/dev-stack/coturn";
-import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
 import { waitFor } from "@webrtc-lite/dev-stack/wait";
-import { connectCall, nowMs, signInCallUser, type CallPair, type CallUser } from "@webrtc-lite/dev-stack/web-calls";
+import { connectCall, nowMs, useRelayedCalls, type CallPair } from "@webrtc-lite/dev-stack/web-calls";
 import { IncomingCalls, OutgoingCall, signIn, type Party } from "../helpers/signaling-client";
 import { useSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
 
@@ -101,33 +99,11 @@ describe("the caller's limits from the client's side (Auth and Firestore emulato
   });
 
   describe("through the web client (@webrtc-lite/client on libwebrtc, relay only)", () => {
-    const secret = newSecret();
-    let coturn: TestCoturn;
-    const users: CallUser[] = [];
-    const pairs: CallPair[] = [];
-    before(async () => {
-      coturn = await startCoturn([secret], { relayBetweenLocalClients: true, relayPortCount: 60 });
-    });
-    afterEach(async () => {
-      for (const pair of pairs.splice(0)) {
-        pair.outgoing.close();
-        pair.incoming.close();
-      }
-      await Promise.all(users.splice(0).map((user) => user.close()));
-    });
-    after(async () => {
-      await coturn?.stop();
-    });
-    const webUser = async (): Promise<CallUser> => {
-      const user = await signInCallUser({ ports: suite.stack.ports, turn: { secret, uris: () => coturn.uris() } });
-      users.push(user);
-      return user;
-    };
+    const relayed = useRelayedCalls(() => suite.stack.ports, { relayBetweenLocalClients: true, relayPortCount: 60 });
 
     it("redials a callee it is still in a call with in one batch, never refused, and the old call ends on both sides with no function running", async () => {
-      const [alice, bob] = [await webUser(), await webUser()];
-      const first = await connectCall(alice, bob);
-      pairs.push(first);
+      const [alice, bob] = [await relayed.signIn(), await relayed.signIn()];
+      const first = relayed.keep(await connectCall(alice, bob));
       const batches = countBatches(alice.db);
       const redialled = nowMs();
       let second: CallPair;
@@ -136,7 +112,7 @@ describe("the caller's limits from the client's side (Auth and Firestore emulato
       } finally {
         batches.stop();
       }
-      pairs.push(second);
+      relayed.keep(second);
       assert.deepEqual([batches.commits, batches.failures], [1, []], "the redial is one batch, and the rules take it");
       assert.deepEqual(alice.repeats, []);
       // Ended here by the redial itself, and there by the deletion in its batch: a hang-up on both sides.
@@ -161,7 +137,7 @@ describe("the caller's limits from the client's side (Auth and Firestore emulato
     });
 
     it(`refuses the dial after ${CALL_LIMITS.callsPerMinute} in a minute on the device, with the wait, and sends nothing`, async () => {
-      const [alice, bob] = [await webUser(), await webUser()];
+      const [alice, bob] = [await relayed.signIn(), await relayed.signIn()];
       const dial = async (): Promise<void> => {
         const pc = new RTCPeerConnection(alice.peerConfig()) as RTCPeerConnection & PeerConnection;
         pc.createDataChannel("ticks");
