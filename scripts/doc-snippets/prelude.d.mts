@@ -5,9 +5,9 @@
 import type { FirebaseApp, FirebaseOptions } from "firebase/app";
 import type { Auth } from "firebase/auth";
 import type { Firestore } from "firebase/firestore";
-import type { CandidateEntry, Role, RingPayload, Session } from "@webrtc-lite/contract";
+import type { CandidateEntry, EndedReason, Role, RingPayload } from "@webrtc-lite/contract";
 import type { IncomingCall } from "@webrtc-lite/client";
-import type { CallLimitsTracker } from "@webrtc-lite/client/call/limits";
+import type { CallLimitsTracker, PlacedCall } from "@webrtc-lite/client/call/limits";
 
 declare global {
   // The app's Firebase objects and the signed-in user.
@@ -37,12 +37,14 @@ declare global {
   const outbox: CandidateEntry[];
   /** One per signed-in user: its limits document as far as this device knows it. */
   const limits: CallLimitsTracker;
+  /** The call being placed, as the tracker asks after it (answered yet? replaced by a redial?). */
+  const thisCall: PlacedCall;
   /** Adds the candidates held back until the remote description was set. */
   function flushBuffered(): void;
   /** Attaches the listener of the other side's candidates document. */
   function listenToPeer(peer: Role): void;
-  /** Ends the call on this side, as the session says it ended. */
-  function ended(call: Session): void;
+  /** Ends the call on this side, for this reason. */
+  function ended(reason: EndedReason): void;
 
   // Push (docs/push.md).
   const VAPID_KEY: string;

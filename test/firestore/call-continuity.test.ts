@@ -8,13 +8,11 @@
 import { strict as assert } from "node:assert";
 import { candidatesPath, sessionPath } from "@webrtc-lite/contract";
 import type { CallOptions, IceCandidateFields, PeerConnection } from "@webrtc-lite/client/call/call";
-import { startCoturn, type TestCoturn } from "@webrtc-lite/dev-stack/coturn";
 import type { EmulatorName } from "@webrtc-lite/dev-stack/emulators";
 import { firestoreSignaling } from "@webrtc-lite/client/call/firestore";
 import { useSharedSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
-import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
 import { waitFor } from "@webrtc-lite/dev-stack/wait";
-import { connectCall, nowMs, signInCallUser, type CallPair, type CallUser } from "@webrtc-lite/dev-stack/web-calls";
+import { connectCall, nowMs, useRelayedCalls, type CallPair, type CallUser } from "@webrtc-lite/dev-stack/web-calls";
 
 /** A short window, so that the give-up case takes seconds, not the default 30. */
 const SHORT_WINDOW: CallOptions = { iceRestart: { giveUpMs: 8_000 } };
@@ -46,34 +44,10 @@ function continuitySuite(title: string, emulators: EmulatorName[]): void {
   describe(title, function () {
     this.timeout(180_000);
     const suite = useSharedSignalingStack(emulators);
-    const secret = newSecret();
-    let coturn: TestCoturn;
-    const users: CallUser[] = [];
-    const pairs: CallPair[] = [];
-
-    before(async () => {
-      coturn = await startCoturn([secret], { relayBetweenLocalClients: true, relayPortCount: 200 });
-    });
-    afterEach(async () => {
-      for (const pair of pairs.splice(0)) {
-        pair.outgoing.close();
-        pair.incoming.close();
-      }
-      await Promise.all(users.splice(0).map((user) => user.close()));
-    });
-    after(async () => {
-      await coturn?.stop();
-    });
-
-    const signIn = async (): Promise<CallUser> => {
-      const user = await signInCallUser({ ports: suite.stack.ports, turn: { secret, uris: () => coturn.uris() } });
-      users.push(user);
-      return user;
-    };
+    const relayed = useRelayedCalls(() => suite.stack.ports, { relayBetweenLocalClients: true, relayPortCount: 200 });
+    const signIn = (): Promise<CallUser> => relayed.signIn();
     const call = async (options: CallOptions = {}): Promise<CallPair> => {
-      const pair = await connectCall(await signIn(), await signIn(), options);
-      pairs.push(pair);
-      return pair;
+      return relayed.keep(await connectCall(await signIn(), await signIn(), options));
     };
     const status = async (sessionId: string): Promise<unknown> => (await suite.admin.db.doc(sessionPath(sessionId)).get()).get("status");
 
@@ -86,9 +60,9 @@ function continuitySuite(title: string, emulators: EmulatorName[]): void {
       if (emulators.includes("functions")) await waitFor("the record to be connected", async () => ((await status(pair.sessionId)) === "connected" ? true : undefined));
 
       const broken = nowMs();
-      await coturn.halt();
+      await relayed.coturn().halt();
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      await coturn.restart();
+      await relayed.coturn().restart();
       const back = nowMs();
       const [callerTick, calleeTick] = await Promise.all([pair.outgoing.tickAfter(back, 40_000), pair.incoming.tickAfter(back, 40_000)]);
       const interrupted = pair.outgoing.phases.find((entry) => entry.phase === "reconnecting" && entry.at >= broken)?.at;
@@ -110,11 +84,12 @@ function continuitySuite(title: string, emulators: EmulatorName[]): void {
     });
 
     if (!emulators.includes("functions")) it("ends a call whose peer vanished (no restart answer within the window) with failed, and leaves no candidates document behind", async () => {
-      const pair = await call(SHORT_WINDOW);
+      const callee = await signIn();
+      const pair = relayed.keep(await connectCall(await signIn(), callee, SHORT_WINDOW));
       const vanished = nowMs();
       // The callee's app is killed: no hang-up, its Firestore client gone, its peer connection closed.
       pair.incoming.close();
-      await users[1].close();
+      await callee.close();
       const ended = await pair.outgoing.phaseAfter("ended", vanished, 40_000);
       const state = pair.outgoing.call.state;
       assert.equal(state.phase, "ended");
@@ -132,12 +107,12 @@ function continuitySuite(title: string, emulators: EmulatorName[]): void {
       const alice = await signIn();
       const bob = await signIn();
       const first = await connectCall(alice, bob);
-      pairs.push(first);
+      relayed.keep(first);
       // The caller's app restarts: its peer connection is gone and its new store knows nothing of the call.
       first.outgoing.close();
       const redialled = nowMs();
       const second = await connectCall(alice, bob, {}, 30_000, undefined, { caller: firestoreSignaling(alice.db) });
-      pairs.push(second);
+      relayed.keep(second);
       const ended = await first.incoming.phaseAfter("ended", redialled, 10_000);
       const state = first.incoming.call.state;
       assert.deepEqual(state.phase === "ended" && [state.reason, state.error], ["hangup", undefined]);
@@ -155,7 +130,7 @@ function continuitySuite(title: string, emulators: EmulatorName[]): void {
 
     if (!emulators.includes("functions")) it("connects when both sides report the end of gathering before their candidates (libwebrtc on a blocked event loop)", async () => {
       const pair = await connectCall(await signIn(), await signIn(), {}, 30_000, endOfCandidatesFirst);
-      pairs.push(pair);
+      relayed.keep(pair);
       for (const role of ["caller", "callee"] as const) {
         const entries = (await suite.admin.db.doc(candidatesPath(pair.sessionId, role)).get()).get("candidates") as Array<{ candidate: string }>;
         const marker = entries.findIndex((entry) => entry.candidate === "");

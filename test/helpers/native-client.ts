@@ -102,6 +102,7 @@ export class NativeApp {
           const batch = writeBatch(this.db);
           for (const end of ends) {
             batch.update(doc(this.db, "webrtc_sessions", end.sessionId), { end_request: { by: "caller", reason: end.reason, at: serverTimestamp() } });
+            batch.delete(doc(this.db, "webrtc_sessions", end.sessionId, "ice_candidates", "caller"));
           }
           batch.set(session, {
             caller_id: this.uid,
@@ -130,6 +131,8 @@ export class NativeApp {
           return snapshot?.exists() ? snapshot.data() : undefined;
         },
       },
+      // A redial's batch ended this call: it ends here too.
+      { answered: () => call.connected.fired, replaced: (reason) => call.end(`redialled (${reason})`) },
     );
     call.onEnded = () => this.limits.ended(session.id);
     call.committedAt = Date.now();

@@ -365,6 +365,8 @@ export class OutgoingCall {
           return snapshot?.exists() ? snapshot.data() : undefined;
         },
       },
+      // A redial's batch ended this call: its listener stops, as a hang-up's would.
+      { answered: () => call.answered.fired, replaced: () => call.stop() },
     );
     const attached = new Signal("the session listener's first snapshot");
     call.stopL1 = party.meter.listenDocument(

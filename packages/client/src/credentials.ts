@@ -1,4 +1,4 @@
-import { turnCredentialsSchema, type TurnCredentials } from "@webrtc-lite/contract";
+import { serverTimeOfCredential, turnCredentialsSchema, type TurnCredentials } from "@webrtc-lite/contract";
 import type { z } from "zod";
 
 export type { TurnCredentials };
@@ -98,6 +98,12 @@ export interface CredentialCache {
   get(): Promise<TurnCredentials>;
   /** Forgets the cached credentials (e.g. after sign-out: they name the previous user). */
   clear(): void;
+  /**
+   * The server's time now (epoch ms) as the last credentials imply it (`serverTimeOfCredential`,
+   * carried forward on this device's clock from the middle of their request), to about a
+   * second; `undefined` before any credentials arrived.
+   */
+  serverNowMillis(): number | undefined;
 }
 
 /** When cached credentials are replaced: once `fraction` of their lifetime is left, but never earlier than `maxMarginSeconds` before their end. */
@@ -127,6 +133,8 @@ export function createCredentialCache(fetch: FetchTurnCredentials, now: () => nu
   let entry: CacheEntry | undefined;
   let inflight: Promise<TurnCredentials> | undefined;
   let generation = 0;
+  /** The server's clock minus this device's, as the last credentials showed it. */
+  let serverOffsetMs: number | undefined;
 
   const refresh = async (): Promise<TurnCredentials> => {
     const requestedAtMs = now();
@@ -140,6 +148,8 @@ export function createCredentialCache(fetch: FetchTurnCredentials, now: () => nu
     }
     // A clear() while the request was in flight means its answer may belong to the previous user.
     if (started === generation) {
+      const issuedAt = serverTimeOfCredential(credentials);
+      if (issuedAt !== undefined) serverOffsetMs = issuedAt - (requestedAtMs + now()) / 2;
       entry = {
         credentials,
         refreshAtMs: requestedAtMs + (credentials.ttl - refreshMarginSeconds(credentials.ttl)) * 1000,
@@ -163,6 +173,9 @@ export function createCredentialCache(fetch: FetchTurnCredentials, now: () => nu
       entry = undefined;
       inflight = undefined;
       generation += 1;
+    },
+    serverNowMillis() {
+      return serverOffsetMs === undefined ? undefined : now() + serverOffsetMs;
     },
   };
 }

@@ -24,5 +24,14 @@ export {
 export { firestoreSignaling, incomingCallsQuery, type SignalingOptions, type SignalingWrite } from "./call/firestore.js";
 export { CallError, type CallErrorCode, type CallEvent, type CallPhase, type CallState } from "./call/state.js";
 export type { ListenedSnapshot, SignalingStore, Unsubscribe } from "./call/store.js";
+export {
+  INITIAL_PEER_CANDIDATES_STATE,
+  peerCandidatesStep,
+  sessionListenerStep,
+  type PeerCandidatesAction,
+  type PeerCandidatesState,
+  type PeerCandidatesStep,
+  type SessionListenerAction,
+} from "./call/listeners.js";
 export { parsePushPayload, registerPushTarget, unregisterPushTarget } from "./push.js";
 export type { PushPayload, PushTargetInput } from "@webrtc-lite/contract";

@@ -11,6 +11,8 @@ export interface TurnClient {
   getCredentials(): Promise<TurnCredentials>;
   /** Forgets the cached credentials; call it when the user signs out. */
   clear(): void;
+  /** The server's time as the last credentials imply it (epoch ms), for `firestoreSignaling`'s `serverNowMillis`; `undefined` before any. */
+  serverNowMillis(): number | undefined;
 }
 
 /** Options for `createTurnClient`. */
@@ -30,6 +32,7 @@ export function createTurnClient(functions: Functions, options: TurnClientOption
     getIceServers: async () => (await cache.get()).iceServers,
     getCredentials: () => cache.get(),
     clear: () => cache.clear(),
+    serverNowMillis: () => cache.serverNowMillis(),
   };
 }
 

@@ -5,6 +5,8 @@ export * from "./sessions/model.js";
 export * from "./sessions/validation.js";
 export * from "./sessions/received.js";
 export * from "./sessions/limits.js";
+export * from "./sessions/ring.js";
+export * from "./sessions/diagnosis.js";
 export * from "./sessions/timeouts.js";
 export * from "./sessions/cost.js";
 export * from "./credentials/index.js";

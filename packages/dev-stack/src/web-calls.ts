@@ -13,8 +13,10 @@ import { firestoreSignaling, type SignalingWrite } from "@webrtc-lite/client/cal
 import type { CallError, CallPhase } from "@webrtc-lite/client/call/state";
 import type { SignalingStore } from "@webrtc-lite/client/call/store";
 import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
+import { useCoturn, type CoturnOptions, type TestCoturn } from "./coturn";
 import { PROJECT_ID } from "./emulators";
 import { recoveringWatch } from "./listen-stream";
+import { newSecret } from "./turn-config";
 import { waitFor } from "./wait";
 
 /**
@@ -248,4 +250,45 @@ export async function connectCall(
   } finally {
     stopListening();
   }
+}
+
+/** Users and calls of a suite whose web-client calls relay through a coturn of its own (see `useRelayedCalls`). */
+export interface RelayedCalls {
+  /** The suite's coturn (started before its first test). */
+  coturn(): TestCoturn;
+  /** Signs a new user in; closed after the test. */
+  signIn(): Promise<CallUser>;
+  /** Keeps `pair` to close after the test, and returns it. */
+  keep(pair: CallPair): CallPair;
+}
+
+/**
+ * Mocha hooks for a suite of web-client calls: a coturn for the suite (`coturnOptions`, its own
+ * secret), and after each test its calls' peer connections and its users closed. `ports` are the
+ * emulators' (read when a user signs in).
+ */
+export function useRelayedCalls(ports: () => CallNetwork["ports"], coturnOptions: CoturnOptions): RelayedCalls {
+  const secret = newSecret();
+  const coturn = useCoturn([secret], coturnOptions);
+  const users: CallUser[] = [];
+  const pairs: CallPair[] = [];
+  afterEach(async () => {
+    for (const pair of pairs.splice(0)) {
+      pair.outgoing.close();
+      pair.incoming.close();
+    }
+    await Promise.all(users.splice(0).map((user) => user.close()));
+  });
+  return {
+    coturn,
+    async signIn() {
+      const user = await signInCallUser({ ports: ports(), turn: { secret, uris: () => coturn().uris() } });
+      users.push(user);
+      return user;
+    },
+    keep(pair) {
+      pairs.push(pair);
+      return pair;
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CALL_LIMITS, CREATE_EXPIRY, ICE_RESTART, LIMITS, MAX_CANDIDATE_LENGTH, MAX_SDP_LENGTH, RING_SECONDS } from "@webrtc-lite/contract";
+import { CALL_LIMITS, CREATE_EXPIRY, ICE_RESTART, LIMITS, MAX_CANDIDATE_LENGTH, MAX_SDP_LENGTH, RING_DEADLINE, RING_SECONDS } from "@webrtc-lite/contract";
 import { CREDENTIAL_REFRESH } from "@webrtc-lite/client";
 import { REPO_ROOT } from "@webrtc-lite/dev-stack/emulators";
 import { fencesOf, repositoryMarkdownFiles } from "#doc-snippets/fences";
@@ -17,7 +17,7 @@ const CONTRACT_CONSTANTS: readonly ContractConstant[] = [
   { kotlin: "RING_SECONDS_MAX", value: RING_SECONDS.max, source: "RING_SECONDS.max", required: true },
   { kotlin: "RING_SECONDS_DEFAULT", value: RING_SECONDS.default, source: "RING_SECONDS.default", required: true },
   // The ring deadline's tolerance for a device clock behind the server's (the docs' "Ringing").
-  { kotlin: "RING_CLOCK_TOLERANCE_MS", value: 5_000, source: "the ring deadline's clock tolerance, 5 s", required: true },
+  { kotlin: "RING_CLOCK_TOLERANCE_MS", value: RING_DEADLINE.clockToleranceMs, source: "RING_DEADLINE.clockToleranceMs", required: true },
   { kotlin: "EXPIRE_AFTER_MS", value: CREATE_EXPIRY.clientSeconds * 1000, source: "CREATE_EXPIRY.clientSeconds × 1000", required: true },
   { kotlin: "MAX_GENERATION", value: ICE_RESTART.maxGeneration, source: "ICE_RESTART.maxGeneration", required: true },
   { kotlin: "DISCONNECTED_GRACE_MS", value: ICE_RESTART.disconnectedGraceMs, source: "ICE_RESTART.disconnectedGraceMs", required: true },

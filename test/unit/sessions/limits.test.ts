@@ -1,69 +1,89 @@
 import { strict as assert } from "node:assert";
 import {
   CALL_LIMITS,
-  CallLimitError,
+  RING_DEADLINE,
   afterCallLimitsWrite,
   callHasEnded,
   callHasLapsed,
   callLimitsFields,
-  explainRefusal,
   knownFromDocument,
-  planCallLimits,
+  planDial,
   releasedSessionReads,
   slotNames,
   unknownCallLimits,
   type KnownCallLimits,
+  type LiveHereState,
 } from "@webrtc-lite/contract";
 
 const at = (millis: number) => ({ toMillis: () => millis });
 const NOW = 1_700_000_000_000;
 const call = { sessionId: "s-new", calleeId: "bob" };
-const none = new Set<string>();
 
 describe("caller limits (packages/contract/src/sessions/limits.ts)", () => {
-  describe("planCallLimits", () => {
+  describe("planDial", () => {
+    const batch = (known: KnownCallLimits, liveHere: Record<string, LiveHereState> = {}, random?: () => number) => {
+      const decision = planDial({ known, liveHere, call, deviceNowMillis: NOW }, random);
+      if (decision.kind !== "batch") assert.fail(JSON.stringify(decision));
+      return decision;
+    };
+
     it("takes a random slot when it knows nothing, and writes only this call's entry", () => {
-      const plan = planCallLimits(unknownCallLimits(), call, none, () => 0.55);
+      const { plan, ends } = batch(unknownCallLimits(), {}, () => 0.55);
       assert.deepEqual(plan, { slot: "5", sessionId: "s-new", calleeId: "bob", released: [] });
-      assert.equal(planCallLimits(unknownCallLimits(), call, none, () => 0).slot, "0");
-      assert.equal(planCallLimits(unknownCallLimits(), call, none, () => 0.999).slot, String(CALL_LIMITS.callsPerMinute - 1));
+      assert.deepEqual(ends, []);
+      assert.equal(batch(unknownCallLimits(), {}, () => 0).plan.slot, "0");
+      assert.equal(batch(unknownCallLimits(), {}, () => 0.999).plan.slot, String(CALL_LIMITS.callsPerMinute - 1));
       assert.equal(releasedSessionReads(plan), 0);
     });
 
     it("takes a slot never written before the least recently written one", () => {
       const known: KnownCallLimits = { live: {}, recent: { 0: 5, 1: 3, 2: 9 } };
-      assert.equal(planCallLimits(known, call, none).slot, "3");
+      assert.equal(batch(known).plan.slot, "3");
       const full: KnownCallLimits = { live: {}, recent: Object.fromEntries(slotNames().map((slot) => [slot, 100 - Number(slot)])) };
-      assert.equal(planCallLimits(full, call, none).slot, String(CALL_LIMITS.callsPerMinute - 1));
+      assert.equal(batch(full).plan.slot, String(CALL_LIMITS.callsPerMinute - 1));
     });
 
     it("replaces the entry of an earlier call to the same callee, which the rules then read", () => {
-      const plan = planCallLimits({ live: { bob: "s-old" }, recent: {} }, call, none);
+      const { plan, ends } = batch({ live: { bob: "s-old" }, recent: {} });
       assert.equal(plan.replaces, "s-old");
       assert.deepEqual(plan.released, []);
+      assert.deepEqual(ends, []);
       assert.equal(releasedSessionReads(plan), 1);
     });
 
-    it("refuses to call someone this client is still in a call with", () => {
-      assert.throws(() => planCallLimits({ live: { bob: "s-old" }, recent: {} }, call, new Set(["s-old"])), (error: unknown) => {
-        assert.ok(error instanceof CallLimitError);
-        assert.equal(error.reason, "already-calling");
-        assert.match(error.message, /already in a call with bob/);
-        return true;
+    it("ends, in the same batch, a call to the same callee still live here: cancel while it rings, hangup once answered", () => {
+      assert.deepEqual(batch({ live: { bob: "s-old" }, recent: {} }, { "s-old": "ringing" }).ends, [{ sessionId: "s-old", reason: "cancel" }]);
+      const { plan, ends } = batch({ live: { bob: "s-old" }, recent: {} }, { "s-old": "answered" });
+      assert.deepEqual(ends, [{ sessionId: "s-old", reason: "hangup" }]);
+      assert.equal(plan.replaces, "s-old");
+    });
+
+    it("refuses on the device, with the time to retry, when every slot was written within the minute", () => {
+      const recent = Object.fromEntries(slotNames().map((slot) => [slot, NOW - 10_000 + Number(slot)]));
+      assert.deepEqual(planDial({ known: { live: {}, recent }, liveHere: {}, call, deviceNowMillis: NOW }), {
+        kind: "refuse",
+        reason: "too-many-calls-per-minute",
+        sentence: `You started ${CALL_LIMITS.callsPerMinute} calls in the last ${CALL_LIMITS.windowSeconds} seconds; try again in about 50 s.`,
+        retryAtMillis: NOW + 50_000,
       });
+      assert.equal(batch({ live: {}, recent: { ...recent, 3: NOW - 60_000 } }).plan.slot, "3");
     });
 
     it(`releases only as many entries as ${CALL_LIMITS.maxLiveCalls} live calls need, never one live here`, () => {
       const known: KnownCallLimits = { live: { a: "s-a", b: "s-b" }, recent: {} };
-      assert.deepEqual(planCallLimits(known, call, none).released, []);
+      assert.deepEqual(batch(known).plan.released, []);
       const full: KnownCallLimits = { live: { a: "s-a", b: "s-b", c: "s-c" }, recent: {} };
-      assert.deepEqual(planCallLimits(full, call, none).released, ["a"]);
-      assert.deepEqual(planCallLimits(full, call, new Set(["s-a"])).released, ["b"]);
-      assert.equal(releasedSessionReads(planCallLimits(full, call, new Set(["s-a"]))), 1);
-      assert.throws(() => planCallLimits(full, call, new Set(["s-a", "s-b", "s-c"])), { name: "CallLimitError", message: `You already have ${CALL_LIMITS.maxLiveCalls} calls in progress; end one before starting another.` });
+      assert.deepEqual(batch(full).plan.released, ["a"]);
+      assert.deepEqual(batch(full, { "s-a": "ringing" }).plan.released, ["b"]);
+      assert.equal(releasedSessionReads(batch(full, { "s-a": "answered" }).plan), 1);
+      assert.deepEqual(planDial({ known: full, liveHere: { "s-a": "ringing", "s-b": "ringing", "s-c": "answered" }, call, deviceNowMillis: NOW }), {
+        kind: "refuse",
+        reason: "too-many-live-calls",
+        sentence: `You already have ${CALL_LIMITS.maxLiveCalls} calls in progress; end one before starting another.`,
+      });
       // More entries than the limit (it was lowered): enough are released to get back under it.
       const over: KnownCallLimits = { live: { a: "s-a", b: "s-b", c: "s-c", d: "s-d" }, recent: {} };
-      assert.deepEqual(planCallLimits(over, call, none).released, ["a", "b"]);
+      assert.deepEqual(batch(over).plan.released, ["a", "b"]);
     });
   });
 
@@ -100,23 +120,15 @@ describe("caller limits (packages/contract/src/sessions/limits.ts)", () => {
       assert.equal(callHasEnded({ ...live, answer: { type: "answer" }, expire_at: at(NOW) }, NOW), true);
     });
     it("keeps a call left ringing past its deadline counted, as lapsed, until someone ends it", () => {
-      const lapsed = { ...live, created_at: at(NOW - 60_000) };
+      const lapsed = { ...live, created_at: at(NOW - 60_000 - RING_DEADLINE.clockToleranceMs) };
       assert.equal(callHasEnded(lapsed, NOW), false);
       assert.equal(callHasLapsed(lapsed, NOW), true);
-      assert.equal(callHasLapsed({ ...live, created_at: at(NOW - 59_999) }, NOW), false);
+      // By the device clock, with the ring tolerance: a clock a little ahead of the server's lapses nothing early.
+      assert.equal(callHasLapsed({ ...live, created_at: at(NOW - 60_000) }, NOW), false);
+      assert.equal(callHasLapsed({ ...live, created_at: at(NOW - 60_000 - RING_DEADLINE.clockToleranceMs + 1) }, NOW), false);
       assert.equal(callHasLapsed({ ...lapsed, answer: { type: "answer" } }, NOW), false);
       assert.equal(callHasLapsed({ ...lapsed, end_request: { by: "caller", reason: "timeout" } }, NOW), false);
       assert.equal(callHasLapsed(undefined, NOW), false);
     });
-  });
-
-  it("explainRefusal names the wait when every slot was written within the minute, and nothing otherwise", () => {
-    const recent = Object.fromEntries(slotNames().map((slot) => [slot, NOW - 10_000 + Number(slot)]));
-    const error = explainRefusal({ live: {}, recent }, NOW);
-    assert.ok(error instanceof CallLimitError);
-    assert.equal(error.reason, "too-many-calls-per-minute");
-    assert.equal(error.message, `You started ${CALL_LIMITS.callsPerMinute} calls in the last ${CALL_LIMITS.windowSeconds} seconds; try again in about 50 s.`);
-    assert.equal(explainRefusal({ live: {}, recent: { ...recent, 3: NOW - 61_000 } }, NOW), undefined);
-    assert.equal(explainRefusal({ live: {}, recent: { 0: NOW } }, NOW), undefined);
   });
 });

@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { mock } from "node:test";
 import { listenForCalls, type IncomingCall } from "@webrtc-lite/client/call/call";
 import { CallError } from "@webrtc-lite/client/call/state";
+import { RING_DEADLINE } from "@webrtc-lite/contract";
 import { END_OF_CANDIDATES, FakePeerConnection, FakeSignalingStore, candidatesDocument, denied, entry, sdp, sessionDocument, timestamp, until } from "./fakes";
 
 const NOW = 1_000_000;
@@ -41,12 +42,13 @@ describe("web client: incoming calls", () => {
     ]);
   });
 
-  it("judges a call found at start by its ring deadline with a tolerance, and never hides one that arrives while listening", () => {
+  it("judges a call found at start by its ring deadline plus the tolerance, and never hides one that arrives while listening", () => {
     const ring = 60_000;
+    const tolerance = RING_DEADLINE.clockToleranceMs;
     store.ringing!(
       [
-        { id: "within-tolerance", data: sessionDocument("offered", {}, NOW - ring - 100_000) },
-        { id: "stale", data: sessionDocument("offered", {}, NOW - ring - 121_000) },
+        { id: "within-tolerance", data: sessionDocument("offered", {}, NOW - ring - tolerance + 2_000) },
+        { id: "stale", data: sessionDocument("offered", {}, NOW - ring - tolerance) },
       ],
       true,
     );
@@ -54,15 +56,27 @@ describe("web client: incoming calls", () => {
     store.ringing!(
       [
         { id: "skewed-but-new", data: sessionDocument("pending", {}, NOW - 600_000) },
-        { id: "within-tolerance", data: sessionDocument("offered", {}, NOW - ring - 100_000) },
-        { id: "stale", data: sessionDocument("offered", {}, NOW - ring - 121_000) },
+        { id: "within-tolerance", data: sessionDocument("offered", {}, NOW - ring - tolerance + 2_000) },
+        { id: "stale", data: sessionDocument("offered", {}, NOW - ring - tolerance) },
       ],
       false,
     );
     assert.deepEqual(lists, [["within-tolerance"], ["skewed-but-new", "within-tolerance"]]);
     // The tolerance runs out for the old one; nothing changed in Firestore.
-    mock.timers.tick(20_000);
+    mock.timers.tick(2_000);
     assert.deepEqual(lists.at(-1), ["skewed-but-new"]);
+  });
+
+  it("ignores snapshots from the cache: they neither ring a call nor stop one", () => {
+    const data = sessionDocument("pending", {}, NOW - 600_000);
+    store.ringing!([{ id: "old", data }], false, true);
+    assert.deepEqual(lists, []);
+    store.ringing!([{ id: "new", data: sessionDocument("pending", {}, NOW) }], true);
+    store.ringing!([], false, true);
+    assert.deepEqual(lists, [["new"]]);
+    // A call seen first in a server snapshot after cache-only ones may be old: its deadline decides.
+    store.ringing!([{ id: "new", data: sessionDocument("pending", {}, NOW) }, { id: "old", data }], true);
+    assert.deepEqual(lists, [["new"]]);
   });
 
   it("stops ringing ring_seconds after it first saw a call, when its end request arrives, or when it leaves the query", () => {

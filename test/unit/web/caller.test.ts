@@ -224,6 +224,20 @@ describe("web client: placing a call", () => {
     assert.deepEqual(store.endedHere, ["session-1"]);
   });
 
+  it("ends here, writing nothing more, when a redial of the same callee ended it in its batch", async () => {
+    const call = await startCall(store, pc, PARTIES, FAST);
+    assert.equal(store.placed!.answered(), false);
+    store.session!(sessionDocument("offered", ANSWER));
+    await until("the answer applied", () => call.state.phase === "connecting");
+    assert.equal(store.placed!.answered(), true);
+    store.placed!.replaced("hangup");
+    assert.deepEqual(call.state, { phase: "ended", reason: "hangup" });
+    assert.deepEqual(store.endedHere, ["session-1"]);
+    assert.equal(pc.closed, true);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(store.log.filter((line) => line.startsWith("requestEnd") || line.startsWith("deleteOwnCandidates")), []);
+  });
+
   it("ends with invalid-data, and cancels, when the session breaks the contract", async () => {
     const call = await startCall(store, pc, PARTIES, FAST);
     store.session!(sessionDocument("pending", { answer: { type: "answer", sdp: "hello" } }));

@@ -6,6 +6,7 @@ import {
   parseTurnCredentials,
   refreshMarginSeconds,
 } from "@webrtc-lite/client/credentials";
+import { serverTimeOfCredential } from "@webrtc-lite/contract";
 
 function answer(ttl = 3600, serial = 1): Record<string, unknown> {
   const username = `${1_800_000_000 + serial}:user-${serial}`;
@@ -154,6 +155,24 @@ describe("web client: credential cache", () => {
     assert.equal(calls, 2);
     release!();
     assert.equal((await second).username, "1800000002:user-2");
+  });
+
+  it("estimates the server's time from the credential's username (expiry − ttl), carried forward on the device clock", async () => {
+    // The server issued serial 1 at (1_800_000_001 − 3600) s; this device's clock reads a day later.
+    const issued = (1_800_000_001 - 3_600) * 1_000;
+    let now = issued + 86_400_000;
+    const cache = createCredentialCache(async () => {
+      now += 200;
+      return answer(3_600, 1);
+    }, () => now);
+    assert.equal(cache.serverNowMillis(), undefined);
+    await cache.get();
+    // Taken as issued halfway through the request's 200 ms.
+    assert.equal(cache.serverNowMillis(), issued + 100);
+    now += 5_000;
+    assert.equal(cache.serverNowMillis(), issued + 5_100);
+    assert.equal(serverTimeOfCredential({ username: "1800000001:user-1", ttl: 3_600 }), issued);
+    assert.equal(serverTimeOfCredential({ username: "user-1", ttl: 3_600 }), undefined);
   });
 
   it("shares one request between concurrent callers", async () => {

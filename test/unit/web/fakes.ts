@@ -2,7 +2,8 @@ import type { CandidateEntry, Role, SessionCreateInput } from "@webrtc-lite/cont
 import type { Call } from "@webrtc-lite/client/call/call";
 import type { IceCandidateFields, PeerConnection } from "@webrtc-lite/client/call/peer";
 import type { CallState } from "@webrtc-lite/client/call/state";
-import type { ListenedSnapshot, RawRingingSession, SessionParticipants, SignalingStore, Unsubscribe } from "@webrtc-lite/client/call/store";
+import type { PlacedCall } from "@webrtc-lite/client/call/limits";
+import type { ListenedSnapshot, RawRingingSession, RingingSnapshot, SessionParticipants, SignalingStore, Unsubscribe } from "@webrtc-lite/client/call/store";
 import { waitFor } from "@webrtc-lite/dev-stack/wait";
 
 /** A WebRTC session description that passes the contract's SDP checks. */
@@ -72,6 +73,8 @@ export class FakeSignalingStore implements SignalingStore {
   /** Each side's writes to its candidates document, the create's entries first. */
   readonly writes: Record<Role, CandidateEntry[][]> = { caller: [], callee: [] };
   created: SessionCreateInput | undefined;
+  /** The call `createCall` was handed, as a later redial would end it. */
+  placed: PlacedCall | undefined;
   /** Sessions reported through `callEnded`, in order. */
   readonly endedHere: string[] = [];
   answer: string | undefined;
@@ -79,7 +82,8 @@ export class FakeSignalingStore implements SignalingStore {
   session: ((session: RawDocument) => void) | undefined;
   /** Plays any snapshot of the session (from the cache too), while its listener is attached. */
   sessionSnapshot: ((snapshot: ListenedSnapshot) => void) | undefined;
-  ringing: ((sessions: RawRingingSession[], initial: boolean) => void) | undefined;
+  /** The incoming-calls listener: a server snapshot (the first one when `initial`), or one from the cache. */
+  ringing: ((sessions: RawRingingSession[], initial: boolean, fromCache?: boolean) => void) | undefined;
   /** Plays a server snapshot of a side's candidates document, while the other side listens to it. */
   readonly candidates = new Map<Role, (document: RawDocument) => void>();
   /** Plays any snapshot of a side's candidates document (from the cache too), while the other side listens to it. */
@@ -122,9 +126,10 @@ export class FakeSignalingStore implements SignalingStore {
   newSessionId(): string {
     return "session-1";
   }
-  async createCall(sessionId: string, input: SessionCreateInput, candidates: CandidateEntry[]): Promise<void> {
+  async createCall(sessionId: string, input: SessionCreateInput, candidates: CandidateEntry[], placed: PlacedCall): Promise<void> {
     await this.commit(`createCall ${sessionId} +caller-candidates:${candidates.length}`);
     this.created = input;
+    this.placed = placed;
     this.documents.set("caller", [...candidates]);
     this.writes.caller.push(candidates);
   }
@@ -141,8 +146,13 @@ export class FakeSignalingStore implements SignalingStore {
       onChange,
     );
   }
-  watchRinging(calleeId: string, onChange: (sessions: RawRingingSession[], initial: boolean) => void): Unsubscribe {
-    return this.listen(`ringing ${calleeId}`, (listener) => (this.ringing = listener), onChange);
+  watchRinging(calleeId: string, onChange: (sessions: RawRingingSession[], snapshot: RingingSnapshot) => void): Unsubscribe {
+    return this.listen(
+      `ringing ${calleeId}`,
+      (listener) =>
+        (this.ringing = listener && ((sessions, initial, fromCache = false) => listener(sessions, { fromCache, firstServerSnapshot: initial && !fromCache }))),
+      onChange,
+    );
   }
   watchCandidates(sessionId: string, sender: Role, onChange: (snapshot: ListenedSnapshot) => void): Unsubscribe {
     return this.listen(

@@ -19,8 +19,6 @@ export interface CallOptions {
   batchDelayMs?: number;
   /** Caller: how long the call rings, written to the session as `ring_seconds` (10–600, default 60); then the caller ends it with `timeout`. */
   ringSeconds?: number;
-  /** Callee: how far this device's clock may run ahead of the server's before a call that was ringing when the app started is hidden early (default 2 min). */
-  clockToleranceMs?: number;
   /**
    * Fresh `iceServers` for an ICE restart, e.g. `() => turn.getIceServers()`: a restart makes
    * new TURN allocations, which coturn refuses with an expired credential. Without it a restart

@@ -1,27 +1,19 @@
-import { answerSchema, describeIssues, ringDeadlineMillis, type Session } from "@webrtc-lite/contract";
+import { answerSchema, describeIssues, incomingCallAction, type Session } from "@webrtc-lite/contract";
 import type { CallOptions, IncomingCall } from "./call.js";
 import { collectGatheredCandidates } from "./peer.js";
 import { CallSession, callErrorFrom, readSessionOrFail } from "./session.js";
 import { CallError } from "./state.js";
-import type { RawRingingSession, SignalingStore, Unsubscribe } from "./store.js";
-
-/** How far the device clock may be ahead of the server's before a call found already ringing is hidden early. */
-const DEFAULT_CLOCK_TOLERANCE_MS = 120_000;
-
-/** When this device first saw a session, and whether it arrived after the listener had synced (so it is new). */
-interface Sighting {
-  at: number;
-  arrivedLive: boolean;
-}
+import type { RawRingingSession, RingingSnapshot, SignalingStore, Unsubscribe } from "./store.js";
 
 /**
- * Listens for calls ringing for `calleeId` (the incoming-calls query of docs/signaling.md) and reports the list
- * whenever it changes. A call rings while nobody has answered or ended it and until its ring
- * deadline: `ring_seconds` after this device first saw it, and, for a call that was already
- * there when the listener started, `created_at + ring_seconds` by this device's clock with
- * `clockToleranceMs` of slack. A call that arrives while listening is new by construction, so
- * a device clock that is off never hides it. Sessions that break the contract are reported
- * once to `onError` and left out.
+ * Listens for calls ringing for `calleeId` (the incoming-calls query of docs/signaling.md) and
+ * reports the list whenever it changes. Which documents ring, and for how long, is the
+ * contract's `incomingCallAction`: snapshots from the cache are ignored; a call nobody has
+ * answered or ended rings from its first sighting in a server snapshot, for `ring_seconds` if it
+ * arrived while listening, or until its ring deadline plus `RING_DEADLINE.clockToleranceMs` by
+ * this device's clock if it was in the first server snapshot. A device clock that is off
+ * therefore never hides a call that arrives while listening. Sessions that break the contract
+ * are reported once to `onError` and left out.
  */
 export function listenForCalls(
   store: SignalingStore,
@@ -30,8 +22,8 @@ export function listenForCalls(
   onError: (error: CallError) => void,
   options: CallOptions = {},
 ): Unsubscribe {
-  const tolerance = options.clockToleranceMs ?? DEFAULT_CLOCK_TOLERANCE_MS;
-  const sightings = new Map<string, Sighting>();
+  /** When each call stops ringing by this device's clock, decided when it was first seen. */
+  const ringsUntil = new Map<string, number>();
   const known = new Map<string, IncomingCall>();
   const reported = new Set<string>();
   let ringing: Array<{ id: string; session: Session }> = [];
@@ -45,9 +37,7 @@ export function listenForCalls(
     let next = Infinity;
     const calls: IncomingCall[] = [];
     for (const { id, session } of ringing) {
-      const seen = sightings.get(id)!;
-      const localEnd = seen.at + session.ring_seconds * 1_000;
-      const end = seen.arrivedLive ? localEnd : Math.min(localEnd, ringDeadlineMillis(session) + tolerance);
+      const end = ringsUntil.get(id)!;
       if (now >= end) continue;
       next = Math.min(next, end);
       if (!known.has(id)) known.set(id, incomingCall(store, id, session, options));
@@ -61,7 +51,9 @@ export function listenForCalls(
     onCalls(calls);
   };
 
-  const changed = (sessions: RawRingingSession[], initial: boolean): void => {
+  const changed = (sessions: RawRingingSession[], snapshot: RingingSnapshot): void => {
+    // A cached snapshot decides nothing: what rings keeps ringing until the server says otherwise.
+    if (snapshot.fromCache) return;
     const now = Date.now();
     ringing = [];
     for (const { id, data } of sessions) {
@@ -73,10 +65,11 @@ export function listenForCalls(
         reported.add(id);
         continue;
       }
-      if (!sightings.has(id)) sightings.set(id, { at: now, arrivedLive: !initial });
-      const live = session.status === "pending" || session.status === "offered";
-      if (!live || session.callee_id !== calleeId || !session.offer || session.answer || session.end_request) continue;
-      ringing.push({ id, session });
+      if (session.callee_id !== calleeId || !session.offer) continue;
+      const decision = incomingCallAction({ ...snapshot, document: session, deviceNowMillis: now });
+      // The first sighting decides how long a call rings (0: not at all), whatever later snapshots hold.
+      if (!ringsUntil.has(id)) ringsUntil.set(id, now + (decision.action === "ring" ? decision.ringForMs : 0));
+      if (decision.action === "ring") ringing.push({ id, session });
     }
     render();
   };

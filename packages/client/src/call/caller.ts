@@ -34,7 +34,11 @@ export async function startCall(store: SignalingStore, pc: PeerConnection, parti
   const sessionId = store.newSessionId();
   const call = new CallSession(store, pc, "caller", sessionId, participants.calleeId, options, gathered);
   try {
-    await store.createCall(sessionId, input.data, call.firstCandidates());
+    await store.createCall(sessionId, input.data, call.firstCandidates(), {
+      answered: () => call.state.phase !== "ringing",
+      // A redial of the same callee ended this call in its batch: it ends here as a hang-up would, writing nothing more.
+      replaced: (reason) => call.apply({ type: "ended", reason }),
+    });
   } catch (error) {
     throw callErrorFrom(error, "create the call session");
   }

@@ -29,12 +29,16 @@ import {
   candidatesPath,
   connectivityFields,
   describeIssues,
+  diagnoseRefusal,
   endRequestFields,
   restartFields,
   restartRequestFields,
   sessionCreateFields,
   sessionPath,
-  type CandidateEntry,
+  type KnownCallLimits,
+  type RefusalRead,
+  type RefusedWriteSent,
+  type Role,
 } from "@webrtc-lite/contract";
 import { CallLimitsTracker } from "./limits.js";
 import { CallError } from "./state.js";
@@ -43,22 +47,6 @@ import type { ListenedSnapshot, SignalingStore } from "./store.js";
 // Pending server timestamps read as the local estimate instead of null, so that a snapshot of
 // this client's own write still passes the schema (docs/signaling.md, "Snapshots").
 const ESTIMATE = { serverTimestamps: "estimate" } as const;
-
-/**
- * Runs `write`; when the rules refuse it, reads once (`landed`) whether it is already there: the
- * SDK resends a write whose acknowledgement a dropped connection lost, and the rules refuse the
- * copy of a write they accept once. That refusal is this device's own earlier success.
- */
-async function repeatSafe(write: () => Promise<unknown>, landed: () => Promise<boolean>, recognised: () => void): Promise<void> {
-  try {
-    await write();
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== "permission-denied") throw error;
-    // A read that fails (offline, the document gone) proves nothing: the refusal stands.
-    if (!(await landed().catch(() => false))) throw error;
-    recognised();
-  }
-}
 
 /** The writes of the protocol, as `SignalingOptions.onRepeat` names them. */
 export type SignalingWrite = "dial batch" | "answer batch" | "candidate append" | "ICE restart" | "restart request" | "connectivity report" | "end request";
@@ -71,6 +59,21 @@ export interface SignalingOptions {
    * telemetry: on a mobile network it is routine).
    */
   onRepeat?: (write: SignalingWrite) => void;
+  /**
+   * The server's time as this device estimates it (epoch ms), e.g. `() => turn.serverNowMillis()`
+   * from TURN credentials; with it, a refusal caused by a device clock far off says so.
+   */
+  serverNowMillis?: () => number | undefined;
+  /**
+   * The signed-in user's sign-in provider (the ID token's `firebase.sign_in_provider`), e.g.
+   * `() => auth.currentUser?.isAnonymous ? "anonymous" : "password"`; with it, a dial refused
+   * because guests may not call says so.
+   */
+  signInProvider?: () => string | undefined;
+}
+
+function codeOf(error: unknown): unknown {
+  return typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
 }
 
 /** Attempts of `serverData` while the SDK still counts itself offline after a dropped connection. */
@@ -93,22 +96,6 @@ async function serverData(db: Firestore, path: string): Promise<Record<string, u
       await new Promise((resolve) => setTimeout(resolve, SERVER_READ_RETRY_MS * attempt));
     }
   }
-}
-
-function sameEntry(held: unknown, entry: CandidateEntry): boolean {
-  if (typeof held !== "object" || held === null) return false;
-  const fields = held as Record<string, unknown>;
-  return (
-    fields.candidate === entry.candidate &&
-    fields.sdpMid === entry.sdpMid &&
-    fields.sdpMLineIndex === entry.sdpMLineIndex &&
-    (fields.usernameFragment ?? null) === (entry.usernameFragment ?? null)
-  );
-}
-
-/** `value[key]` when `value` is a map (a field read back unchecked), else undefined. */
-function fieldOf(value: unknown, key: string): unknown {
-  return typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
 }
 
 /**
@@ -138,7 +125,42 @@ export function incomingCallsQuery(db: Firestore, calleeId: string): Query {
 
 /** The signaling protocol of docs/signaling.md on Cloud Firestore (web SDK). */
 export function firestoreSignaling(db: Firestore, options: SignalingOptions = {}): SignalingStore {
-  const repeated = (write: SignalingWrite) => () => options.onRepeat?.(write);
+  /**
+   * Runs `write`; when the rules refuse it, reads `path` once from the server and explains the
+   * refusal (`diagnoseRefusal`). The SDK resends a write whose acknowledgement a dropped
+   * connection lost, and the rules refuse the copy of a write they accept once: that refusal is
+   * this device's own earlier success. Other refusals become a `CallError` with the sentence to
+   * show, except the dial's first (stale limits knowledge), which goes back as it came for the
+   * limits tracker to retry.
+   */
+  const repeatSafe = async (name: SignalingWrite, write: () => Promise<unknown>, path: string, refused: RefusedWriteSent & { role: Role; limits?: KnownCallLimits }): Promise<void> => {
+    try {
+      await write();
+    } catch (error) {
+      if (codeOf(error) !== "permission-denied") throw error;
+      let read: RefusalRead;
+      try {
+        const data = await serverData(db, path);
+        read = data ? { outcome: "found", data } : { outcome: "missing" };
+      } catch (readError) {
+        // A read that fails otherwise (offline) proves nothing: the refusal stands as it came.
+        if (codeOf(readError) !== "permission-denied") throw error;
+        read = { outcome: "permission-denied" };
+      }
+      const diagnosis = diagnoseRefusal({
+        ...refused,
+        read,
+        deviceNowMillis: Date.now(),
+        serverNowMillis: options.serverNowMillis?.(),
+        signInProvider: options.signInProvider?.(),
+      });
+      if (diagnosis.cause === "own-repeat") options.onRepeat?.(name);
+      if (diagnosis.then === "continue") return;
+      if (diagnosis.then === "retry-once") throw error;
+      const limit = diagnosis.cause === "too-many-live-calls" || diagnosis.cause === "too-many-calls-per-minute";
+      throw new CallError(limit ? "resource-exhausted" : "permission-denied", diagnosis.sentence ?? String(error));
+    }
+  };
   const sessions = collection(db, SESSIONS_COLLECTION);
   // What this signed-in user knows of its limits document; one store serves one user.
   const limits = new CallLimitsTracker();
@@ -146,7 +168,7 @@ export function firestoreSignaling(db: Firestore, options: SignalingOptions = {}
     newSessionId() {
       return doc(sessions).id;
     },
-    async createCall(sessionId, input, candidates) {
+    async createCall(sessionId, input, candidates, placed) {
       // One batch: the session, the caller's candidates document and the caller's limits write;
       // the rules check each against the others as the batch leaves them (getAfter).
       const fields = sessionCreateFields(input, serverTimestamp(), Date.now());
@@ -154,7 +176,7 @@ export function firestoreSignaling(db: Firestore, options: SignalingOptions = {}
       await limits.place(
         { sessionId, calleeId: input.callee_id },
         {
-          async commit(plan, ends) {
+          async commit(plan, ends, fresh) {
             const batch = writeBatch(db);
             // Ending an earlier call also deletes this side's candidates document of it: the
             // callee of that call learns of an end only from that deletion.
@@ -165,14 +187,12 @@ export function firestoreSignaling(db: Firestore, options: SignalingOptions = {}
             batch.set(doc(db, sessionPath(sessionId)), fields);
             batch.set(doc(db, candidatesPath(sessionId, "caller")), candidatesCreateFields(fields, "caller", candidates, serverTimestamp(), Date.now()));
             batch.set(limitsRef, callLimitsFields(plan, serverTimestamp(), deleteField()), { merge: true });
-            await repeatSafe(
-              () => batch.commit(),
-              async () => {
-                const created = await serverData(db, sessionPath(sessionId));
-                return created?.caller_id === input.caller_id && fieldOf(created.offer, "sdp") === fields.offer.sdp;
-              },
-              repeated("dial batch"),
-            );
+            await repeatSafe("dial batch", () => batch.commit(), sessionPath(sessionId), {
+              write: "dial",
+              role: "caller",
+              sent: { callerId: input.caller_id, offerSdp: fields.offer.sdp },
+              ...(fresh ? { limits: fresh } : {}),
+            });
           },
           async readLimits() {
             const snapshot = await getDoc(limitsRef);
@@ -193,6 +213,7 @@ export function firestoreSignaling(db: Firestore, options: SignalingOptions = {}
             }
           },
         },
+        placed,
       );
     },
     callEnded(sessionId) {
@@ -207,18 +228,21 @@ export function firestoreSignaling(db: Firestore, options: SignalingOptions = {}
       // whatever the server has recorded, so ended calls do not take up its limit; the ring
       // deadline is filtered on the client.
       const ringing = incomingCallsQuery(db, calleeId);
-      let synced = false;
+      // Nothing from the server yet, or the last snapshot came from the cache (offline): the
+      // next server snapshot may hold calls that have rung for a while.
+      let sinceServer = false;
       // Metadata changes too, so that the snapshot confirming an empty cache with the server
-      // ends the initial phase even when no document changed.
+      // arrives even when no document changed.
       return onSnapshot(
         ringing,
         { includeMetadataChanges: true },
         (snapshot) => {
-          const initial = !synced;
-          if (!snapshot.metadata.fromCache) synced = true;
+          const fromCache = snapshot.metadata.fromCache;
+          const firstServerSnapshot = !fromCache && !sinceServer;
+          sinceServer = !fromCache;
           onChange(
             snapshot.docs.map((session) => ({ id: session.id, data: session.data(ESTIMATE) })),
-            initial,
+            { fromCache, firstServerSnapshot },
           );
         },
         onError,
@@ -231,57 +255,30 @@ export function firestoreSignaling(db: Firestore, options: SignalingOptions = {}
       const batch = writeBatch(db);
       batch.update(doc(db, sessionPath(sessionId)), answerFields(answer));
       batch.set(doc(db, candidatesPath(sessionId, "callee")), candidatesCreateFields(session, "callee", candidates, serverTimestamp(), Date.now()));
-      await repeatSafe(
-        () => batch.commit(),
-        async () => fieldOf((await serverData(db, sessionPath(sessionId)))?.answer, "sdp") === answer.sdp,
-        repeated("answer batch"),
-      );
+      await repeatSafe("answer batch", () => batch.commit(), sessionPath(sessionId), { write: "answer", role: "callee", sent: { answerSdp: answer.sdp } });
     },
     async appendCandidates(sessionId, sender, entries) {
       const path = candidatesPath(sessionId, sender);
-      await repeatSafe(
-        () => updateDoc(doc(db, path), { candidates: arrayUnion(...entries) }),
-        async () => {
-          const held = (await serverData(db, path))?.candidates;
-          return Array.isArray(held) && entries.every((entry) => held.some((other) => sameEntry(other, entry)));
-        },
-        repeated("candidate append"),
-      );
+      await repeatSafe("candidate append", () => updateDoc(doc(db, path), { candidates: arrayUnion(...entries) }), path, { write: "append", role: sender, sent: { entries } });
     },
     async restartIce(sessionId, sender, generation, description, entries) {
       const path = candidatesPath(sessionId, sender);
-      await repeatSafe(
-        () => updateDoc(doc(db, path), restartFields(sender, generation, description.sdp, entries)),
-        async () => {
-          const held = await serverData(db, path);
-          return held?.generation === generation && fieldOf(held.description, "sdp") === description.sdp;
-        },
-        repeated("ICE restart"),
-      );
+      await repeatSafe("ICE restart", () => updateDoc(doc(db, path), restartFields(sender, generation, description.sdp, entries)), path, {
+        write: "restart",
+        role: sender,
+        sent: { generation, sdp: description.sdp },
+      });
     },
     async requestRestart(sessionId, generation) {
       const path = candidatesPath(sessionId, "callee");
-      await repeatSafe(
-        () => updateDoc(doc(db, path), restartRequestFields(generation)),
-        async () => {
-          const held = (await serverData(db, path))?.restart_request;
-          return typeof held === "number" && held >= generation;
-        },
-        repeated("restart request"),
-      );
+      await repeatSafe("restart request", () => updateDoc(doc(db, path), restartRequestFields(generation)), path, { write: "restart-request", role: "callee", sent: { generation } });
     },
     async deleteOwnCandidates(sessionId, sender) {
       await deleteDoc(doc(db, candidatesPath(sessionId, sender)));
     },
     async reportConnected(sessionId, by) {
       const path = sessionPath(sessionId);
-      await repeatSafe(
-        () => updateDoc(doc(db, path), connectivityFields(by, serverTimestamp())),
-        async () => {
-          return fieldOf((await serverData(db, path))?.connectivity, "by") === by;
-        },
-        repeated("connectivity report"),
-      );
+      await repeatSafe("connectivity report", () => updateDoc(doc(db, path), connectivityFields(by, serverTimestamp())), path, { write: "connectivity", role: by, sent: {} });
     },
     async requestEnd(sessionId, by, reason, deleteOwnCandidates) {
       // Two writes sent back to back, not a batch: the deletion, which the other side is
@@ -289,13 +286,7 @@ export function firestoreSignaling(db: Firestore, options: SignalingOptions = {}
       // took twice as long to reach the other side). The SDK sends them in this order.
       const deleted = deleteOwnCandidates ? deleteDoc(doc(db, candidatesPath(sessionId, by))) : Promise.resolve();
       const path = sessionPath(sessionId);
-      const requested = repeatSafe(
-        () => updateDoc(doc(db, path), endRequestFields(by, reason, serverTimestamp())),
-        async () => {
-          return fieldOf((await serverData(db, path))?.end_request, "by") === by;
-        },
-        repeated("end request"),
-      );
+      const requested = repeatSafe("end request", () => updateDoc(doc(db, path), endRequestFields(by, reason, serverTimestamp())), path, { write: "end-request", role: by, sent: {} });
       await Promise.all([deleted, requested]);
     },
   };

@@ -1,26 +1,48 @@
 // The caller's side of its limits document (the contract's sessions/limits): what it knows of
 // the document, which of its calls are live here, and the one retry with fresh knowledge when
-// the rules refuse a dial. The Firestore I/O is passed in, so that the web store, the test
-// clients and the unit tests share this code.
-import { CallLimitError, afterCallLimitsWrite, callHasEnded, callHasLapsed, explainRefusal, knownFromDocument, planCallLimits, unknownCallLimits, type CallLimitsDocument, type CallLimitsPlan, type EndedFields, type KnownCallLimits, type EndRequestReason } from "@webrtc-lite/contract";
+// the rules refuse a dial. The decisions are the contract's `planDial`; the Firestore I/O is
+// passed in, so that the web store, the test clients and the unit tests share this code.
+import {
+  CallLimitError,
+  afterCallLimitsWrite,
+  callHasEnded,
+  knownFromDocument,
+  planDial,
+  unknownCallLimits,
+  type CallLimitsDocument,
+  type CallLimitsPlan,
+  type CallToEnd,
+  type DialPlan,
+  type DialPlanInput,
+  type EndedFields,
+  type KnownCallLimits,
+  type LiveHereState,
+} from "@webrtc-lite/contract";
+import { CallError } from "./state.js";
 
-/**
- * A call of this user that the dial's batch ends: one still live elsewhere to the same callee
- * (a redial replaces it), or one left ringing past its deadline whose entry the dial releases.
- */
-export interface CallToEnd {
-  sessionId: string;
-  reason: Extract<EndRequestReason, "cancel" | "hangup" | "timeout">;
-}
+export type { CallToEnd };
 
 /** The reads and the one write a dial needs. */
 export interface CallLimitsIo {
-  /** Commits the dial batch: the session, the caller's candidates, the limits write of `plan`, and an end request for each of `ends`. */
-  commit(plan: CallLimitsPlan, ends: readonly CallToEnd[]): Promise<void>;
+  /**
+   * Commits the dial batch: the session, the caller's candidates, the limits write of `plan`,
+   * and for each of `ends` an end request with the deletion of this caller's candidates
+   * document of it. `fresh` is what the tracker knows after reading its limits document (on
+   * the retry), for explaining a refusal.
+   */
+  commit(plan: CallLimitsPlan, ends: readonly CallToEnd[], fresh?: KnownCallLimits): Promise<void>;
   /** This user's limits document, `undefined` when it does not exist. */
   readLimits(): Promise<CallLimitsDocument | undefined>;
   /** One of this user's sessions, `undefined` when it is gone or no longer readable. */
   readSession(sessionId: string): Promise<EndedFields | undefined>;
+}
+
+/** A call placed on this device, as the dial of another call to the same callee sees it. */
+export interface PlacedCall {
+  /** Whether the callee's answer has been applied (the call is past ringing). */
+  answered(): boolean;
+  /** A redial's batch ended this call (the end request and this side's document are written): end it here, writing nothing more. */
+  replaced(reason: "cancel" | "hangup"): void;
 }
 
 function isPermissionDenied(error: unknown): boolean {
@@ -29,27 +51,32 @@ function isPermissionDenied(error: unknown): boolean {
 
 /**
  * Keeps what one signed-in caller knows of its limits document. A dial first goes out on that
- * knowledge alone (no read on the call path); only when the rules refuse it does the tracker
- * read the document and the sessions it names, and dial once more. Throws `CallLimitError`
- * when a limit, not stale knowledge, stands in the way.
+ * knowledge alone (no read on the call path), ending in its batch a call to the same callee
+ * still live here; only when the rules refuse it does the tracker read the document and the
+ * sessions it names, and dial once more. Throws `CallLimitError` when a limit stands in the
+ * way, before anything is sent when the device knows it.
  */
 export class CallLimitsTracker {
   private known: KnownCallLimits = unknownCallLimits();
-  private readonly liveHere = new Set<string>();
+  private readonly liveHere = new Map<string, PlacedCall>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** Dials `call` through `io`. */
-  async place(call: { sessionId: string; calleeId: string }, io: CallLimitsIo): Promise<void> {
-    const plan = planCallLimits(this.known, call, this.liveHere);
+  /** Dials `call` through `io`; `placed` is the new call, which a later redial may end. */
+  async place(call: { sessionId: string; calleeId: string }, io: CallLimitsIo, placed: PlacedCall): Promise<void> {
+    let decision = this.decide({ known: this.known, liveHere: this.liveStates(), call, deviceNowMillis: this.now() });
     try {
-      await io.commit(plan, []);
+      await io.commit(decision.plan, decision.ends);
     } catch (error) {
-      if (!isPermissionDenied(error)) throw error;
-      await this.placeWithFreshKnowledge(call, io);
-      return;
+      // A CallError is a refusal the store has explained already (a device clock far off): no retry helps.
+      if (!isPermissionDenied(error) || error instanceof CallError) throw error;
+      decision = await this.placeWithFreshKnowledge(call, io);
     }
-    this.committed(plan);
+    this.known = afterCallLimitsWrite(this.known, decision.plan, this.now());
+    this.liveHere.set(call.sessionId, placed);
+    for (const end of decision.ends) {
+      if (end.reason !== "timeout") this.liveHere.get(end.sessionId)?.replaced(end.reason);
+    }
   }
 
   /** A call placed here has ended (either side ended it, or it failed): its entry may be released. */
@@ -57,40 +84,28 @@ export class CallLimitsTracker {
     this.liveHere.delete(sessionId);
   }
 
-  private async placeWithFreshKnowledge(call: { sessionId: string; calleeId: string }, io: CallLimitsIo): Promise<void> {
-    this.known = knownFromDocument(await io.readLimits());
-    const now = this.now();
-    const elsewhere = Object.values(this.known.live).filter((sessionId) => !this.liveHere.has(sessionId));
-    const sessions = new Map(await Promise.all(elsewhere.map(async (sessionId) => [sessionId, await io.readSession(sessionId)] as const)));
-    const lapsed = new Set(elsewhere.filter((sessionId) => callHasLapsed(sessions.get(sessionId), now)));
-    const stillLive = new Set(elsewhere.filter((sessionId) => !callHasEnded(sessions.get(sessionId), now) && !lapsed.has(sessionId)));
-    const ends: CallToEnd[] = [];
-    // Calling someone again replaces a call to them that is still live on another device or
-    // was left behind by a crash: this batch ends it, so the rules can let the new one in.
-    const previous = this.known.live[call.calleeId];
-    if (previous !== undefined && (stillLive.has(previous) || lapsed.has(previous))) {
-      const answered = sessions.get(previous)?.answer;
-      ends.push({ sessionId: previous, reason: lapsed.has(previous) ? "timeout" : answered === undefined || answered === null ? "cancel" : "hangup" });
-      stillLive.delete(previous);
-    }
-    const plan = planCallLimits(this.known, call, new Set([...this.liveHere, ...stillLive]));
-    // A released entry whose call was left ringing past its deadline counts until it is ended.
-    for (const callee of plan.released) {
-      const sessionId = this.known.live[callee];
-      if (lapsed.has(sessionId)) ends.push({ sessionId, reason: "timeout" });
-    }
-    try {
-      await io.commit(plan, ends);
-    } catch (error) {
-      if (isPermissionDenied(error)) throw explainRefusal(this.known, this.now()) ?? error;
-      throw error;
-    }
-    this.committed(plan);
+  private liveStates(): Record<string, LiveHereState> {
+    return Object.fromEntries([...this.liveHere].map(([sessionId, placed]) => [sessionId, placed.answered() ? "answered" : "ringing"]));
   }
 
-  private committed(plan: CallLimitsPlan): void {
-    this.known = afterCallLimitsWrite(this.known, plan, this.now());
-    this.liveHere.add(plan.sessionId);
+  private decide(given: DialPlanInput): Extract<DialPlan, { kind: "batch" }> {
+    const decision = planDial(given);
+    if (decision.kind === "refuse") throw new CallLimitError(decision.reason, decision.sentence, decision.retryAtMillis);
+    return decision;
+  }
+
+  private async placeWithFreshKnowledge(call: { sessionId: string; calleeId: string }, io: CallLimitsIo): Promise<Extract<DialPlan, { kind: "batch" }>> {
+    const document = await io.readLimits();
+    this.known = knownFromDocument(document);
+    const liveHere = this.liveStates();
+    const elsewhere = Object.values(this.known.live).filter((sessionId) => liveHere[sessionId] === undefined);
+    const sessions = Object.fromEntries(await Promise.all(elsewhere.map(async (sessionId) => [sessionId, await io.readSession(sessionId)] as const)));
+    const now = this.now();
+    const decision = this.decide({ known: this.known, liveHere, call, deviceNowMillis: now, read: { limits: document ? this.known : undefined, sessions } });
+    // What explains a second refusal: the entries whose calls have not ended, and the slots.
+    const live = Object.fromEntries(Object.entries(this.known.live).filter(([, sessionId]) => liveHere[sessionId] !== undefined || !callHasEnded(sessions[sessionId], now)));
+    await io.commit(decision.plan, decision.ends, { live, recent: this.known.recent });
+    return decision;
   }
 }
 

@@ -6,7 +6,7 @@ export type CallErrorCode =
   | "invalid-argument"
   /** Firestore refused a read or write (rules): not signed in, not a participant, or the call had moved on. */
   | "permission-denied"
-  /** The caller's limits refused a new call: too many live calls, already calling this person, or too many calls this minute. */
+  /** The caller's limits refused a new call: too many live calls, or too many calls this minute. */
   | "resource-exhausted"
   /** Something read from Firestore does not match the signaling contract. */
   | "invalid-data"

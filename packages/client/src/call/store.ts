@@ -5,6 +5,7 @@ import type {
   SessionCreateInput,
   SessionDescription,
 } from "@webrtc-lite/contract";
+import type { PlacedCall } from "./limits.js";
 
 /** Stops a listener. */
 export type Unsubscribe = () => void;
@@ -28,6 +29,14 @@ export interface RawRingingSession {
   data: Record<string, unknown>;
 }
 
+/** Where an incoming-calls snapshot came from (`incomingCallAction` decides with it). */
+export interface RingingSnapshot {
+  /** Served from the local cache (offline, or not yet confirmed by the server). */
+  fromCache: boolean;
+  /** The listener's first snapshot from the server, or the first after cache-only ones: its calls may have rung for a while. */
+  firstServerSnapshot: boolean;
+}
+
 /** The two participants of a session, as its candidates documents repeat them. */
 export interface SessionParticipants {
   caller_id: string;
@@ -46,23 +55,24 @@ export interface SignalingStore {
   newSessionId(): string;
   /**
    * One batch: session `sessionId` with the offer, the caller's candidates document holding
-   * `candidates` (0–6 entries gathered so far) and the caller's limits write. Once it has
-   * committed, the call rings on the callee's side. Rejects with a `CallLimitError` when the
-   * caller's limits stand in the way.
+   * `candidates` (0–6 entries gathered so far) and the caller's limits write; a call to the
+   * same callee still live here is ended in the same batch, and then `replaced` on its
+   * `PlacedCall`. Once it has committed, the call rings on the callee's side. Rejects with a
+   * `CallLimitError` when the caller's limits stand in the way (nothing is sent when this
+   * device knows it), or a `CallError` explaining a refusal.
    */
-  createCall(sessionId: string, input: SessionCreateInput, candidates: CandidateEntry[]): Promise<void>;
+  createCall(sessionId: string, input: SessionCreateInput, candidates: CandidateEntry[], placed: PlacedCall): Promise<void>;
   /** A call of this user has ended on this device, so its entry in the limits document may be released. */
   callEnded(sessionId: string): void;
   /** The session listener: the caller's listener on its session document (only after the create has committed). */
   watchSession(sessionId: string, onChange: (snapshot: ListenedSnapshot) => void, onError: (error: unknown) => void): Unsubscribe;
   /**
-   * The incoming-calls query: live sessions (`pending`/`offered`) of `calleeId`, newest first. `initial` is true
-   * until the listener has delivered its first snapshot in sync with the server: sessions in
-   * it may have rung for a while, later arrivals were created just now.
+   * The incoming-calls query: live sessions (`pending`/`offered`) of `calleeId`, newest first,
+   * with where each snapshot came from.
    */
   watchRinging(
     calleeId: string,
-    onChange: (sessions: RawRingingSession[], initial: boolean) => void,
+    onChange: (sessions: RawRingingSession[], snapshot: RingingSnapshot) => void,
     onError: (error: unknown) => void,
   ): Unsubscribe;
   /** The peer-candidates listener: the other side's candidates document (its deletion ends the call). */

@@ -4,3 +4,4 @@ export { TTL_LIMITS, MIN_SECRET_LENGTH } from "./policy.js";
 export { parseCredentialRequest, type CredentialRequest, type ParsedCredentialRequest } from "./request.js";
 export { FUNCTIONS_REGION, TURN_CREDENTIALS_CALLABLE } from "./region.js";
 export type { IceServer, TurnCredentials } from "./response.js";
+export { serverTimeOfCredential } from "./server-time.js";

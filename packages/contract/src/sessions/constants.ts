@@ -120,6 +120,15 @@ export const ICE_RESTART = Object.freeze({
 export const RING_SECONDS = Object.freeze({ min: 10, max: 600, default: 60 } as const);
 
 /**
+ * How a callee's device reads the ring deadline (`created_at + ring_seconds`, server time) with
+ * its own clock: a call found already ringing (in the incoming-calls query's first server
+ * snapshot) rings until the deadline plus `clockToleranceMs` by the device clock, and a call
+ * counts as lapsed (`callHasLapsed`) from that moment on. The tolerance is added, never
+ * subtracted: a device clock up to that far ahead of the server's hides nothing early.
+ */
+export const RING_DEADLINE = Object.freeze({ clockToleranceMs: 5_000 } as const);
+
+/**
  * `expire_at` that a client writes at create (session and candidates documents): its own clock
  * plus `clientSeconds`. The rules accept anything between `minSeconds` and `maxSeconds` after
  * the server's time, so a device clock a day off still works, while a document no function

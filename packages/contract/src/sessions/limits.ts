@@ -10,7 +10,7 @@
 // Pure: the web client, the test clients and the unit tests run this code; Android and iOS
 // follow the same steps from docs/signaling.md.
 import { z } from "zod";
-import { RING_SECONDS, timestampSchema, uidSchema, type TimestampLike } from "./model.js";
+import { RING_DEADLINE, RING_SECONDS, timestampSchema, uidSchema, type EndRequestReason, type TimestampLike } from "./model.js";
 import { wholeMatch } from "./validation.js";
 
 /** Collection of the per-caller limits documents; the document id is the caller's uid. */
@@ -86,47 +86,124 @@ export interface CallLimitsPlan {
   calleeId: string;
   /** Callees whose entries this write removes (their calls have ended, or the rules refuse the write). */
   released: string[];
-  /** The session the callee's entry named before, which this write replaces (it must have ended). */
+  /** The session the callee's entry named before, which this write replaces (it must have ended, or end in the same batch). */
   replaces?: string;
 }
 
+/** A call of this user that a dial's batch ends (with an end request and the deletion of this caller's candidates document of it). */
+export interface CallToEnd {
+  sessionId: string;
+  reason: Extract<EndRequestReason, "cancel" | "hangup" | "timeout">;
+}
+
+/** Where a call placed on this device stands: still ringing, or answered (connecting, connected, reconnecting). */
+export type LiveHereState = "ringing" | "answered";
+
+/** Everything a dial's plan depends on. */
+export interface DialPlanInput {
+  /** What this device knows of its limits document (`unknownCallLimits()` when nothing). */
+  known: KnownCallLimits;
+  /** The calls placed on this device that have not ended here, by session id. */
+  liveHere: Readonly<Record<string, LiveHereState>>;
+  call: { sessionId: string; calleeId: string };
+  deviceNowMillis: number;
+  /**
+   * After the rules refused a batch: the limits document as read (`undefined`: it does not
+   * exist) and each session its `live` names that is not live here (`undefined`: gone, or the
+   * read was refused). The plan then uses this instead of `known`.
+   */
+  read?: { limits: KnownCallLimits | undefined; sessions: Readonly<Record<string, EndedFields | undefined>> };
+}
+
+/** A dial's decision: the batch to write, or a refusal made on the device (nothing is sent). */
+export type DialPlan =
+  | { kind: "batch"; plan: CallLimitsPlan; ends: CallToEnd[] }
+  | { kind: "refuse"; reason: CallLimitReason; sentence: string; retryAtMillis?: number };
+
 /**
- * Plans the limits write for a call to `calleeId` as session `sessionId`. `liveHere` is the set
- * of session ids this client knows to be live (its own calls in progress); entries for any
- * other session are taken to have ended, which the rules verify. The slot is one never written
- * or the least recently written one (a random one when nothing is known, so that a client that
- * restarted rarely picks the slot it wrote a moment ago). Releases only as many entries as
- * needed to stay within `maxLiveCalls`: each release costs the rules a read.
+ * Plans a dial: the limits write and the calls its batch ends, or a refusal on the device.
+ * - **Redial**: the entry for this callee names a call still live on this device (or, after a
+ *   read, live or lapsed elsewhere): the batch ends it (`hangup` if answered, `cancel` if not,
+ *   `timeout` if it lapsed) and replaces the entry, so the first batch goes through.
+ * - **Calls per minute**: every slot was written within the last `windowSeconds` by this
+ *   device's clock: refused, to retry at the oldest slot's time plus the window.
+ * - **Live calls**: other entries are released (each costs the rules a read) only as many as
+ *   needed to stay within `maxLiveCalls`; entries of calls live here, or live elsewhere as
+ *   read, are never released, and when too few can be, the dial is refused. A lapsed call
+ *   that is released is ended with `timeout` in the same batch.
+ * Entries of calls not live here that were not read are taken to have ended; the rules verify.
+ * The slot is one never written (a random one when nothing is known, so that a client that
+ * restarted rarely picks the slot it wrote a moment ago), else the least recently written.
  */
-export function planCallLimits(
-  known: KnownCallLimits,
-  call: { sessionId: string; calleeId: string },
-  liveHere: ReadonlySet<string>,
+export function planDial(
+  given: DialPlanInput,
   random: () => number = Math.random,
-  limits: { maxLiveCalls: number; callsPerMinute: number } = CALL_LIMITS,
-): CallLimitsPlan {
-  const current = known.live[call.calleeId];
-  if (current !== undefined && liveHere.has(current)) {
-    throw new CallLimitError("already-calling", `You are already in a call with ${call.calleeId} (session ${current}); end it before calling again.`);
-  }
-  const others = Object.entries(known.live).filter(([callee]) => callee !== call.calleeId);
-  const excess = others.length + 1 - limits.maxLiveCalls;
-  const releasable = others.filter(([, sessionId]) => !liveHere.has(sessionId)).map(([callee]) => callee);
-  if (excess > releasable.length) {
-    throw new CallLimitError("too-many-live-calls", `You already have ${limits.maxLiveCalls} calls in progress; end one before starting another.`);
-  }
-  return {
-    slot: chooseSlot(known.recent, limits.callsPerMinute, random),
-    sessionId: call.sessionId,
-    calleeId: call.calleeId,
-    released: releasable.slice(0, Math.max(0, excess)),
-    ...(current === undefined ? {} : { replaces: current }),
+  limits: { maxLiveCalls: number; callsPerMinute: number; windowSeconds: number } = CALL_LIMITS,
+): DialPlan {
+  const now = given.deviceNowMillis;
+  const known = given.read ? (given.read.limits ?? unknownCallLimits()) : given.known;
+  const retryAtMillis = callsPerMinuteRetryAt(known.recent, now, limits);
+  if (retryAtMillis !== undefined) return { kind: "refuse", reason: "too-many-calls-per-minute", sentence: callsPerMinuteSentence(retryAtMillis, now, limits), retryAtMillis };
+
+  const standing = (sessionId: string): "live" | "lapsed" | "ended" => {
+    if (given.liveHere[sessionId] !== undefined) return "live";
+    if (!given.read) return "ended";
+    const session = given.read.sessions[sessionId];
+    if (callHasLapsed(session, now)) return "lapsed";
+    return callHasEnded(session, now) ? "ended" : "live";
   };
+  const ends: CallToEnd[] = [];
+  const current = known.live[given.call.calleeId];
+  if (current !== undefined && standing(current) !== "ended") {
+    const answered = given.liveHere[current] === "answered" || isSet(given.read?.sessions[current]?.answer);
+    ends.push({ sessionId: current, reason: standing(current) === "lapsed" ? "timeout" : answered ? "hangup" : "cancel" });
+  }
+  const others = Object.entries(known.live).filter(([callee]) => callee !== given.call.calleeId);
+  const excess = others.length + 1 - limits.maxLiveCalls;
+  // Ended entries first: a lapsed one costs an end request as well.
+  const releasable = [...others.filter(([, id]) => standing(id) === "ended"), ...others.filter(([, id]) => standing(id) === "lapsed")];
+  if (excess > releasable.length) return { kind: "refuse", reason: "too-many-live-calls", sentence: liveCallsSentence(limits) };
+  const released = releasable.slice(0, Math.max(0, excess));
+  for (const [, sessionId] of released) if (standing(sessionId) === "lapsed") ends.push({ sessionId, reason: "timeout" });
+  return {
+    kind: "batch",
+    plan: {
+      slot: chooseSlot(known.recent, limits.callsPerMinute, random),
+      sessionId: given.call.sessionId,
+      calleeId: given.call.calleeId,
+      released: released.map(([callee]) => callee),
+      ...(current === undefined ? {} : { replaces: current }),
+    },
+    ends,
+  };
+}
+
+function isSet(value: unknown): boolean {
+  return value !== undefined && value !== null;
 }
 
 /** How many sessions the rules read for the limits write of `plan`: one per entry it replaces or removes. */
 export function releasedSessionReads(plan: CallLimitsPlan): number {
   return plan.released.length + (plan.replaces === undefined ? 0 : 1);
+}
+
+/** When every slot was written within the window by `nowMillis` (the device's clock): when the oldest leaves it, the time to retry; else undefined. */
+export function callsPerMinuteRetryAt(recent: Record<string, number>, nowMillis: number, limits: { callsPerMinute: number; windowSeconds: number } = CALL_LIMITS): number | undefined {
+  const times = slotNames(limits.callsPerMinute).map((slot) => recent[slot]);
+  if (times.some((at) => at === undefined)) return undefined;
+  const retryAt = Math.min(...times) + limits.windowSeconds * 1_000;
+  return retryAt > nowMillis ? retryAt : undefined;
+}
+
+/** The sentence of `too-many-live-calls`. */
+export function liveCallsSentence(limits: { maxLiveCalls: number } = CALL_LIMITS): string {
+  return `You already have ${limits.maxLiveCalls} calls in progress; end one before starting another.`;
+}
+
+/** The sentence of `too-many-calls-per-minute`, naming the wait until `retryAtMillis` by this device's clock. */
+export function callsPerMinuteSentence(retryAtMillis: number, nowMillis: number, limits: { callsPerMinute: number; windowSeconds: number } = CALL_LIMITS): string {
+  const waitSeconds = Math.max(1, Math.ceil((retryAtMillis - nowMillis) / 1_000));
+  return `You started ${limits.callsPerMinute} calls in the last ${limits.windowSeconds} seconds; try again in about ${waitSeconds} s.`;
 }
 
 function chooseSlot(recent: Record<string, number>, callsPerMinute: number, random: () => number): string {
@@ -186,45 +263,32 @@ export function callHasEnded(session: EndedFields | undefined, nowMillis: number
 }
 
 /**
- * Whether a call that has not ended was left ringing past its deadline (`created_at +
- * ring_seconds`) with no answer: the rules refuse any answer now, so it can never connect, and
- * its caller ends it with `timeout` (a caller whose app died while it rang does so in its next
- * dial's batch). Until then it still counts, and still shows in the callee's incoming-calls query.
+ * Whether a call that has not ended was left ringing past its deadline with no answer, by this
+ * device's clock (`nowMillis`) with the ring tolerance: `answer` is null and `nowMillis ≥
+ * created_at + ring_seconds·1000 + RING_DEADLINE.clockToleranceMs`. The rules refuse any answer
+ * by then (they judge by server time, and the tolerance covers a device clock a little ahead),
+ * so it can never connect, and its caller ends it with `timeout` (a caller whose app died while
+ * it rang does so in its next dial's batch). Until then it still counts against the caller's
+ * limits, and still shows in the callee's incoming-calls query.
  */
 export function callHasLapsed(session: EndedFields | undefined, nowMillis: number): boolean {
   if (!session || callHasEnded(session, nowMillis)) return false;
   const ringSeconds = typeof session.ring_seconds === "number" ? session.ring_seconds : RING_SECONDS.default;
-  const unanswered = session.answer === undefined || session.answer === null;
-  return unanswered && !!session.created_at && nowMillis >= session.created_at.toMillis() + ringSeconds * 1_000;
+  return !isSet(session.answer) && !!session.created_at && nowMillis >= session.created_at.toMillis() + ringSeconds * 1_000 + RING_DEADLINE.clockToleranceMs;
 }
 
 /** Why a call could not be placed because of the caller's limits. */
-export type CallLimitReason = "already-calling" | "too-many-live-calls" | "too-many-calls-per-minute";
+export type CallLimitReason = "too-many-live-calls" | "too-many-calls-per-minute";
 
 /** A call refused by the caller's own limits, with a sentence the app can show. */
 export class CallLimitError extends Error {
   constructor(
     readonly reason: CallLimitReason,
     message: string,
+    /** `too-many-calls-per-minute`: when a dial may go through again, by this device's clock. */
+    readonly retryAtMillis?: number,
   ) {
     super(message);
     this.name = "CallLimitError";
   }
-}
-
-/**
- * After the rules refused a create made with fresh knowledge: why, from the limits document as
- * read, or `undefined` when the limits do not explain it. `nowMillis` is this device's clock,
- * so the wait it names is approximate.
- */
-export function explainRefusal(known: KnownCallLimits, nowMillis: number, limits: { callsPerMinute: number; windowSeconds: number } = CALL_LIMITS): CallLimitError | undefined {
-  const slots = slotNames(limits.callsPerMinute);
-  if (slots.some((slot) => known.recent[slot] === undefined)) return undefined;
-  const oldest = Math.min(...slots.map((slot) => known.recent[slot]));
-  const waitSeconds = Math.ceil((oldest + limits.windowSeconds * 1_000 - nowMillis) / 1_000);
-  if (waitSeconds <= 0) return undefined;
-  return new CallLimitError(
-    "too-many-calls-per-minute",
-    `You started ${limits.callsPerMinute} calls in the last ${limits.windowSeconds} seconds; try again in about ${waitSeconds} s.`,
-  );
 }
