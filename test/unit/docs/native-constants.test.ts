@@ -19,6 +19,8 @@ const CONTRACT_CONSTANTS: readonly ContractConstant[] = [
   // The ring deadline's tolerance for a device clock behind the server's (the docs' "Ringing").
   { kotlin: "RING_CLOCK_TOLERANCE_MS", value: RING_DEADLINE.clockToleranceMs, source: "RING_DEADLINE.clockToleranceMs", required: true },
   { kotlin: "EXPIRE_AFTER_MS", value: CREATE_EXPIRY.clientSeconds * 1000, source: "CREATE_EXPIRY.clientSeconds × 1000", required: true },
+  { kotlin: "EXPIRE_ACCEPTED_MIN_MS", value: CREATE_EXPIRY.minSeconds * 1000, source: "CREATE_EXPIRY.minSeconds × 1000", required: true },
+  { kotlin: "EXPIRE_ACCEPTED_MAX_MS", value: CREATE_EXPIRY.maxSeconds * 1000, source: "CREATE_EXPIRY.maxSeconds × 1000", required: true },
   { kotlin: "MAX_GENERATION", value: ICE_RESTART.maxGeneration, source: "ICE_RESTART.maxGeneration", required: true },
   { kotlin: "DISCONNECTED_GRACE_MS", value: ICE_RESTART.disconnectedGraceMs, source: "ICE_RESTART.disconnectedGraceMs", required: true },
   { kotlin: "RESTART_ATTEMPT_MS", value: ICE_RESTART.attemptMs, source: "ICE_RESTART.attemptMs", required: true },
