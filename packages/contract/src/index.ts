@@ -3,6 +3,7 @@
 // Native); the TURN REST scheme for Node is in "@webrtc-lite/contract/turn-rest".
 export * from "./sessions/model.js";
 export * from "./sessions/validation.js";
+export * from "./sessions/received.js";
 export * from "./sessions/limits.js";
 export * from "./sessions/timeouts.js";
 export * from "./sessions/cost.js";

@@ -101,11 +101,11 @@ describe("web client: candidate batches", () => {
     assert.deepEqual(inbox.fresh(all), {
       usable: [{ index: 5, entry: entry(6) }],
       skipped: [
-        { index: 0, problem: "it does not match the signaling contract (candidate: candidate priority must be a whole number from 0 to 4294967295, without leading zeros.)" },
-        { index: 1, problem: "it does not match the signaling contract (candidate: candidate raddr must be followed by rport.)" },
-        { index: 2, problem: "it does not match the signaling contract (candidate: candidate must be a string)" },
-        { index: 3, problem: 'it does not match the signaling contract (Unrecognized key: "extra")' },
-        { index: 4, problem: "it does not match the signaling contract (Invalid input: expected object, received string)" },
+        { index: 0, reason: "bad-candidate-line", problem: "it does not match the signaling contract (candidate: candidate priority must be a whole number from 0 to 4294967295, without leading zeros.)" },
+        { index: 1, reason: "bad-candidate-line", problem: "it does not match the signaling contract (candidate: candidate raddr must be followed by rport.)" },
+        { index: 2, reason: "candidate-not-a-string", problem: "it does not match the signaling contract (candidate: candidate must be a string)" },
+        { index: 3, reason: "unknown-key", problem: 'it does not match the signaling contract (Unrecognized key: "extra")' },
+        { index: 4, reason: "not-a-map", problem: "it does not match the signaling contract (Invalid input: expected object, received string)" },
       ],
     });
     assert.deepEqual(inbox.fresh([...all, entry(7)]), { usable: [{ index: 6, entry: entry(7) }], skipped: [] });
@@ -119,6 +119,10 @@ describe("web client: candidate batches", () => {
     const { usable: taken, skipped } = inbox.fresh([...usable, ...names].map(withAddress));
     assert.deepEqual(taken.map(({ entry }) => entry.candidate.split(" ")[4]), usable);
     assert.deepEqual(skipped.map(({ index }) => index), names.map((_, n) => usable.length + n));
+    assert.deepEqual(
+      skipped.map(({ reason }) => reason),
+      names.map((name) => (/^[A-Za-z0-9._:-]+$/.test(name) ? "address-is-a-name" : "bad-candidate-line")),
+    );
     // Markup is refused by the contract itself; a name the contract allows, by the address check.
     assert.match(skipped[0].problem, /^it does not match the signaling contract \(candidate: candidate address must be/);
     assert.equal(

@@ -1,4 +1,4 @@
-import { LIMITS, candidateEntrySchema, describeIssues, type CandidateEntry } from "@webrtc-lite/contract";
+import { LIMITS, readReceivedEntry, type CandidateEntry, type EntrySkipReason } from "@webrtc-lite/contract";
 
 /**
  * Collects this side's ICE candidates into batches for its candidates document. The contract
@@ -65,39 +65,11 @@ export interface ReceivedEntry {
   entry: CandidateEntry;
 }
 
-/** An entry of the other side's candidates array that is not handed to `addIceCandidate`, and why. */
+/** An entry of the other side's candidates array that is not handed to `addIceCandidate`: its reason code, and why in a sentence. */
 export interface SkippedEntry {
   index: number;
+  reason: EntrySkipReason;
   problem: string;
-}
-
-// Browsers and libwebrtc gather IP addresses, or mDNS names (`<uuid>.local`) in place of a host
-// address. libwebrtc resolves any other name it is given, so a peer could make this side send
-// a DNS query for a name of the peer's choosing (or make it try markup as a host name).
-const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-const MDNS_NAME = /^[A-Za-z0-9-]{1,63}\.local$/;
-
-function isIPv6(address: string): boolean {
-  if (!/^[0-9A-Fa-f:.]+$/.test(address)) return false;
-  // The WHATWG URL parser (browsers, Node) accepts exactly the valid IPv6 literals in brackets.
-  try {
-    new URL(`http://[${address}]/`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The entry checked on its own, as `addIceCandidate` may take it, or the sentence that says why it may not. */
-function checkReceived(value: unknown): CandidateEntry | string {
-  const parsed = candidateEntrySchema.safeParse(value);
-  if (!parsed.success) return `it does not match the signaling contract (${describeIssues(parsed.error)})`;
-  // The contract's grammar puts the address fifth: candidate:<foundation> <component> <transport> <priority> <address> …
-  const address = parsed.data.candidate.split(" ")[4];
-  if (address !== undefined && !IPV4.test(address) && !isIPv6(address) && !MDNS_NAME.test(address)) {
-    return "its address is neither an IP address nor an mDNS .local name, and this side resolves no other name a peer sends";
-  }
-  return parsed.data;
 }
 
 /**
@@ -114,9 +86,10 @@ export class CandidateInbox {
     const usable: ReceivedEntry[] = [];
     const skipped: SkippedEntry[] = [];
     for (let index = this.seen; index < all.length; index += 1) {
-      const checked = checkReceived(all[index]);
-      if (typeof checked === "string") skipped.push({ index, problem: checked });
-      else usable.push({ index, entry: checked });
+      // The contract's check, so that the reason codes are those every port reports.
+      const { entry, problem } = readReceivedEntry(all[index]);
+      if (problem) skipped.push({ index, reason: problem.reason, problem: problem.sentence });
+      else usable.push({ index, entry });
     }
     this.seen = Math.max(this.seen, all.length);
     return { usable, skipped };
