@@ -28,7 +28,7 @@ import { randomUUID } from "node:crypto";
 import { Signal, waitOnChanges } from "../snapshots";
 import { CANDIDATES, EXPIRE_AFTER_MS, FUNCTIONS_REGION, INCOMING_CALLS_LIMIT, LIMITS_COLLECTION, RING_SECONDS_DEFAULT, SESSIONS, TURN_CREDENTIALS_CALLABLE } from "./constants";
 import { CredentialsCache } from "./credentials";
-import { DocsCall, isPermissionDenied, readFromServer } from "./call";
+import { DocsCall, REPLACED, isPermissionDenied, readFromServer } from "./call";
 import { diagnoseRefusal, type Diagnosis } from "./diagnosis";
 import { incomingAction } from "./listeners";
 import { afterDial, planDial, type DialPlan, type KnownLimits, type LimitsRead, type LiveHere } from "./limits";
@@ -40,7 +40,9 @@ export interface DocsAppConfig {
   auth: { host: string; port: number };
   firestore: { host: string; port: number };
   /** Where `getTurnCredentials` is served (the Functions emulator, or a forward in front of it). */
-  functions: { host: string; port: number };
+  functions: { host: string; port: number } | { answer: () => Promise<unknown> };
+  /** The device clock the credentials cache reads (a test moves it on); `Date.now` by default. */
+  clock?: () => number;
   /** `relay` in the tests: every packet through TURN. */
   iceTransportPolicy?: RTCIceTransportPolicy;
 }
@@ -106,12 +108,18 @@ export class DocsApp {
     connectAuthEmulator(auth, `http://${config.auth.host}:${config.auth.port}`, { disableWarnings: true });
     const db = getFirestore(app);
     connectFirestoreEmulator(db, config.firestore.host, config.firestore.port);
-    const functions = getFunctions(app, FUNCTIONS_REGION);
-    connectFunctionsEmulator(functions, config.functions.host, config.functions.port);
-    const callable = httpsCallable(functions, TURN_CREDENTIALS_CALLABLE);
+    let fetch: () => Promise<unknown>;
+    if ("answer" in config.functions) {
+      fetch = config.functions.answer;
+    } else {
+      const functions = getFunctions(app, FUNCTIONS_REGION);
+      connectFunctionsEmulator(functions, config.functions.host, config.functions.port);
+      const callable = httpsCallable(functions, TURN_CREDENTIALS_CALLABLE);
+      fetch = async () => (await callable({})).data;
+    }
     const { user } = await signInAnonymously(auth);
     const provider = String((await user.getIdTokenResult()).signInProvider ?? "");
-    const credentials = new CredentialsCache(async () => (await callable({})).data);
+    const credentials = new CredentialsCache(fetch, config.clock);
     return new DocsApp(user.uid, db, credentials, provider, async () => {
       await terminate(db);
       await deleteApp(app);
@@ -200,7 +208,10 @@ export class DocsApp {
   private async commitDial(call: DocsCall, plan: DialPlan, calleeId: string, sdp: string, ringSeconds: number): Promise<void> {
     const batch = writeBatch(this.db);
     const replaced = plan.ends.map((end) => this.liveHere.get(end.sessionId)).filter((old): old is DocsCall => old !== undefined);
-    for (const old of replaced) old.outbox.stop();
+    for (const old of replaced) {
+      old.outbox.stop();
+      old.replacing = true;
+    }
     for (const end of plan.ends) {
       const old = doc(this.db, SESSIONS, end.sessionId);
       batch.update(old, { end_request: { by: "caller", reason: end.reason, at: serverTimestamp() } });
@@ -228,10 +239,11 @@ export class DocsApp {
       await batch.commit();
     } catch (error) {
       this.dials.push({ sessionId: call.sessionId, outcome: "refused", ends: plan.ends });
+      for (const old of replaced) old.replacing = false;
       throw error;
     }
     this.dials.push({ sessionId: call.sessionId, outcome: "committed", ends: plan.ends });
-    for (const old of replaced) old.finish("replaced by a redial to the same callee");
+    for (const old of replaced) old.finish(REPLACED);
   }
 
   /** After a refused dial: the limits document and each session it names that is not live here. */

@@ -28,6 +28,9 @@ export interface CallEnvironment {
   ended(call: DocsCall): void;
 }
 
+/** How a call ends that a redial to the same callee replaced. */
+export const REPLACED = "replaced by a redial to the same callee";
+
 /** Reads a document from the server, retried for a moment while the SDK says it is offline ("Every write is safe to repeat"). */
 export async function readFromServer(ref: DocumentReference): Promise<DocumentSnapshot | "permission-denied"> {
   for (let attempt = 0; ; attempt += 1) {
@@ -62,6 +65,8 @@ export class DocsCall {
   readonly skipped: string[] = [];
   /** libwebrtc's states, `ice:checking`, `connection:connected`, … */
   readonly states: string[] = [];
+  /** Set while a redial's batch ends this call: the end it sees is that batch's. */
+  replacing = false;
   /** Whether the callee has answered (caller: its answer applied; callee: its answer batch committed). */
   answered = false;
   /** Generations this side negotiated after the first (each restart it offered or answered). */
@@ -332,6 +337,7 @@ export class DocsCall {
   /** "The side that learns of the end deletes its own candidates document", without checking that it exists. */
   learnedEnd(how: string): void {
     if (this.ended.fired) return;
+    if (this.replacing) return this.finish(REPLACED);
     this.outbox.stop();
     deleteDoc(this.own).catch(() => undefined);
     this.finish(how);

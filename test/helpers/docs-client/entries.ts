@@ -86,9 +86,8 @@ export function entryGrammarProblem(entry: unknown): EntryProblem | undefined {
   if (Object.keys(entry).some((key) => !KEYS.includes(key))) return "unknown-key";
   if (REQUIRED.some((key) => !(key in entry))) return "missing-key";
   const { candidate, sdpMid, sdpMLineIndex } = entry;
+  // The order of the checks is the order of the reason codes: the first that applies is reported.
   if (typeof candidate !== "string") return "candidate-not-a-string";
-  const line = lineProblem(candidate);
-  if (line) return line;
   if (sdpMid !== null && (typeof sdpMid !== "string" || !SDP_MID.test(sdpMid))) return "bad-sdp-mid";
   if (sdpMLineIndex !== null && !(typeof sdpMLineIndex === "number" && Number.isInteger(sdpMLineIndex) && !Object.is(sdpMLineIndex, -0) && sdpMLineIndex >= 0 && sdpMLineIndex <= 63)) {
     return "bad-sdp-mline-index";
@@ -96,6 +95,8 @@ export function entryGrammarProblem(entry: unknown): EntryProblem | undefined {
   if ("usernameFragment" in entry && entry.usernameFragment !== null) {
     if (typeof entry.usernameFragment !== "string" || !USERNAME_FRAGMENT.test(entry.usernameFragment)) return "bad-username-fragment";
   }
+  const line = lineProblem(candidate);
+  if (line) return line;
   if (candidate !== "" && sdpMid === null && sdpMLineIndex === null) return "no-mid-or-index";
   return undefined;
 }
