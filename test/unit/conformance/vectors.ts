@@ -6,6 +6,7 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { z } from "zod";
+import { ENTRY_SKIP_REASONS, SDP_REFUSAL_REASONS } from "@webrtc-lite/contract";
 
 const requireHere = createRequire(__filename);
 
@@ -54,4 +55,29 @@ export function loadVectorArrays<Shapes extends Record<string, VectorShape<z.Zod
 /** Loads conformance file `name` of `{ about, vectors: [...] }` (see `loadVectorArrays`). */
 export function loadVectors<Given extends z.ZodType, Expect extends z.ZodObject>(name: string, given: Given, expect: Expect): Array<Vector<z.output<Given>, z.output<Expect>>> {
   return loadVectorArrays(name, { vectors: { given, expect } }).vectors;
+}
+
+const verdict = z.enum(["accept", "refuse"]);
+
+/** candidate-entries.json: an entry as JSON → what the rules and a receiver do with it. */
+export function candidateEntryVectors() {
+  return loadVectors(
+    "candidate-entries.json",
+    // z.json() refuses an absent entry (undefined is no JSON value).
+    z.strictObject({ entry: z.json() }),
+    z
+      .object({ rules: verdict, receiver: z.enum(["add", "end-of-candidates", "skip"]), reason: z.enum(ENTRY_SKIP_REASONS).optional() })
+      .refine(({ receiver, reason }) => (receiver === "skip") === (reason !== undefined), { error: "reason goes with receiver skip, and only with it" }),
+  );
+}
+
+/** sdp.json: an sdp → whether the rules (and the contract's offerSchema and answerSchema) take it. */
+export function sdpVectors() {
+  return loadVectors(
+    "sdp.json",
+    z.strictObject({ sdp: z.string() }),
+    z
+      .object({ rules: verdict, reason: z.enum(SDP_REFUSAL_REASONS).optional() })
+      .refine(({ rules, reason }) => (rules === "refuse") === (reason !== undefined), { error: "reason goes with rules refuse, and only with it" }),
+  );
 }

@@ -2,7 +2,7 @@ import type { CandidateEntry, Role, SessionCreateInput } from "@webrtc-lite/cont
 import type { Call } from "@webrtc-lite/client/call/call";
 import type { IceCandidateFields, PeerConnection } from "@webrtc-lite/client/call/peer";
 import type { CallState } from "@webrtc-lite/client/call/state";
-import type { RawDocument, RawRingingSession, SessionParticipants, SignalingStore, Unsubscribe } from "@webrtc-lite/client/call/store";
+import type { ListenedSnapshot, RawRingingSession, SessionParticipants, SignalingStore, Unsubscribe } from "@webrtc-lite/client/call/store";
 import { waitFor } from "@webrtc-lite/dev-stack/wait";
 
 /** A WebRTC session description that passes the contract's SDP checks. */
@@ -18,6 +18,14 @@ export function sdp(type: "offer" | "answer"): string {
     "a=fingerprint:sha-256 AB:CD",
     "",
   ].join("\r\n");
+}
+
+/** A document's fields as the server shows them; `undefined` when it does not exist. */
+export type RawDocument = Record<string, unknown> | undefined;
+
+/** A snapshot the server confirmed of `document` (`undefined`: it does not exist). */
+export function serverSnapshot(document: RawDocument): ListenedSnapshot {
+  return document === undefined ? { fromCache: false, exists: false } : { fromCache: false, exists: true, data: document };
 }
 
 /** A Firestore timestamp stand-in. */
@@ -67,9 +75,15 @@ export class FakeSignalingStore implements SignalingStore {
   /** Sessions reported through `callEnded`, in order. */
   readonly endedHere: string[] = [];
   answer: string | undefined;
+  /** Plays a server snapshot of the session, while its listener is attached. */
   session: ((session: RawDocument) => void) | undefined;
+  /** Plays any snapshot of the session (from the cache too), while its listener is attached. */
+  sessionSnapshot: ((snapshot: ListenedSnapshot) => void) | undefined;
   ringing: ((sessions: RawRingingSession[], initial: boolean) => void) | undefined;
+  /** Plays a server snapshot of a side's candidates document, while the other side listens to it. */
   readonly candidates = new Map<Role, (document: RawDocument) => void>();
+  /** Plays any snapshot of a side's candidates document (from the cache too), while the other side listens to it. */
+  readonly candidatesSnapshot = new Map<Role, (snapshot: ListenedSnapshot) => void>();
   readonly failures = new Map<string, unknown>();
   private readonly holds = new Map<string, Promise<void>>();
 
@@ -117,16 +131,31 @@ export class FakeSignalingStore implements SignalingStore {
   callEnded(sessionId: string): void {
     this.endedHere.push(sessionId);
   }
-  watchSession(sessionId: string, onChange: (session: RawDocument) => void): Unsubscribe {
-    return this.listen(`session ${sessionId}`, (listener) => (this.session = listener), onChange);
+  watchSession(sessionId: string, onChange: (snapshot: ListenedSnapshot) => void): Unsubscribe {
+    return this.listen(
+      `session ${sessionId}`,
+      (listener) => {
+        this.sessionSnapshot = listener;
+        this.session = listener && ((document: RawDocument) => listener(serverSnapshot(document)));
+      },
+      onChange,
+    );
   }
   watchRinging(calleeId: string, onChange: (sessions: RawRingingSession[], initial: boolean) => void): Unsubscribe {
     return this.listen(`ringing ${calleeId}`, (listener) => (this.ringing = listener), onChange);
   }
-  watchCandidates(sessionId: string, sender: Role, onChange: (document: RawDocument) => void): Unsubscribe {
+  watchCandidates(sessionId: string, sender: Role, onChange: (snapshot: ListenedSnapshot) => void): Unsubscribe {
     return this.listen(
       `candidates ${sessionId} ${sender}`,
-      (listener) => (listener ? this.candidates.set(sender, listener) : this.candidates.delete(sender)),
+      (listener) => {
+        if (!listener) {
+          this.candidates.delete(sender);
+          this.candidatesSnapshot.delete(sender);
+          return;
+        }
+        this.candidatesSnapshot.set(sender, listener);
+        this.candidates.set(sender, (document) => listener(serverSnapshot(document)));
+      },
       onChange,
     );
   }

@@ -3,7 +3,8 @@ import type { Call, CallOptions, Participants } from "./call.js";
 import { collectGatheredCandidates, type PeerConnection } from "./peer.js";
 import { CallSession, callErrorFrom, readSessionOrFail } from "./session.js";
 import { CallError } from "./state.js";
-import type { RawDocument, SignalingStore, Unsubscribe } from "./store.js";
+import { sessionListenerStep } from "./listeners.js";
+import type { ListenedSnapshot, SignalingStore, Unsubscribe } from "./store.js";
 
 /**
  * Calls `participants.calleeId`: makes the offer on `pc`, creates the session and the caller's
@@ -46,7 +47,8 @@ export async function startCall(store: SignalingStore, pc: PeerConnection, parti
 /**
  * The session listener: the caller's listener on its session, from after the create (the rules refuse it
  * before) until the answer is in; after that the callee's candidates document carries the
- * end signal, so the session costs no further reads.
+ * end signal, so the session costs no further reads. What each snapshot means is
+ * `sessionListenerStep`'s; a session that breaks the contract ends the call first.
  */
 function followSession(store: SignalingStore, pc: PeerConnection, call: CallSession): void {
   // Filled in once watchSession returns; a first snapshot may arrive before it does.
@@ -56,29 +58,22 @@ function followSession(store: SignalingStore, pc: PeerConnection, call: CallSess
     done = true;
     listener.stop?.();
   };
-  const changed = (raw: RawDocument): void => {
+  const changed = (snapshot: ListenedSnapshot): void => {
     if (done) return;
-    if (raw === undefined) {
-      finish();
-      call.fail(new CallError("unavailable", `Session ${call.sessionId} is gone from Firestore: the call is over.`), "follow the call");
-      return;
-    }
-    let session: Session;
+    let session: Session | undefined;
     try {
-      session = readSessionOrFail(raw, call.sessionId);
+      if (snapshot.exists) session = readSessionOrFail(snapshot.data ?? {}, call.sessionId);
     } catch (error) {
       finish();
       call.fail(error, "read the session", "cancel");
       return;
     }
-    // An end comes first: a first snapshot may already be past the answer (answered, then hung up).
-    if (session.status === "ended") {
+    const step = sessionListenerStep(snapshot);
+    if (step.action === "ended") {
       finish();
-      call.apply({ type: "ended", reason: session.ended_reason ?? "error" });
-    } else if (session.end_request && session.end_request.by !== call.role) {
-      finish();
-      call.peerEnded(session.end_request.reason);
-    } else if (session.answer) {
+      const gone = session ? undefined : new CallError("unavailable", `Session ${call.sessionId} is gone from Firestore: the call is over.`);
+      call.endSignalled(step.reason, step.deleteOwnCandidates, gone);
+    } else if (step.action === "apply-answer" && session?.answer) {
       finish();
       pc.setRemoteDescription(session.answer).then(
         () => {

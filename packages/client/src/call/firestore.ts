@@ -38,7 +38,7 @@ import {
 } from "@webrtc-lite/contract";
 import { CallLimitsTracker } from "./limits.js";
 import { CallError } from "./state.js";
-import type { SignalingStore } from "./store.js";
+import type { ListenedSnapshot, SignalingStore } from "./store.js";
 
 // Pending server timestamps read as the local estimate instead of null, so that a snapshot of
 // this client's own write still passes the schema (docs/signaling.md, "Snapshots").
@@ -112,15 +112,14 @@ function fieldOf(value: unknown, key: string): unknown {
 }
 
 /**
- * A document listener's handler that passes on what the document holds, and "missing" only when
- * the server says so: a client that lost its connection (or never had the document) raises a
- * snapshot from its cache in which the document does not exist, and "missing" ends a call.
- * Metadata changes are included so that the server's confirmation arrives as a snapshot of its own.
+ * A document listener's handler that passes each snapshot on with where it came from: a client
+ * that lost its connection (or never had the document) raises a snapshot from its cache in which
+ * the document does not exist, and only the server's "missing" ends a call (listeners.ts).
  */
-function serverConfirmed(onChange: (document: Record<string, unknown> | undefined) => void) {
+function snapshotsOf(onChange: (snapshot: ListenedSnapshot) => void) {
   return (snapshot: DocumentSnapshot): void => {
-    if (snapshot.exists()) onChange(snapshot.data(ESTIMATE));
-    else if (!snapshot.metadata.fromCache) onChange(undefined);
+    const exists = snapshot.exists();
+    onChange({ fromCache: snapshot.metadata.fromCache, exists, ...(exists ? { data: snapshot.data(ESTIMATE) } : {}) });
   };
 }
 
@@ -200,7 +199,8 @@ export function firestoreSignaling(db: Firestore, options: SignalingOptions = {}
       limits.ended(sessionId);
     },
     watchSession(sessionId, onChange, onError) {
-      return onSnapshot(doc(db, sessionPath(sessionId)), { includeMetadataChanges: true }, serverConfirmed(onChange), onError);
+      // Metadata changes too, so that the server's confirmation arrives as a snapshot of its own.
+      return onSnapshot(doc(db, sessionPath(sessionId)), { includeMetadataChanges: true }, snapshotsOf(onChange), onError);
     },
     watchRinging(calleeId, onChange, onError) {
       // The incoming-calls query: an answer or an end request takes a call out of it at once,
@@ -225,7 +225,7 @@ export function firestoreSignaling(db: Firestore, options: SignalingOptions = {}
       );
     },
     watchCandidates(sessionId, sender, onChange, onError) {
-      return onSnapshot(doc(db, candidatesPath(sessionId, sender)), { includeMetadataChanges: true }, serverConfirmed(onChange), onError);
+      return onSnapshot(doc(db, candidatesPath(sessionId, sender)), { includeMetadataChanges: true }, snapshotsOf(onChange), onError);
     },
     async answerCall(sessionId, session, answer, candidates) {
       const batch = writeBatch(db);

@@ -3,22 +3,24 @@ import {
   answerSchema,
   candidateEntrySchema,
   describeIssues,
-  generationOf,
   offerSchema,
   peerOf,
+  receivedEntryProblem,
   sessionSchema,
   type CandidateEntry,
   type EndRequestReason,
+  type EndedReason,
   type Role,
   type Session,
 } from "@webrtc-lite/contract";
 import type { Call, CallOptions } from "./call.js";
 import { CallLimitError } from "./limits.js";
-import { CandidateInbox, CandidateOutbox, type ReceivedEntry } from "./outbox.js";
+import { INITIAL_PEER_CANDIDATES_STATE, peerCandidatesStep, type PeerCandidatesState } from "./listeners.js";
+import { CandidateOutbox, type ReceivedEntry } from "./outbox.js";
 import { iceUfragOf, type GatheredCandidates, type IceCandidateFields, type PeerConnection } from "./peer.js";
 import { IceRecovery } from "./recovery.js";
 import { CallError, nextCallState, type CallEvent, type CallState } from "./state.js";
-import type { RawDocument, SignalingStore, Unsubscribe } from "./store.js";
+import type { ListenedSnapshot, SignalingStore, Unsubscribe } from "./store.js";
 
 const DEFAULT_BATCH_DELAY_MS = 250;
 /** How often a `reconnecting` call reads its peer connection's states again. */
@@ -93,13 +95,17 @@ function watchNetworkChanges(onChange: () => void): () => void {
   return () => stops.splice(0).forEach((stop) => stop());
 }
 
+/** The SDP of a description `peerCandidatesStep` found usable. */
+function sdpOf(description: unknown): string {
+  return (description as { sdp: string }).sdp;
+}
+
 /** The state machine of one call, wired to its peer connection and its Firestore documents. */
 export class CallSession implements Call {
   private current: CallState;
   private readonly listeners = new Set<(state: CallState) => void>();
   private readonly subscriptions: Unsubscribe[] = [];
   private outbox = new CandidateOutbox();
-  private inbox = new CandidateInbox();
   private waitingForRemote: ReceivedEntry[] = [];
   private readonly warned = new Set<string>();
   private lastMid: Pick<CandidateEntry, "sdpMid" | "sdpMLineIndex"> = { sdpMid: null, sdpMLineIndex: null };
@@ -109,10 +115,11 @@ export class CallSession implements Call {
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private ringTimer: ReturnType<typeof setTimeout> | undefined;
   private sending: Promise<void> = Promise.resolve();
-  /** This side's ICE generation: 0 for the call's first negotiation, one more per restart. */
-  private generation = 0;
-  /** The generation of the other side's candidates document as last seen. */
-  private peerGeneration = 0;
+  /**
+   * What this side remembers of the other side's candidates document (`peerCandidatesStep`),
+   * and its own ICE generation: 0 for the call's first negotiation, one more per restart.
+   */
+  private peer: PeerCandidatesState = INITIAL_PEER_CANDIDATES_STATE;
   /** The `ice-ufrag` of this side's current local description; candidates of another are stale. */
   private localUfrag: string | undefined;
   /** Callee: the last generation it asked the caller to restart into. */
@@ -123,8 +130,6 @@ export class CallSession implements Call {
   private readonly stopNetworkWatch: () => void;
   private everConnected = false;
   private recheckTimer: ReturnType<typeof setInterval> | undefined;
-  /** Caller: a restart offer is being made (until its write is queued). */
-  private offering = false;
   /** Caller: a restart offer is waiting its turn. */
   private restartQueued = false;
   /** Caller: the callee's first answer is applied, so the rules take a restart. */
@@ -257,13 +262,14 @@ export class CallSession implements Call {
   }
 
   /**
-   * The other side ended the call. This side's candidates document goes too: with no function
+   * A listener shows that the call has ended (`reason`; `error` when this side cannot know why).
+   * With `deleteOwnCandidates` this side's candidates document goes too: with no function
    * running it would keep this side's addresses for 25 h.
    */
-  peerEnded(reason: EndRequestReason): void {
+  endSignalled(reason: EndedReason, deleteOwnCandidates: boolean, error?: CallError): void {
     if (this.current.phase === "ended") return;
-    this.apply({ type: "ended", reason });
-    if (this.endDeletesDocument) this.store.deleteOwnCandidates(this.sessionId, this.role).catch(() => undefined);
+    this.apply(error ? { type: "failed", error } : { type: "ended", reason });
+    if (deleteOwnCandidates && this.endDeletesDocument) this.store.deleteOwnCandidates(this.sessionId, this.role).catch(() => undefined);
   }
 
   /** Keeps a listener to stop when the call ends. */
@@ -303,7 +309,7 @@ export class CallSession implements Call {
   private scheduleFlush(): void {
     if (!this.ownDocument || this.flushTimer !== undefined) return;
     // A restart's candidates go out as they come: the call is down until they arrive.
-    if (this.outbox.complete || this.generation > 0) {
+    if (this.outbox.complete || this.peer.generation > 0) {
       this.flush();
       return;
     }
@@ -404,18 +410,26 @@ export class CallSession implements Call {
    * run one after another and a restart asked for while one waits to start joins it.
    */
   private offerRestart(): void {
-    if (this.restartQueued || !this.ownDocument || !this.remoteAnswered) return;
+    if (this.restartQueued) return;
+    if (!this.ownDocument || !this.remoteAnswered) {
+      this.setOffering(false);
+      return;
+    }
     this.restartQueued = true;
     this.negotiate("restart ICE", async () => {
       this.restartQueued = false;
-      if (this.generation >= ICE_RESTART.maxGeneration || this.current.phase === "ended") return;
-      this.offering = true;
+      this.setOffering(true);
       try {
-        await this.makeRestartOffer();
+        if (this.peer.generation < ICE_RESTART.maxGeneration && this.current.phase !== "ended") await this.makeRestartOffer();
       } finally {
-        this.offering = false;
+        this.setOffering(false);
       }
     });
+  }
+
+  /** Caller: whether a restart offer is being made, which a restart request it answers must not start again. */
+  private setOffering(offering: boolean): void {
+    this.peer = { ...this.peer, offering };
   }
 
   /** Caller: the next generation's offer, set locally and written. */
@@ -424,22 +438,21 @@ export class CallSession implements Call {
     const offer = await this.pc.createOffer({ iceRestart: true });
     await this.pc.setLocalDescription(offer);
     const description = offerSchema.parse({ type: "offer", sdp: offer.sdp ?? "" });
-    this.generation += 1;
+    this.peer = { ...this.peer, generation: this.peer.generation + 1 };
     this.startGeneration(description.sdp);
-    this.sendRestart(this.generation, description);
+    this.sendRestart(this.peer.generation, description);
   }
 
   /** Callee: answers the caller's restart offer of `generation`. */
   private answerRestart(generation: number, offerSdp: string): void {
     this.negotiate("answer the ICE restart", async () => {
-      if (generation !== this.peerGeneration || this.current.phase === "ended") return;
+      if (generation !== this.peer.peerGeneration || this.current.phase === "ended") return;
       await this.refreshIceServers();
       await this.pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
       this.markRemoteReady();
       const answer = await this.pc.createAnswer();
       await this.pc.setLocalDescription(answer);
       const description = answerSchema.parse({ type: "answer", sdp: answer.sdp ?? "" });
-      this.generation = generation;
       this.startGeneration(description.sdp);
       this.sendRestart(generation, description);
       this.iceConnectionChanged();
@@ -448,7 +461,7 @@ export class CallSession implements Call {
 
   /** Callee: asks the caller for a restart into the generation after the caller's current one, once per generation. */
   private askForRestart(): void {
-    const wanted = this.peerGeneration + 1;
+    const wanted = this.peer.peerGeneration + 1;
     if (wanted > ICE_RESTART.maxGeneration || wanted <= this.requested || !this.ownDocument) return;
     this.requested = wanted;
     this.sending = this.sending
@@ -480,13 +493,13 @@ export class CallSession implements Call {
     this.sending = this.sending
       .then(() => {
         // Callee: the caller has offered a later generation meanwhile; its answer is the one to write.
-        if (this.role === "callee" && generation !== this.peerGeneration) return undefined;
+        if (this.role === "callee" && generation !== this.peer.peerGeneration) return undefined;
         return this.store.restartIce(this.sessionId, this.role, generation, description, this.outbox.take() ?? []);
       })
       .catch((error: unknown) => {
         // Callee: the rules take an answer only to the caller's current generation; one that lost
         // the race against the caller's next offer is refused, and that offer gets its own answer.
-        if (this.role === "callee" && generation !== this.peerGeneration) return;
+        if (this.role === "callee" && generation !== this.peer.peerGeneration) return;
         this.warn(`restart ${generation}`, callErrorFrom(error, "send the ICE restart"));
       });
     this.scheduleFlush();
@@ -522,53 +535,62 @@ export class CallSession implements Call {
   /**
    * The other side deletes its document when it hangs up, and the server deletes both when the
    * call ends, so its absence is the end signal: a deletion costs no read, and neither does
-   * ending here without reading the session for its reason.
+   * ending here without reading the session for its reason. What each snapshot means is
+   * `peerCandidatesStep`'s; this carries its actions out, in order.
    */
-  private peerCandidatesChanged(raw: RawDocument): void {
-    if (raw === undefined) {
-      this.peerEnded("hangup");
-      return;
+  private peerCandidatesChanged(snapshot: ListenedSnapshot): void {
+    const { actions, state } = peerCandidatesStep(this.role, this.peer, snapshot);
+    this.peer = state;
+    const data = snapshot.data ?? {};
+    const all: unknown[] = Array.isArray(data.candidates) ? data.candidates : [];
+    const usable: ReceivedEntry[] = [];
+    for (const action of actions) {
+      switch (action.type) {
+        case "ended":
+          this.endSignalled("hangup", true);
+          return;
+        case "restart":
+          this.offerRestart();
+          break;
+        case "apply-restart-offer":
+          this.newPeerGeneration();
+          this.answerRestart(action.generation, sdpOf(data.description));
+          break;
+        case "apply-restart-answer":
+          this.newPeerGeneration();
+          this.applyRestartAnswer(action.generation, sdpOf(data.description));
+          break;
+        case "skip-generation":
+          this.warn(`peer-generation ${action.generation}`, new CallError("invalid-data", `The other side's ICE restart ${action.generation} carries no description this side can apply; it was ignored.`));
+          break;
+        case "skip-candidates":
+          this.warn("peer-candidates", new CallError("invalid-data", "The other side's ICE candidates document has no candidates array; its candidates were skipped."));
+          break;
+        case "skip":
+          this.skipped(action.index, receivedEntryProblem(all[action.index])?.sentence ?? action.reason);
+          break;
+        case "add":
+        case "end-of-candidates":
+          // Checked by the step; browsers take the end-of-candidates entry too.
+          usable.push({ index: action.index, entry: all[action.index] as CandidateEntry });
+          break;
+        case "ignore-snapshot":
+          break;
+      }
     }
-    this.peerGenerationSeen(raw);
-    const all = raw.candidates;
-    if (!Array.isArray(all)) {
-      this.warn("peer-candidates", new CallError("invalid-data", "The other side's ICE candidates document has no candidates array; its candidates were skipped."));
-      return;
-    }
-    const { usable, skipped } = this.inbox.fresh(all as unknown[]);
-    for (const { index, problem } of skipped) this.skipped(index, problem);
     this.addRemoteCandidates(usable);
   }
 
-  /**
-   * A new generation in the other side's document starts over: its entries are the new
-   * generation's, held back until its description is applied. The caller applies the callee's
-   * answer to its current restart (an answer to an older one is stale); the callee answers the
-   * caller's offer. The caller also restarts when the callee asks for it.
-   */
-  private peerGenerationSeen(raw: Record<string, unknown>): void {
-    // A request the offer being made already answers (the callee asked while it was on its way) starts nothing new.
-    if (this.role === "caller" && typeof raw.restart_request === "number" && raw.restart_request > this.generation && !this.offering) {
-      this.offerRestart();
-    }
-    const generation = generationOf(raw);
-    if (generation === this.peerGeneration) return;
-    if (generation < this.peerGeneration) return;
-    this.peerGeneration = generation;
-    this.inbox = new CandidateInbox();
+  /** The other side moved to a new generation: its entries wait for its description, and the old generation's waiting ones are of no use. */
+  private newPeerGeneration(): void {
     this.waitingForRemote = [];
     this.remoteReady = false;
-    const sdp = typeof raw.description === "object" && raw.description !== null ? (raw.description as { sdp?: unknown }).sdp : undefined;
-    if (typeof sdp !== "string") {
-      this.warn(`peer-generation ${generation}`, new CallError("invalid-data", `The other side's ICE restart ${generation} carries no description; it was ignored.`));
-      return;
-    }
-    if (this.role === "callee") {
-      this.answerRestart(generation, sdp);
-      return;
-    }
+  }
+
+  /** Caller: applies the callee's answer to its restart of `generation`, unless it has restarted again since. */
+  private applyRestartAnswer(generation: number, sdp: string): void {
     this.negotiate("apply the callee's restart answer", async () => {
-      if (generation !== this.generation || this.current.phase === "ended") return;
+      if (generation !== this.peer.generation || this.current.phase === "ended") return;
       await this.pc.setRemoteDescription({ type: "answer", sdp });
       this.markRemoteReady();
       // A restart over a path that still works never leaves `connected`: no state event will say it is back.

@@ -9,8 +9,18 @@ import type {
 /** Stops a listener. */
 export type Unsubscribe = () => void;
 
-/** A session or candidates document as read, unchecked; `undefined` when it does not exist (or is not visible yet). */
-export type RawDocument = Record<string, unknown> | undefined;
+/**
+ * One snapshot of a document listener, unchecked: whether the server confirmed it or the
+ * device's cache served it (`metadata.fromCache`), whether the document exists, and its fields.
+ */
+export interface ListenedSnapshot {
+  /** Served from the device's cache, not (yet) confirmed by the server. */
+  fromCache: boolean;
+  /** Whether the document exists in this snapshot. */
+  exists: boolean;
+  /** The document's fields when it exists (pending server timestamps as the SDK estimates them). */
+  data?: Record<string, unknown>;
+}
 
 /** A ringing session from the callee's query, unchecked. */
 export interface RawRingingSession {
@@ -44,7 +54,7 @@ export interface SignalingStore {
   /** A call of this user has ended on this device, so its entry in the limits document may be released. */
   callEnded(sessionId: string): void;
   /** The session listener: the caller's listener on its session document (only after the create has committed). */
-  watchSession(sessionId: string, onChange: (session: RawDocument) => void, onError: (error: unknown) => void): Unsubscribe;
+  watchSession(sessionId: string, onChange: (snapshot: ListenedSnapshot) => void, onError: (error: unknown) => void): Unsubscribe;
   /**
    * The incoming-calls query: live sessions (`pending`/`offered`) of `calleeId`, newest first. `initial` is true
    * until the listener has delivered its first snapshot in sync with the server: sessions in
@@ -55,8 +65,8 @@ export interface SignalingStore {
     onChange: (sessions: RawRingingSession[], initial: boolean) => void,
     onError: (error: unknown) => void,
   ): Unsubscribe;
-  /** The peer-candidates listener: the other side's candidates document; `undefined` once it is deleted (the call ended). */
-  watchCandidates(sessionId: string, sender: Role, onChange: (document: RawDocument) => void, onError: (error: unknown) => void): Unsubscribe;
+  /** The peer-candidates listener: the other side's candidates document (its deletion ends the call). */
+  watchCandidates(sessionId: string, sender: Role, onChange: (snapshot: ListenedSnapshot) => void, onError: (error: unknown) => void): Unsubscribe;
   /** One batch: the callee's answer and its candidates document holding `candidates` (0–6 entries). */
   answerCall(sessionId: string, session: SessionParticipants, answer: SessionDescription<"answer">, candidates: CandidateEntry[]): Promise<void>;
   /** Appends up to 6 entries to this side's candidates document. */

@@ -16,13 +16,9 @@ export const MAX_SDP_MID_LENGTH = 64;
 /** Longest `usernameFragment` (RFC 8839: ice-ufrag is at most 256 ice-chars). */
 export const MAX_USERNAME_FRAGMENT_LENGTH = 256;
 
-/**
- * A JavaScript RegExp that accepts what firestore.rules' `matches(pattern)` accepts: the whole
- * string must match, and a leading `(?s)` lets `.` match line breaks too.
- */
+/** A JavaScript RegExp that accepts what firestore.rules' `matches(pattern)` accepts: the whole string must match. */
 export function wholeMatch(pattern: string): RegExp {
-  const dotAll = pattern.startsWith("(?s)");
-  return new RegExp(`^(?:${dotAll ? pattern.slice("(?s)".length) : pattern})$`, dotAll ? "s" : "");
+  return new RegExp(`^(?:${pattern})$`);
 }
 
 /**
@@ -45,37 +41,58 @@ export const SDP_MID_PATTERN = `[A-Za-z0-9!#$%*+.^_|~-]{0,${MAX_SDP_MID_LENGTH}}
 // line break may be left out.
 const SDP_STRUCTURE = "v=0(?:\\r?\\n[a-z]=[ -~]*)*(?:\\r?\\n)?";
 
-// The lines an SDP cannot do without, each at the start of a line (after "v=0", so after a line break).
-const REQUIRED_SDP_LINES: ReadonlyArray<{ prefix: string; name: string }> = [
-  { prefix: "o=", name: "origin line (o=)" },
-  { prefix: "s=", name: "session-name line (s=)" },
-  { prefix: "t=", name: "timing line (t=)" },
-  { prefix: "m=", name: "media line (m=)" },
-  { prefix: "a=ice-ufrag:", name: "a=ice-ufrag: line" },
-  { prefix: "a=ice-pwd:", name: "a=ice-pwd: line" },
-  { prefix: "a=fingerprint:", name: "a=fingerprint: line (WebRTC always uses DTLS)" },
-];
+// The lines an SDP cannot do without, each at the start of a line (after "v=0", so after a line
+// break), and the reason code of an sdp without it.
+const REQUIRED_SDP_LINES = [
+  { prefix: "o=", name: "origin line (o=)", reason: "no-origin-line" },
+  { prefix: "s=", name: "session-name line (s=)", reason: "no-session-name-line" },
+  { prefix: "t=", name: "timing line (t=)", reason: "no-timing-line" },
+  { prefix: "m=", name: "media line (m=)", reason: "no-media-line" },
+  { prefix: "a=ice-ufrag:", name: "a=ice-ufrag: line", reason: "no-ice-ufrag-line" },
+  { prefix: "a=ice-pwd:", name: "a=ice-pwd: line", reason: "no-ice-pwd-line" },
+  { prefix: "a=fingerprint:", name: "a=fingerprint: line (WebRTC always uses DTLS)", reason: "no-fingerprint-line" },
+] as const;
+
+// Any SDP text: the characters the structure allows. Spelled as a class, not as "." in (?s)
+// mode: ICU (Swift's NSRegularExpression) takes CR LF as one character for ".", so there
+// "(?s).*\n" never ends between the CR and the LF, and every CRLF sdp would be refused.
+const SDP_TEXT = "[ -~\\r\\n]*";
 
 /**
  * An `sdp` (besides its length, at most `MAX_SDP_LENGTH`) must match every one of these: the
  * line structure, then one pattern per required line. (Rules cannot loop, so one pattern per line.)
  */
-export const SDP_PATTERNS: readonly string[] = [SDP_STRUCTURE, ...REQUIRED_SDP_LINES.map(({ prefix }) => `(?s).*\\n${prefix}.*`)];
+export const SDP_PATTERNS: readonly string[] = [SDP_STRUCTURE, ...REQUIRED_SDP_LINES.map(({ prefix }) => `${SDP_TEXT}\\n${prefix}${SDP_TEXT}`)];
 
 const SDP_REGEXES = SDP_PATTERNS.map(wholeMatch);
 
 /**
- * Checks that `sdp` looks like a WebRTC session description: at most `MAX_SDP_LENGTH`
- * characters and matching every one of `SDP_PATTERNS`.
+ * Why an sdp is refused, in the order it is checked: its length, then each of `SDP_PATTERNS`
+ * in turn; the first that fails is the reason.
  */
-export function sdpProblem(sdp: string): string | undefined {
+export const SDP_REFUSAL_REASONS = ["sdp-too-long", "sdp-malformed", ...REQUIRED_SDP_LINES.map(({ reason }) => reason)] as const;
+
+/** A reason code of `SDP_REFUSAL_REASONS`. */
+export type SdpRefusalReason = (typeof SDP_REFUSAL_REASONS)[number];
+
+/**
+ * Checks that `sdp` looks like a WebRTC session description (at most `MAX_SDP_LENGTH`
+ * characters, matching every one of `SDP_PATTERNS`): the first problem's reason code and a
+ * sentence naming it, or `undefined`.
+ */
+export function sdpRefusal(sdp: string): { reason: SdpRefusalReason; sentence: string } | undefined {
   if (sdp.length > MAX_SDP_LENGTH) {
-    return `sdp is ${sdp.length} characters long; at most ${MAX_SDP_LENGTH} are accepted.`;
+    return { reason: "sdp-too-long", sentence: `sdp is ${sdp.length} characters long; at most ${MAX_SDP_LENGTH} are accepted.` };
   }
   const [structure, ...required] = SDP_REGEXES;
-  if (!structure.test(sdp)) return sdpStructureProblem(sdp);
-  const missing = required.findIndex((regex) => !regex.test(sdp));
-  return missing < 0 ? undefined : `sdp has no ${REQUIRED_SDP_LINES[missing].name} at the start of a line.`;
+  if (!structure.test(sdp)) return { reason: "sdp-malformed", sentence: sdpStructureProblem(sdp) };
+  const missing = REQUIRED_SDP_LINES.find((_, index) => !required[index].test(sdp));
+  return missing && { reason: missing.reason, sentence: `sdp has no ${missing.name} at the start of a line.` };
+}
+
+/** The sentence of `sdpRefusal`, or `undefined` when `sdp` is accepted. */
+export function sdpProblem(sdp: string): string | undefined {
+  return sdpRefusal(sdp)?.sentence;
 }
 
 /** Why `sdp` does not match the line structure (it does not: the caller checked). */
