@@ -61,7 +61,7 @@ function isMap(value: unknown): value is Record<string, unknown> {
 }
 
 /** A `candidate:` line's problem under the grammar, or `undefined`; `""` (end-of-candidates) has none. */
-function lineProblem(line: string): EntryProblem | undefined {
+export function lineProblem(line: string): EntryProblem | undefined {
   if (line === "") return undefined;
   if (line.length > MAX_LINE) return "candidate-too-long";
   const match = LINE.exec(line);

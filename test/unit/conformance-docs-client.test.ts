@@ -1,0 +1,111 @@
+// Runs every conformance vector file (packages/contract/conformance/*.json) against the client
+// written from docs/signaling.md alone (test/helpers/docs-client), as a Kotlin or Swift port
+// runs them in JUnit or XCTest: the JSON in, the port's own function, the expected outcome. And
+// holds that client to its premise: it imports nothing of this repository's protocol code.
+import { strict as assert } from "node:assert";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
+import { entryGrammarProblem, isGatheredAddress, lineProblem, receiveEntry } from "../helpers/docs-client/entries";
+import { MAX_SDP_LENGTH, sdpProblem } from "../helpers/docs-client/sdp";
+import { candidateEntryVectors, readConformanceFile, sdpVectors } from "./conformance/vectors";
+
+const CLIENT_FOLDER = join(__dirname, "..", "helpers", "docs-client");
+const CONFORMANCE_FOLDER = dirname(createRequire(__filename).resolve("@webrtc-lite/contract/conformance/patterns.json"));
+
+/** "`name`: expected …, got …" for each vector whose outcome differs (one failure lists them all). */
+function disagreements<V extends { name: string }>(vectors: V[], got: (vector: V) => unknown, want: (vector: V) => unknown): string[] {
+  return vectors.flatMap((vector) => {
+    const [actual, expected] = [JSON.stringify(got(vector)), JSON.stringify(want(vector))];
+    return actual === expected ? [] : [`"${vector.name}": expected ${expected}, got ${actual}`];
+  });
+}
+
+/** A pattern of patterns.json as a whole-string JavaScript regex (RE2's leading `(?s)` becomes the `s` flag). */
+function whole(pattern: string): RegExp {
+  const dotAll = pattern.startsWith("(?s)");
+  return new RegExp(`^(?:${dotAll ? pattern.slice(4) : pattern})$`, dotAll ? "s" : "");
+}
+
+const entries = candidateEntryVectors();
+const sdps = sdpVectors();
+
+/** Every string of the vectors that a pattern judges, to compare the patterns with the client's checks written from the prose. */
+function sampleLines(): string[] {
+  const lines = entries.map(({ given }) => (given.entry as { candidate?: unknown } | null)?.candidate).filter((line): line is string => typeof line === "string" && line !== "");
+  return [...new Set(lines)];
+}
+
+/** Each vector file, and the tests that run it against the docs client. */
+const RUNNERS: Record<string, () => void> = {
+  "candidate-entries.json": () => {
+    it(`what the receiver does with each of ${entries.length} entries ("One entry at a time"), with the first reason`, () => {
+      const receipt = ({ given }: (typeof entries)[number]) => {
+        const outcome = receiveEntry(given.entry);
+        return outcome.action === "skip" ? { receiver: "skip", reason: outcome.reason } : { receiver: outcome.action };
+      };
+      assert.deepEqual(disagreements(entries, receipt, ({ expect }) => ({ receiver: expect.receiver, ...(expect.reason ? { reason: expect.reason } : {}) })), []);
+    });
+    it("whether the rules take each entry (the Data model's grammar, checked before a write)", () => {
+      assert.deepEqual(disagreements(entries, ({ given }) => (entryGrammarProblem(given.entry) ? "refuse" : "accept"), ({ expect }) => expect.rules), []);
+    });
+  },
+  "sdp.json": () => {
+    it(`whether the rules take each of ${sdps.length} sdps, and the first problem`, () => {
+      assert.deepEqual(disagreements(sdps, ({ given }) => sdpProblem(given.sdp) ?? "accept", ({ expect }) => expect.reason ?? "accept"), []);
+    });
+  },
+  "patterns.json": () => {
+    const patterns = readConformanceFile("patterns.json") as {
+      candidateLine: string;
+      candidateLineMaxLength: number;
+      sdpLines: string[];
+      sdpMaxLength: number;
+      ipv4: string;
+      ipv6: string;
+      mdnsName: string;
+    };
+    it("the candidate-line grammar written from the prose judges every line of the vectors as candidateLine does", () => {
+      const line = whole(patterns.candidateLine);
+      const byPattern = (sample: string) => sample.length <= patterns.candidateLineMaxLength && line.test(sample);
+      const lines = sampleLines();
+      const wrong = lines.filter((sample) => byPattern(sample) !== (lineProblem(sample) === undefined));
+      assert.deepEqual(wrong, [], `${wrong.length} of ${lines.length} lines judged differently`);
+    });
+    it("the address rule written from the prose (IP literal or <label>.local) takes exactly what ipv4, ipv6 and mdnsName take", () => {
+      const address = [patterns.ipv4, patterns.ipv6, patterns.mdnsName].map(whole);
+      const samples = [...sampleLines().map((line) => line.split(" ")[4] ?? ""), "::1", "fe80::1%eth0", "::ffff:192.0.2.1", "01.2.3.4", "a.b.local", "example.com", "1.2.3"];
+      const wrong = samples.filter((sample) => address.some((pattern) => pattern.test(sample)) !== isGatheredAddress(sample));
+      assert.deepEqual(wrong, []);
+    });
+    it("the SDP form written from the prose judges every sdp of the vectors as sdpLines and sdpMaxLength do", () => {
+      assert.equal(MAX_SDP_LENGTH, patterns.sdpMaxLength);
+      const lines = patterns.sdpLines.map(whole);
+      const wrong = sdps.filter(({ given }) => (given.sdp.length <= patterns.sdpMaxLength && lines.every((pattern) => pattern.test(given.sdp))) !== (sdpProblem(given.sdp) === undefined));
+      assert.deepEqual(wrong.map(({ name }) => name), []);
+    });
+  },
+};
+
+describe("conformance vectors against the client written from the docs alone (test/helpers/docs-client)", () => {
+  it("runs every vector file there is", () => {
+    const files = readdirSync(CONFORMANCE_FOLDER).filter((file) => file.endsWith(".json")).sort();
+    assert.deepEqual(files, Object.keys(RUNNERS).sort());
+  });
+
+  it("imports nothing but firebase/*, @roamhq/wrtc, node:*, its own files and test/helpers/snapshots (no @webrtc-lite package, no packages/client, no web/src)", () => {
+    const specifiersOf = (source: string) =>
+      [...source.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?\bfrom\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)|\brequire\(\s*["']([^"']+)["']\s*\)|(?:^|\n)\s*import\s*["']([^"']+)["']/g)].map((match) => match[1] ?? match[2] ?? match[3] ?? match[4]);
+    // The scan itself sees every form of import.
+    assert.deepEqual(specifiersOf('import { x } from "@webrtc-lite/contract";\nexport * from "../../packages/client/src";\nconst y = await import("web/src/main");\nrequire("a");\nimport "@webrtc-lite/client";'), ["@webrtc-lite/contract", "../../packages/client/src", "web/src/main", "a", "@webrtc-lite/client"]);
+    const files = readdirSync(CLIENT_FOLDER).filter((file) => file.endsWith(".ts"));
+    const imports = files.flatMap((file) => specifiersOf(readFileSync(join(CLIENT_FOLDER, file), "utf8")).map((specifier) => ({ file, specifier })));
+    assert.ok(["@roamhq/wrtc", "firebase/firestore"].every((used) => imports.some(({ specifier }) => specifier === used)), "the scan finds the client's imports");
+    const wrong = imports
+      .filter(({ specifier }) => !/^(?:firebase\/[a-z]+|@roamhq\/wrtc|node:[a-z_/]+|\.\/[a-z-]+|\.\.\/snapshots)$/.test(specifier))
+      .map(({ file, specifier }) => `${file}: ${specifier}`);
+    assert.deepEqual(wrong, []);
+  });
+
+  for (const [file, run] of Object.entries(RUNNERS)) describe(file, run);
+});
