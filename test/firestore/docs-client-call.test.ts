@@ -60,8 +60,9 @@ describe("a libwebrtc client written from docs/signaling.md and the conformance 
 
   /** A docs-client app on the shared stack, its credentials minted as the callable would. */
   async function docsApp(): Promise<DocsApp> {
-    let app: DocsApp | undefined;
-    app = await DocsApp.start(config({ answer: mintedAnswer(() => app?.uid ?? "") }));
+    const signedIn: { uid?: string } = {};
+    const app = await DocsApp.start(config({ answer: mintedAnswer(() => signedIn.uid ?? "") }));
+    signedIn.uid = app.uid;
     return track(app);
   }
 

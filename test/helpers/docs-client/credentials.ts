@@ -91,7 +91,8 @@ export class CredentialsCache {
 
 /** A sentence for a callable failure: unreachable (network, not deployed) or refused (with the function's message). */
 function describeFailure(error: unknown): string {
-  const code = String((error as { code?: unknown } | null)?.code ?? "").replace(/^functions\//, "");
+  const raw = (error as { code?: unknown } | null)?.code;
+  const code = (typeof raw === "string" ? raw : "").replace(/^functions\//, "");
   const message = error instanceof Error ? error.message : String(error);
   if (code === "internal" || code === "unavailable" || code === "deadline-exceeded" || code === "") {
     return `No TURN credentials: getTurnCredentials could not be reached (${message}) and no earlier credential is still valid; calls need the network and the function deployed.`;

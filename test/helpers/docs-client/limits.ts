@@ -21,7 +21,8 @@ export interface PlannedEnd {
 /** The dial batch's limits part: the slot, the `live` entries it sets or deletes, the calls it ends. */
 export interface DialPlan {
   slot: string;
-  live: Record<string, string | "delete">;
+  /** callee → the new session id, or `"delete"` for an entry this write removes. */
+  live: Record<string, string>;
   ends: PlannedEnd[];
 }
 

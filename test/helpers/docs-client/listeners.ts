@@ -40,7 +40,10 @@ export function sessionAction(given: { fromCache: boolean; exists: boolean; docu
   if (given.fromCache) return { action: "ignore-snapshot" };
   if (!given.exists || !given.document) return { action: "ended", reason: "gone" };
   const { end_request: endRequest, status, ended_reason: endedReason, answer } = given.document;
-  if (endRequest !== null && endRequest !== undefined) return { action: "ended", reason: String((endRequest as { reason?: unknown }).reason ?? "ended") };
+  if (endRequest !== null && endRequest !== undefined) {
+    const reason = (endRequest as { reason?: unknown }).reason;
+    return { action: "ended", reason: typeof reason === "string" ? reason : "ended" };
+  }
   if (status === "ended") return { action: "ended", reason: typeof endedReason === "string" ? endedReason : "ended" };
   if (answer !== null && answer !== undefined) return { action: "apply-answer", sdp: String((answer as { sdp?: unknown }).sdp) };
   return { action: "wait" };
