@@ -4,7 +4,7 @@
 // restart"), free of Firestore and of the peer connection, so that the conformance vectors
 // (packages/contract/conformance/session-listener.json, peer-candidates.json) check them and a
 // Kotlin or Swift port can write the same table. session.ts and caller.ts carry the actions out.
-import { ICE_RESTART, generationOf, peerOf, readReceivedEntry, type EndedReason, type EntrySkipReason, type Role } from "@webrtc-lite/contract";
+import { generationOf, peerOf, readReceivedEntry, type EndedReason, type EntrySkipReason, type Role } from "@webrtc-lite/contract";
 import type { ListenedSnapshot } from "./store.js";
 
 /** What the caller does with one snapshot of its session listener. */
@@ -101,42 +101,42 @@ function usableDescription(role: Role, description: unknown): boolean {
 
 /**
  * What a snapshot of the other side's candidates document means to `role`, given `state`. In
- * order: the end (a server snapshot without the document); the caller's restart when the
- * callee's `restart_request` is past its generation; a new generation (the callee answers every
- * restart offer; the caller applies the answer to its current restart only, and an answer to an
- * older one is ignored with its entries); then each entry past `handled`, on its own.
+ * order: the end (a server snapshot without the document); a new generation (the callee answers
+ * every restart offer; the caller applies the answer to its current restart only; an older
+ * generation than the one taken changes nothing); the caller's restart when the callee's
+ * `restart_request` is past its generation, after the answer the snapshot may also hold; then
+ * each entry past `handled`, on its own, if the entries are of the generation taken.
  */
 export function peerCandidatesStep(role: Role, state: PeerCandidatesState, snapshot: ListenedSnapshot): PeerCandidatesStep {
   if (!snapshot.exists) return { actions: [{ type: snapshot.fromCache ? "ignore-snapshot" : "ended" }], state };
   const data = snapshot.data ?? {};
   const actions: PeerCandidatesAction[] = [];
   let next = state;
+  const generation = generationOf(data);
+  let takeEntries = generation === state.peerGeneration;
+  if (generation > state.peerGeneration) {
+    if (!usableDescription(role, data.description)) {
+      actions.push({ type: "skip-generation", generation, reason: "bad-description" });
+    } else if (role === "callee") {
+      actions.push({ type: "apply-restart-offer", generation });
+      next = { ...next, generation, peerGeneration: generation, handled: 0 };
+      takeEntries = true;
+    } else if (generation === state.generation) {
+      actions.push({ type: "apply-restart-answer", generation });
+      next = { ...next, peerGeneration: generation, handled: 0 };
+      takeEntries = true;
+    }
+    // Otherwise an answer to an older restart: this side has offered again since, and waits for
+    // the answer to that; the older answer's entries are not taken.
+  }
 
   // A request the offer being made already answers (the callee asked while it was on its way) starts nothing.
   const request = data.restart_request;
-  if (role === "caller" && typeof request === "number" && request > next.generation && !next.offering && next.generation < ICE_RESTART.maxGeneration) {
+  if (role === "caller" && typeof request === "number" && request > next.generation && !next.offering) {
     actions.push({ type: "restart", generation: next.generation + 1 });
     next = { ...next, offering: true };
   }
-
-  const generation = generationOf(data);
-  if (generation < next.peerGeneration) return { actions, state: next };
-  if (generation > next.peerGeneration) {
-    if (!usableDescription(role, data.description)) {
-      actions.push({ type: "skip-generation", generation, reason: "bad-description" });
-      return { actions, state: next };
-    }
-    if (role === "callee") {
-      actions.push({ type: "apply-restart-offer", generation });
-      next = { ...next, generation };
-    } else if (generation === next.generation) {
-      actions.push({ type: "apply-restart-answer", generation });
-    } else {
-      // An answer to an older restart: this side has offered again since, and that answer is the one to wait for.
-      return { actions, state: next };
-    }
-    next = { ...next, peerGeneration: generation, handled: 0 };
-  }
+  if (!takeEntries) return { actions, state: next };
 
   const entries = data.candidates;
   if (!Array.isArray(entries)) {
