@@ -8,7 +8,9 @@ import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import { entryGrammarProblem, isGatheredAddress, lineProblem, receiveEntry } from "../helpers/docs-client/entries";
 import { MAX_SDP_LENGTH, sdpProblem } from "../helpers/docs-client/sdp";
-import { candidateEntryVectors, readConformanceFile, sdpVectors } from "./conformance/vectors";
+import { FIRST_PEER_STATE, peerSnapshot, sessionAction } from "../helpers/docs-client/listeners";
+import { candidateEntryVectors, loadVectors, readConformanceFile, sdpVectors } from "./conformance/vectors";
+import { z } from "zod";
 
 const CLIENT_FOLDER = join(__dirname, "..", "helpers", "docs-client");
 const CONFORMANCE_FOLDER = dirname(createRequire(__filename).resolve("@webrtc-lite/contract/conformance/patterns.json"));
@@ -36,6 +38,11 @@ function sampleLines(): string[] {
   return [...new Set(lines)];
 }
 
+// The shapes this runner reads, strict (an unknown key fails the load); values are the client's to judge.
+const snapshotOf = <Data extends z.ZodObject>(data: Data) => z.strictObject({ fromCache: z.boolean(), exists: z.boolean(), data: data.optional() });
+const peerState = z.strictObject({ handled: z.number(), peerGeneration: z.number(), generation: z.number(), offering: z.boolean() });
+const peerAction = z.looseObject({ type: z.string() });
+
 /** Each vector file, and the tests that run it against the docs client. */
 const RUNNERS: Record<string, () => void> = {
   "candidate-entries.json": () => {
@@ -53,6 +60,41 @@ const RUNNERS: Record<string, () => void> = {
   "sdp.json": () => {
     it(`whether the rules take each of ${sdps.length} sdps, and the first problem`, () => {
       assert.deepEqual(disagreements(sdps, ({ given }) => sdpProblem(given.sdp) ?? "accept", ({ expect }) => expect.reason ?? "accept"), []);
+    });
+  },
+  "session-listener.json": () => {
+    const vectors = loadVectors(
+      "session-listener.json",
+      z.strictObject({ snapshot: snapshotOf(z.strictObject({ status: z.string(), answer: z.unknown().optional(), end_request: z.unknown().optional(), ended_reason: z.string().optional() })) }),
+      z.strictObject({ action: z.string(), reason: z.string().optional(), deleteOwnCandidates: z.boolean().optional() }),
+    );
+    it(`what each of ${vectors.length} snapshots of the caller's session listener means`, () => {
+      // The client also carries the sdp it applies; the vectors name only the action.
+      const step = ({ given }: (typeof vectors)[number]) => {
+        const { sdp: _sdp, ...action } = sessionAction(given.snapshot) as { sdp?: string };
+        return action;
+      };
+      assert.deepEqual(disagreements(vectors, step, ({ expect }) => expect), []);
+    });
+  },
+  "peer-candidates.json": () => {
+    const vectors = loadVectors(
+      "peer-candidates.json",
+      z.strictObject({
+        role: z.enum(["caller", "callee"]),
+        state: peerState,
+        snapshot: snapshotOf(z.strictObject({ candidates: z.unknown(), generation: z.number().optional(), description: z.unknown().optional(), restart_request: z.number().optional() })),
+      }),
+      z.strictObject({ actions: z.array(peerAction), state: peerState }),
+    );
+    it(`what each of ${vectors.length} snapshots of a peer-candidates listener means, restarts included`, () => {
+      const step = ({ given }: (typeof vectors)[number]) => {
+        const { actions, state } = peerSnapshot(given.role, given.state, given.snapshot);
+        // The vectors name an entry by its index; the client also carries the entry and the sdp it applies.
+        return { actions: actions.map(({ entry: _entry, sdp: _sdp, ...action }: Record<string, unknown>) => action), state };
+      };
+      assert.deepEqual(disagreements(vectors, step, ({ expect }) => expect), []);
+      assert.deepEqual(FIRST_PEER_STATE, { handled: 0, peerGeneration: 0, generation: 0, offering: false });
     });
   },
   "patterns.json": () => {

@@ -13,7 +13,7 @@ import {
 } from "firebase/firestore";
 import { Signal } from "../snapshots";
 import { DISCONNECTED_GRACE_MS, MAX_GENERATION, RECOVERY_WINDOW_MS, RESTART_ATTEMPT_MS, CANDIDATES, type Role } from "./constants";
-import { peerSnapshot, sessionAction, type PeerAction, type PeerState } from "./listeners";
+import { FIRST_PEER_STATE, peerSnapshot, sessionAction, type PeerAction, type PeerState } from "./listeners";
 import { Outbox } from "./outbox";
 import { iceUfragOf } from "./sdp";
 
@@ -71,7 +71,7 @@ export class DocsCall {
   answered = false;
   /** Generations this side negotiated after the first (each restart it offered or answered). */
   readonly restarts: number[] = [];
-  private peerState: PeerState = { handled: 0, generation: 0, ownGeneration: 0 };
+  private peerState: PeerState = { ...FIRST_PEER_STATE };
   private remoteSet = false;
   private buffered: Array<{ index: number; entry: RTCIceCandidateInit }> = [];
   /** Peer actions run one after another: a description must be set before the entries after it. */
@@ -170,8 +170,8 @@ export class DocsCall {
       { includeMetadataChanges: true },
       (snapshot) => {
         if (this.answered || this.ended.fired) return;
-        const action = sessionAction({ fromCache: snapshot.metadata.fromCache, exists: snapshot.exists(), document: snapshot.data() });
-        if (action.action === "ended") return this.learnedEnd(`session: ${action.reason}`);
+        const action = sessionAction({ fromCache: snapshot.metadata.fromCache, exists: snapshot.exists(), data: snapshot.data() });
+        if (action.action === "ended") return action.deleteOwnCandidates ? this.learnedEnd(`session: ${action.reason}`) : this.finish(`session: ${action.reason}`);
         if (action.action !== "apply-answer") return;
         this.answered = true;
         stop();
@@ -211,6 +211,12 @@ export class DocsCall {
         return this.learnedEnd("the peer's candidates document is gone");
       case "skip":
         this.skipped.push(`candidates[${action.index}]: ${action.reason}`);
+        return;
+      case "skip-generation":
+        this.skipped.push(`generation ${action.generation}: ${action.reason}`);
+        return;
+      case "skip-candidates":
+        this.skipped.push(`candidates: ${action.reason}`);
         return;
       case "add":
         return this.receive(action.index, action.entry);
@@ -257,16 +263,20 @@ export class DocsCall {
 
   /** "ICE restart" step 3: the caller offers the next generation, in one write to its own document. */
   async restartIce(): Promise<void> {
-    if (this.role !== "caller" || !this.answered || this.ended.fired || this.restarting || this.generation >= MAX_GENERATION) return;
+    if (this.role !== "caller" || !this.answered || this.ended.fired || this.restarting || this.generation >= MAX_GENERATION) {
+      if (!this.restarting) this.peerState = { ...this.peerState, offering: false };
+      return;
+    }
     this.restarting = true;
+    this.peerState = { ...this.peerState, offering: true };
     try {
       const iceServers = await this.env.iceServers(RECOVERY_WINDOW_MS);
       this.pc.setConfiguration({ iceServers, iceTransportPolicy: this.env.iceTransportPolicy });
       const offer = await this.pc.createOffer({ iceRestart: true });
       const generation = this.generation + 1;
       this.outbox.restart(generation, iceUfragOf(offer.sdp ?? ""));
-      this.peerState = { ...this.peerState, ownGeneration: generation };
       await this.pc.setLocalDescription(offer);
+      this.peerState = { ...this.peerState, generation };
       this.restarts.push(generation);
       await updateDoc(this.own, { generation, description: { type: "offer", sdp: offer.sdp }, candidates: this.outbox.take() });
       this.outbox.documentReady();
@@ -274,6 +284,7 @@ export class DocsCall {
       if (!this.ended.fired && !(await this.ownRestartLanded(error))) void this.hangUp("failed", `the restart offer failed: ${(error as Error).message}`);
     } finally {
       this.restarting = false;
+      this.peerState = { ...this.peerState, offering: false };
     }
   }
 
@@ -302,7 +313,7 @@ export class DocsCall {
 
   /** "ICE restart" step 2: the callee asks the caller for the next generation (once per generation). */
   async requestRestart(): Promise<void> {
-    const generation = this.peerState.generation + 1;
+    const generation = this.peerState.peerGeneration + 1;
     if (this.role !== "callee" || this.ended.fired || generation <= this.requested || generation > MAX_GENERATION) return;
     this.requested = generation;
     try {
