@@ -3,7 +3,7 @@
 // firestore.rules) and sdpRefusal, whose reason is the first problem in a fixed order.
 import { strict as assert } from "node:assert";
 import { SDP_REFUSAL_REASONS, answerSchema, offerSchema, sdpRefusal } from "@webrtc-lite/contract";
-import { sdpVectors } from "./vectors";
+import { readmeReasonTable, sdpVectors } from "./vectors";
 
 const vectors = sdpVectors();
 
@@ -27,9 +27,10 @@ describe(`conformance: sdp.json (${vectors.length} vectors)`, () => {
     assert.deepEqual(wrong, []);
   });
 
-  it("covers every reason code, and holds 20 to 40 vectors", () => {
+  it("covers every reason code, which README.md tables in order, and holds 20 to 40 vectors", () => {
     const used = new Set(vectors.map(({ expect }) => expect.reason));
     assert.deepEqual(SDP_REFUSAL_REASONS.filter((reason) => !used.has(reason)), []);
+    assert.deepEqual(readmeReasonTable("sdp.json"), SDP_REFUSAL_REASONS, "README.md must table SDP_REFUSAL_REASONS in their order");
     assert.ok(vectors.length >= 20 && vectors.length <= 40, `${vectors.length} vectors`);
   });
 });

@@ -15,6 +15,20 @@ export function readConformanceFile(name: string): unknown {
   return JSON.parse(readFileSync(requireHere.resolve(`@webrtc-lite/contract/conformance/${name}`), "utf8"));
 }
 
+/**
+ * The reason codes README.md tables in the section of vector file `name` ("| 1 | `code` | …"),
+ * in the table's order (which must be the numbered order).
+ */
+export function readmeReasonTable(name: string): string[] {
+  const readme = readFileSync(requireHere.resolve("@webrtc-lite/contract/conformance/README.md"), "utf8");
+  const start = readme.indexOf(`\n## ${name}\n`);
+  assert.ok(start >= 0, `README.md has no section "## ${name}"`);
+  const end = readme.indexOf("\n## ", start + 1);
+  const rows = [...readme.slice(start, end < 0 ? undefined : end).matchAll(/^\| *(\d+) *\| *`([a-z-]+)` *\|/gm)];
+  assert.deepEqual(rows.map(([, order]) => Number(order)), rows.map((_, index) => index + 1), `README.md's ${name} table must be numbered 1, 2, …`);
+  return rows.map(([, , reason]) => reason);
+}
+
 /** One vector: a unique name, what is given, what is expected. */
 export interface Vector<Given, Expect> {
   name: string;
