@@ -93,6 +93,9 @@ export function planDial(
   // Whether an entry's call is still live: live on this device, or (after a read) not ended.
   const stillLive = (sessionId: string): boolean =>
     liveHere[sessionId] !== undefined || (read !== undefined && sessionId in read.sessions && !callEnded(sessionOf(sessionId), deviceNowMillis));
+  // A full minute is refused first: nothing else could make the batch pass.
+  const slot = chooseSlot(known.recent, deviceNowMillis, random);
+  if (typeof slot !== "string") return { refuse: slot };
   const ends: PlannedEnd[] = [];
   const live: DialPlan["live"] = { [call.calleeId]: call.sessionId };
 
@@ -115,8 +118,6 @@ export function planDial(
     if (stillLive(sessionId)) ends.push({ sessionId, reason: "timeout" });
   }
 
-  const slot = chooseSlot(known.recent, deviceNowMillis, random);
-  if (typeof slot !== "string") return { refuse: slot };
   return { batch: { slot, live, ends } };
 }
 

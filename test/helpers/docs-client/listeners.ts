@@ -24,7 +24,9 @@ export type IncomingAction = { action: "ignore-snapshot" } | { action: "ring"; r
 export function incomingAction(given: { fromCache: boolean; firstServerSnapshot: boolean; document: IncomingDocument; deviceNowMillis: number }): IncomingAction {
   if (given.fromCache) return { action: "ignore-snapshot" };
   const { document } = given;
-  if (document.answer !== null || document.end_request !== null || document.status === "ended") return { action: "not-ringing" };
+  const set = (value: unknown) => value !== undefined && value !== null;
+  // A status past offered, an answer or an end request: the query drops it (this device may see its own write first).
+  if (!["pending", "offered"].includes(String(document.status)) || set(document.answer) || set(document.end_request)) return { action: "not-ringing" };
   const ms = ringForMs({ createdAtMillis: document.created_at, ringSeconds: document.ring_seconds, inFirstServerSnapshot: given.firstServerSnapshot, deviceNowMillis: given.deviceNowMillis });
   return ms > 0 ? { action: "ring", ringForMs: ms } : { action: "not-ringing" };
 }
