@@ -262,6 +262,24 @@ describe("a libwebrtc client written from docs/signaling.md and the conformance 
     console.log(`      redial of an answered call: the callee's call ended ${endedAt - redialledAt} ms after the first redial began (three dials, three batches)`);
   });
 
+  it("refuses an eleventh dial within the minute on the device, naming the wait, and sends nothing", async () => {
+    const [alice, bob] = [await docsApp(), await docsApp()];
+    // Ten dials in a row to one callee: each a redial that ends the one before in its batch.
+    for (let dial = 0; dial < 10; dial += 1) await alice.call(bob.uid);
+    const oldest = Date.now();
+    await assert.rejects(alice.call(bob.uid), (error: unknown) => {
+      assert.ok(error instanceof DialRefused, String(error));
+      assert.equal(error.cause, "too-many-calls-per-minute");
+      const wait = Number(/try again in about (\d+) s/.exec(error.message)?.[1]);
+      assert.ok(wait > 30 && wait <= 60, error.message);
+      return true;
+    });
+    assert.deepEqual(alice.dials.map((dial) => dial.outcome), Array(10).fill("committed"), "ten batches, none refused, nothing sent for the eleventh");
+    const limits = (await suite.admin.db.doc(`call_limits/${alice.uid}`).get()).data();
+    assert.equal(Object.keys(limits?.recent as object).length, 10);
+    assert.ok(Date.now() - oldest < 30_000);
+  });
+
   describe("TURN credentials through a Functions outage", () => {
     let functionsStack: EmulatorStack;
     let forward: TcpForward;

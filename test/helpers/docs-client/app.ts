@@ -21,6 +21,7 @@ import {
   where,
   writeBatch,
   type DocumentData,
+  type DocumentReference,
   type Firestore,
 } from "firebase/firestore";
 import { connectFunctionsEmulator, getFunctions, httpsCallable } from "firebase/functions";
@@ -29,7 +30,8 @@ import { Signal, waitOnChanges } from "../snapshots";
 import { CANDIDATES, EXPIRE_AFTER_MS, FUNCTIONS_REGION, INCOMING_CALLS_LIMIT, LIMITS_COLLECTION, RING_SECONDS_DEFAULT, SESSIONS, TURN_CREDENTIALS_CALLABLE } from "./constants";
 import { CredentialsCache } from "./credentials";
 import { DocsCall, REPLACED, isPermissionDenied, readFromServer } from "./call";
-import { diagnoseRefusal, type Diagnosis } from "./diagnosis";
+import { diagnoseRefusal, type Diagnosis, type RefusalFacts } from "./diagnosis";
+import { callEnded } from "./ring";
 import { incomingAction } from "./listeners";
 import { afterDial, planDial, type DialPlan, type KnownLimits, type LimitsRead, type LiveHere } from "./limits";
 import { sdpProblem } from "./sdp";
@@ -163,37 +165,28 @@ export class DocsApp {
     if (problem) throw new Error(`libwebrtc made an offer the rules would refuse (${problem})`);
     const target = { sessionId: session.id, calleeId };
 
+    const refused = (reason: string, sentence: string): never => {
+      call.finish(`refused: ${reason}`);
+      throw new DialRefused(reason, sentence);
+    };
     let planned = planDial({ known: this.known, liveHere: this.liveStates(), call: target, deviceNowMillis: Date.now() });
-    let plan: DialPlan;
-    if ("refuse" in planned) {
-      call.finish(`refused here: ${planned.refuse.reason}`);
-      throw new DialRefused(planned.refuse.reason, planned.refuse.sentence);
-    }
-    plan = planned.batch;
-    try {
-      await this.commitDial(call, plan, calleeId, sdp, ringSeconds);
-    } catch (error) {
-      if (!isPermissionDenied(error)) throw error;
-      // "Every write is safe to repeat": the session may be this batch's, committed before.
-      const repeat = await readFromServer(session);
-      const landed = repeat !== "permission-denied" && repeat.exists() && repeat.get("caller_id") === this.uid && repeat.get("offer.sdp") === sdp;
-      if (!landed) {
-        // What the device knew was stale: one read of the limits and the sessions they name, then once more.
-        const read = await this.readLimits();
-        planned = planDial({ known: this.known, liveHere: this.liveStates(), call: target, deviceNowMillis: Date.now(), read });
-        if ("refuse" in planned) {
-          call.finish(`refused after a read: ${planned.refuse.reason}`);
-          throw new DialRefused(planned.refuse.reason, planned.refuse.sentence);
-        }
+    if ("refuse" in planned) return refused(planned.refuse.reason, planned.refuse.sentence);
+    let plan = planned.batch;
+    let limits: LimitsRead | undefined;
+    for (;;) {
+      try {
+        await this.commitDial(call, plan, calleeId, sdp, ringSeconds);
+        break;
+      } catch (error) {
+        if (!isPermissionDenied(error)) throw error;
+        const diagnosis = await this.diagnoseDial(session.id, sdp, limits);
+        if (diagnosis.then === "continue") break;
+        if (diagnosis.then === "show" || limits) return refused(diagnosis.cause, diagnosis.sentence ?? diagnosis.cause);
+        // What the device knew was stale: one read of the limits and of the sessions they name, then once more.
+        limits = await this.readLimits();
+        planned = planDial({ known: this.known, liveHere: this.liveStates(), call: target, deviceNowMillis: Date.now(), read: limits });
+        if ("refuse" in planned) return refused(planned.refuse.reason, planned.refuse.sentence);
         plan = planned.batch;
-        try {
-          await this.commitDial(call, plan, calleeId, sdp, ringSeconds);
-        } catch (again) {
-          if (!isPermissionDenied(again)) throw again;
-          const diagnosis = await this.diagnoseDial(session.id, sdp, read);
-          call.finish(`refused: ${diagnosis.cause}`);
-          throw new DialRefused(diagnosis.cause, diagnosis.sentence ?? "Firestore refused the call.");
-        }
       }
     }
     this.known = afterDial(this.known, plan, Date.now());
@@ -261,18 +254,30 @@ export class DocsApp {
     return { limits: { live, recent }, sessions };
   }
 
-  private async diagnoseDial(sessionId: string, sdp: string, limits: LimitsRead): Promise<Diagnosis> {
-    const read = await readFromServer(doc(this.db, SESSIONS, sessionId));
+  /** A refused dial: one read of its session (its own repeat?), and after a retry what the limits showed. */
+  private async diagnoseDial(sessionId: string, sdp: string, limits: LimitsRead | undefined): Promise<Diagnosis> {
+    const deviceNowMillis = Date.now();
     return diagnoseRefusal({
       write: "dial",
       role: "caller",
-      sent: { caller_id: this.uid, sdp },
-      read: read === "permission-denied" ? { outcome: "permission-denied" } : read.exists() ? { outcome: "found", data: sessionTimes(read.data()) ?? {} } : { outcome: "missing" },
-      limits: limits.limits ?? undefined,
+      sent: { callerId: this.uid, offerSdp: sdp },
+      read: await this.readForDiagnosis(doc(this.db, SESSIONS, sessionId)),
+      // The entries whose calls have not ended, as the read showed them.
+      limits: limits && {
+        live: Object.fromEntries(Object.entries(limits.limits?.live ?? {}).filter(([, id]) => this.liveHere.has(id) || !callEnded(limits.sessions[id], deviceNowMillis))),
+        recent: limits.limits?.recent ?? {},
+      },
       signInProvider: this.signInProvider,
-      deviceNowMillis: Date.now(),
+      deviceNowMillis,
       serverNowMillis: await this.serverNow(),
     });
+  }
+
+  /** One read from the server, as the diagnosis takes it. */
+  private async readForDiagnosis(ref: DocumentReference): Promise<RefusalFacts["read"]> {
+    const read = await readFromServer(ref);
+    if (read === "permission-denied") return { outcome: "permission-denied" };
+    return read.exists() ? { outcome: "found", data: sessionTimes(read.data()) ?? {} } : { outcome: "missing" };
   }
 
   /** The server's clock as the TURN credential tells it: its username's expiry minus its ttl. */
@@ -310,18 +315,23 @@ export class DocsApp {
     try {
       await batch.commit();
     } catch (error) {
-      const read = await readFromServer(call.session);
-      const data = read !== "permission-denied" && read.exists() ? read.data() : undefined;
-      if (!(isPermissionDenied(error) && data?.answer?.sdp === answer.sdp)) {
-        const diagnosis = diagnoseRefusal({
-          write: "answer",
-          role: "callee",
-          sent: { sdp: answer.sdp },
-          read: read === "permission-denied" ? { outcome: "permission-denied" } : data ? { outcome: "found", data: sessionTimes(data) ?? {} } : { outcome: "missing" },
-          deviceNowMillis: Date.now(),
-        });
-        // The batch may have landed with its acknowledgement lost: its document goes too.
-        await call.hangUp("hangup", `missed: ${diagnosis.cause}`);
+      if (!isPermissionDenied(error)) {
+        // Unknown whether it landed (its acknowledgement may be lost): its document goes, with an end request.
+        await call.hangUp("hangup", `the answer batch failed: ${(error as Error).message}`);
+        return call;
+      }
+      const diagnosis = diagnoseRefusal({
+        write: "answer",
+        role: "callee",
+        sent: { answerSdp: answer.sdp ?? "" },
+        read: await this.readForDiagnosis(call.session),
+        deviceNowMillis: Date.now(),
+        serverNowMillis: await this.serverNow(),
+      });
+      if (diagnosis.then !== "continue") {
+        // A missed call. Refused and not its own repeat: nothing of the batch landed, and an end
+        // request could end the call another device of this user answered.
+        call.finish(`missed: ${diagnosis.cause}: ${diagnosis.sentence ?? ""}`);
         return call;
       }
     }

@@ -52,21 +52,24 @@ export function tooManyCallsSentence(retryAtMillis: number, deviceNowMillis: num
   return `You started ${CALLS_PER_MINUTE} calls in the last ${CALLS_WINDOW_MS / 1_000} seconds; try again in about ${seconds} s.`;
 }
 
+/** When every slot was written within the last minute (device clock): the oldest one's time + 60 s; else undefined. */
+export function oldestSlotRetryAt(recent: Record<string, number>, deviceNowMillis: number): number | undefined {
+  const times = SLOTS.map((slot) => recent[slot]);
+  if (times.some((at) => at === undefined)) return undefined;
+  const retryAt = Math.min(...times) + CALLS_WINDOW_MS;
+  return retryAt > deviceNowMillis ? retryAt : undefined;
+}
+
 /**
  * The slot to write: one never written, else the one written longest ago; a random one when
  * nothing is known. A refusal when every slot was written within the last minute.
  */
 function chooseSlot(recent: Record<string, number>, deviceNowMillis: number, random: () => number): string | LocalRefusal {
+  const retryAtMillis = oldestSlotRetryAt(recent, deviceNowMillis);
+  if (retryAtMillis !== undefined) return { reason: "too-many-calls-per-minute", retryAtMillis, sentence: tooManyCallsSentence(retryAtMillis, deviceNowMillis) };
   const written = SLOTS.filter((slot) => recent[slot] !== undefined);
   if (written.length === 0) return SLOTS[Math.floor(random() * SLOTS.length)];
-  const fresh = SLOTS.find((slot) => recent[slot] === undefined);
-  if (fresh !== undefined) return fresh;
-  const oldest = written.reduce((best, slot) => (recent[slot] < recent[best] ? slot : best));
-  const retryAtMillis = recent[oldest] + CALLS_WINDOW_MS;
-  if (retryAtMillis > deviceNowMillis) {
-    return { reason: "too-many-calls-per-minute", retryAtMillis, sentence: tooManyCallsSentence(retryAtMillis, deviceNowMillis) };
-  }
-  return oldest;
+  return SLOTS.find((slot) => recent[slot] === undefined) ?? written.reduce((best, slot) => (recent[slot] < recent[best] ? slot : best));
 }
 
 /** How a call still live ends when this dial replaces it: answered → hangup, ringing → cancel, left ringing past its deadline → timeout. */
