@@ -266,7 +266,6 @@ describe("a libwebrtc client written from docs/signaling.md and the conformance 
     const [alice, bob] = [await docsApp(), await docsApp()];
     // Ten dials in a row to one callee: each a redial that ends the one before in its batch.
     for (let dial = 0; dial < 10; dial += 1) await alice.call(bob.uid);
-    const oldest = Date.now();
     await assert.rejects(alice.call(bob.uid), (error: unknown) => {
       assert.ok(error instanceof DialRefused, String(error));
       assert.equal(error.cause, "too-many-calls-per-minute");
@@ -277,7 +276,6 @@ describe("a libwebrtc client written from docs/signaling.md and the conformance 
     assert.deepEqual(alice.dials.map((dial) => dial.outcome), Array(10).fill("committed"), "ten batches, none refused, nothing sent for the eleventh");
     const limits = (await suite.admin.db.doc(`call_limits/${alice.uid}`).get()).data();
     assert.equal(Object.keys(limits?.recent as object).length, 10);
-    assert.ok(Date.now() - oldest < 30_000);
   });
 
   describe("TURN credentials through a Functions outage", () => {

@@ -8,6 +8,8 @@ import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import { entryGrammarProblem, isGatheredAddress, lineProblem, receiveEntry } from "../helpers/docs-client/entries";
 import { MAX_SDP_LENGTH, sdpProblem } from "../helpers/docs-client/sdp";
+import { RECOVERY_WINDOW_MS } from "../helpers/docs-client/constants";
+import { CredentialsCache, CredentialsUnavailable, refreshMarginMs } from "../helpers/docs-client/credentials";
 import { FIRST_PEER_STATE, peerSnapshot, sessionAction } from "../helpers/docs-client/listeners";
 import { candidateEntryVectors, loadVectors, readConformanceFile, sdpVectors } from "./conformance/vectors";
 import { z } from "zod";
@@ -150,4 +152,56 @@ describe("conformance vectors against the client written from the docs alone (te
   });
 
   for (const [file, run] of Object.entries(RUNNERS)) describe(file, run);
+
+  // No vector file holds the credentials cache's rule yet; these are its cases, on a fake clock.
+  describe("the TURN credentials cache (README: getTurnCredentials; the rule at the top of credentials.ts)", () => {
+    const answer = (ttl: number, user = "a") => ({ username: `1:${user}`, credential: "c", ttl, expiresAt: 1, uris: ["turn:x"], iceServers: [] });
+
+    it("fetches again once less than a fifth of the ttl is left (at most 5 min before the end), counted from when the request was sent", async () => {
+      let now = 0;
+      let fetches = 0;
+      const cache = new CredentialsCache(async () => {
+        fetches += 1;
+        now += 1_000; // the callable takes a second
+        return answer(600, String(fetches));
+      }, () => now);
+      await cache.get();
+      now = 479_999; // 600 s − 120 s (a fifth), from the send at 0
+      assert.equal((await cache.get()).username, "1:1");
+      now = 480_000;
+      assert.equal((await cache.get()).username, "1:2");
+      assert.equal(refreshMarginMs(3_600), 300_000, "a fifth of an hour is 12 min: capped at 5");
+      assert.equal(refreshMarginMs(600), 120_000);
+    });
+
+    it("falls back to the cached credential while it is good when the callable fails, and fails with a sentence when none is", async () => {
+      let now = 0;
+      let fail = false;
+      const cache = new CredentialsCache(async () => {
+        if (fail) throw Object.assign(new Error("internal"), { code: "functions/internal" });
+        return answer(3_600);
+      }, () => now);
+      await cache.get();
+      fail = true;
+      now = 3_400_000; // refresh due (past 55 min), still good until 60 min
+      assert.equal((await cache.get()).username, "1:a");
+      now = 3_580_000; // 20 s left
+      assert.equal((await cache.get()).username, "1:a");
+      await assert.rejects(cache.get(RECOVERY_WINDOW_MS), CredentialsUnavailable, "a restart needs it good for 30 s more");
+      now = 3_600_000;
+      await assert.rejects(cache.get(), (error: unknown) => error instanceof CredentialsUnavailable && /could not be reached/.test(error.message));
+      await assert.rejects(new CredentialsCache(async () => ({ username: 1 })).get(), /cannot use/);
+    });
+
+    it("asks once for callers that ask at the same time", async () => {
+      let fetches = 0;
+      const cache = new CredentialsCache(async () => {
+        fetches += 1;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return answer(3_600);
+      });
+      await Promise.all([cache.get(), cache.get(), cache.get()]);
+      assert.equal(fetches, 1);
+    });
+  });
 });
