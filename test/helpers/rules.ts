@@ -180,6 +180,35 @@ export interface RulesFixture {
   seedCalls(count: number, phase: CallPhase, options?: SeedOptions): Promise<Call[]>;
 }
 
+/** The documents of call `id` seeded in `phase` (written with the rules off), by path. */
+export function seededCallDocuments(id: string, phase: CallPhase, options: SeedOptions = {}): Array<[string, DocumentData]> {
+  const status = options.status ?? phase;
+  const now = Timestamp.now();
+  const expireAt = secondsFromNow(25 * 3_600);
+  const session: DocumentData = {
+    caller_id: CALLER,
+    callee_id: CALLEE,
+    status,
+    offer,
+    answer: phase === "offered" ? null : answer,
+    end_request: null,
+    ring_seconds: RING_SECONDS.default,
+    created_at: now,
+    updated_at: now,
+    expire_at: expireAt,
+    ...(phase === "connected" ? { connectivity: { by: "caller", at: now } } : {}),
+    ...options.fields,
+  };
+  const existing = options.candidates ?? (status === "ended" ? [] : phase === "offered" ? ["caller" as const] : ["caller" as const, "callee" as const]);
+  return [
+    [sessionPath(id), session],
+    ...existing.map((sender): [string, DocumentData] => [
+      candidatesPath(id, sender),
+      { sender, caller_id: CALLER, callee_id: CALLEE, candidates: [], created_at: now, expire_at: expireAt },
+    ]),
+  ];
+}
+
 /**
  * Starts a Firestore emulator with firestore.rules (or `options.rules` of its text, e.g. a
  * setting changed) for the enclosing `describe`, clears it before each test, and stops it afterwards.
@@ -265,38 +294,9 @@ export function useRulesFixture(options: { rules?: (source: string) => string } 
     };
   }
 
-  /** The documents of one seeded call in `phase`, by path. */
-  function callDocuments(call: Call, phase: CallPhase, options: SeedOptions): Array<[string, DocumentData]> {
-    const status = options.status ?? phase;
-    const now = Timestamp.now();
-    const expireAt = secondsFromNow(25 * 3_600);
-    const session: DocumentData = {
-      caller_id: CALLER,
-      callee_id: CALLEE,
-      status,
-      offer,
-      answer: phase === "offered" ? null : answer,
-      end_request: null,
-      ring_seconds: RING_SECONDS.default,
-      created_at: now,
-      updated_at: now,
-      expire_at: expireAt,
-      ...(phase === "connected" ? { connectivity: { by: "caller", at: now } } : {}),
-      ...options.fields,
-    };
-    const existing = options.candidates ?? (status === "ended" ? [] : phase === "offered" ? ["caller" as const] : ["caller" as const, "callee" as const]);
-    return [
-      [sessionPath(call.id), session],
-      ...existing.map((sender): [string, DocumentData] => [
-        candidatesPath(call.id, sender),
-        { sender, caller_id: CALLER, callee_id: CALLEE, candidates: [], created_at: now, expire_at: expireAt },
-      ]),
-    ];
-  }
-
   async function seedCalls(count: number, phase: CallPhase, options: SeedOptions = {}): Promise<Call[]> {
     const calls = Array.from({ length: count }, () => newCall());
-    const documents = calls.flatMap((call) => callDocuments(call, phase, options));
+    const documents = calls.flatMap((call) => seededCallDocuments(call.id, phase, options));
     await environment().withSecurityRulesDisabled(async (context) => {
       const store = context.firestore() as unknown as Firestore;
       // A batch holds at most 500 writes.

@@ -5,9 +5,14 @@ import { strict as assert } from "node:assert";
 import { SDP_REFUSAL_REASONS, answerSchema, offerSchema, sdpRefusal } from "@webrtc-lite/contract";
 import { readmeReasonTable, sdpVectors } from "./vectors";
 
-const vectors = sdpVectors();
+// Loaded in a hook, so that a file that does not load fails this suite, not the whole run.
+let vectors: ReturnType<typeof sdpVectors> = [];
 
-describe(`conformance: sdp.json (${vectors.length} vectors)`, () => {
+describe("conformance: sdp.json", () => {
+  before(() => {
+    vectors = sdpVectors();
+  });
+
   it("offerSchema and answerSchema accept or refuse each sdp as the vectors say", () => {
     const wrong = vectors.flatMap(({ name, given, expect }) =>
       (["offer", "answer"] as const).flatMap((type) => {
