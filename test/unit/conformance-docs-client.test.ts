@@ -10,17 +10,27 @@ import { entryGrammarProblem, isGatheredAddress, lineProblem, receiveEntry } fro
 import { MAX_SDP_LENGTH, sdpProblem } from "../helpers/docs-client/sdp";
 import { RECOVERY_WINDOW_MS } from "../helpers/docs-client/constants";
 import { CredentialsCache, CredentialsUnavailable, refreshMarginMs } from "../helpers/docs-client/credentials";
-import { FIRST_PEER_STATE, peerSnapshot, sessionAction } from "../helpers/docs-client/listeners";
-import { candidateEntryVectors, loadVectors, readConformanceFile, sdpVectors } from "./conformance/vectors";
+import { FIRST_PEER_STATE, incomingAction, peerSnapshot, sessionAction } from "../helpers/docs-client/listeners";
+import { candidateEntryVectors, loadVectorArrays, loadVectors, readConformanceFile, sdpVectors } from "./conformance/vectors";
+import { diagnoseRefusal, type RefusalFacts } from "../helpers/docs-client/diagnosis";
+import { planDial } from "../helpers/docs-client/limits";
+import { callLapsed, ringForMs } from "../helpers/docs-client/ring";
 import { z } from "zod";
 
 const CLIENT_FOLDER = join(__dirname, "..", "helpers", "docs-client");
 const CONFORMANCE_FOLDER = dirname(createRequire(__filename).resolve("@webrtc-lite/contract/conformance/patterns.json"));
 
+/** JSON with every map's keys sorted: two outcomes compare equal whatever order their maps were built in. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    typeof inner === "object" && inner !== null && !Array.isArray(inner) ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : 1))) : inner,
+  );
+}
+
 /** "`name`: expected …, got …" for each vector whose outcome differs (one failure lists them all). */
 function disagreements<V extends { name: string }>(vectors: V[], got: (vector: V) => unknown, want: (vector: V) => unknown): string[] {
   return vectors.flatMap((vector) => {
-    const [actual, expected] = [JSON.stringify(got(vector)), JSON.stringify(want(vector))];
+    const [actual, expected] = [canonical(got(vector)), canonical(want(vector))];
     return actual === expected ? [] : [`"${vector.name}": expected ${expected}, got ${actual}`];
   });
 }
@@ -44,6 +54,18 @@ function sampleLines(): string[] {
 const snapshotOf = <Data extends z.ZodObject>(data: Data) => z.strictObject({ fromCache: z.boolean(), exists: z.boolean(), data: data.optional() });
 const peerState = z.strictObject({ handled: z.number(), peerGeneration: z.number(), generation: z.number(), offering: z.boolean() });
 const peerAction = z.looseObject({ type: z.string() });
+
+const millis = z.number().int();
+const sessionTimes = z.strictObject({
+  status: z.string(),
+  created_at: millis,
+  ring_seconds: z.number().optional(),
+  answer: z.unknown(),
+  end_request: z.unknown(),
+  expire_at: millis.optional(),
+});
+const knownLimits = z.strictObject({ live: z.record(z.string(), z.string()), recent: z.record(z.string(), millis) });
+const refusal = z.strictObject({ reason: z.string(), retryAtMillis: millis.optional(), sentence: z.string() });
 
 /** Each vector file, and the tests that run it against the docs client. */
 const RUNNERS: Record<string, () => void> = {
@@ -97,6 +119,77 @@ const RUNNERS: Record<string, () => void> = {
       };
       assert.deepEqual(disagreements(vectors, step, ({ expect }) => expect), []);
       assert.deepEqual(FIRST_PEER_STATE, { handled: 0, peerGeneration: 0, generation: 0, offering: false });
+    });
+  },
+  "incoming-calls.json": () => {
+    const file = loadVectorArrays("incoming-calls.json", {
+      vectors: {
+        given: z.strictObject({ createdAtMillis: millis, ringSeconds: z.number(), inFirstServerSnapshot: z.boolean(), deviceNowMillis: millis }),
+        expect: z.strictObject({ ringForMs: z.number() }),
+      },
+      incoming: {
+        given: z.strictObject({ fromCache: z.boolean(), firstServerSnapshot: z.boolean(), document: sessionTimes.omit({ expire_at: true }), deviceNowMillis: millis }),
+        expect: z.strictObject({ action: z.string(), ringForMs: z.number().optional() }),
+      },
+      lapsed: {
+        given: z.strictObject({ session: sessionTimes.nullable(), deviceNowMillis: millis }),
+        expect: z.strictObject({ lapsed: z.boolean() }),
+      },
+    });
+    it(`how long each of ${file.vectors.length} calls rings from its first sighting ("The ring deadline")`, () => {
+      assert.deepEqual(disagreements(file.vectors, ({ given }) => ({ ringForMs: ringForMs(given) }), ({ expect }) => expect), []);
+    });
+    it(`what each of ${file.incoming.length} documents of an incoming-calls snapshot means`, () => {
+      assert.deepEqual(disagreements(file.incoming, ({ given }) => incomingAction(given), ({ expect }) => expect), []);
+    });
+    it(`whether each of ${file.lapsed.length} calls has lapsed (device clock, 5 s tolerance)`, () => {
+      assert.deepEqual(disagreements(file.lapsed, ({ given }) => ({ lapsed: callLapsed(given.session, given.deviceNowMillis) }), ({ expect }) => expect), []);
+    });
+  },
+  "limits-plan.json": () => {
+    const vectors = loadVectors(
+      "limits-plan.json",
+      z.strictObject({
+        known: knownLimits.nullable(),
+        liveHere: z.record(z.string(), z.enum(["ringing", "answered"])),
+        call: z.strictObject({ sessionId: z.string(), calleeId: z.string() }),
+        deviceNowMillis: millis,
+        read: z.strictObject({ limits: knownLimits.nullable(), sessions: z.record(z.string(), sessionTimes.nullable()) }).optional(),
+      }),
+      z.strictObject({
+        batch: z.strictObject({ slot: z.string(), live: z.record(z.string(), z.string()), ends: z.array(z.strictObject({ sessionId: z.string(), reason: z.string() })) }).optional(),
+        refuse: refusal.optional(),
+      }),
+    );
+    it(`the dial batch's limits write, or the refusal on the device, for each of ${vectors.length} states of knowledge`, () => {
+      const plan = ({ given, expect }: (typeof vectors)[number]) => {
+        const planned = planDial(given);
+        if ("refuse" in planned) return planned;
+        // "any-unwritten": any slot the knowledge the plan used shows unwritten.
+        const recent = given.read ? (given.read.limits?.recent ?? {}) : (given.known?.recent ?? {});
+        const slot = expect.batch?.slot === "any-unwritten" && recent[planned.batch.slot] === undefined ? "any-unwritten" : planned.batch.slot;
+        return { batch: { ...planned.batch, slot } };
+      };
+      assert.deepEqual(disagreements(vectors, plan, ({ expect }) => expect), []);
+    });
+  },
+  "refusal-diagnosis.json": () => {
+    const vectors = loadVectors(
+      "refusal-diagnosis.json",
+      z.strictObject({
+        write: z.enum(["dial", "answer", "append", "restart", "restart-request", "connectivity", "end-request"]),
+        role: z.enum(["caller", "callee"]),
+        sent: z.record(z.string(), z.unknown()),
+        read: z.strictObject({ outcome: z.enum(["found", "missing", "permission-denied"]), data: z.record(z.string(), z.unknown()).optional() }),
+        limits: knownLimits.optional(),
+        signInProvider: z.string().optional(),
+        deviceNowMillis: millis,
+        serverNowMillis: millis.optional(),
+      }),
+      z.strictObject({ cause: z.string(), then: z.enum(["continue", "retry-once", "show"]), sentence: z.string().optional() }),
+    );
+    it(`the cause, the next step and the sentence of each of ${vectors.length} refusals`, () => {
+      assert.deepEqual(disagreements(vectors, ({ given }) => diagnoseRefusal(given as RefusalFacts), ({ expect }) => expect), []);
     });
   },
   "patterns.json": () => {

@@ -1,7 +1,7 @@
 // "What this snapshot means" for each listener of docs/signaling.md: the incoming-calls query,
 // the caller's session listener and each side's peer-candidates listener. Pure: the call
 // classes feed them snapshots and carry out the actions.
-import { MAX_GENERATION, type Role } from "./constants";
+import { MAX_GENERATION, RING_SECONDS_DEFAULT, type Role } from "./constants";
 import { receiveEntry, type Entry, type EntryProblem } from "./entries";
 import { ringForMs } from "./ring";
 
@@ -11,7 +11,7 @@ export interface IncomingDocument {
   end_request: unknown;
   status?: unknown;
   created_at: number;
-  ring_seconds: number;
+  ring_seconds?: unknown;
 }
 
 /** What a document of the incoming-calls query means now. */
@@ -27,7 +27,7 @@ export function incomingAction(given: { fromCache: boolean; firstServerSnapshot:
   const set = (value: unknown) => value !== undefined && value !== null;
   // A status past offered, an answer or an end request: the query drops it (this device may see its own write first).
   if (!["pending", "offered"].includes(String(document.status)) || set(document.answer) || set(document.end_request)) return { action: "not-ringing" };
-  const ms = ringForMs({ createdAtMillis: document.created_at, ringSeconds: document.ring_seconds, inFirstServerSnapshot: given.firstServerSnapshot, deviceNowMillis: given.deviceNowMillis });
+  const ms = ringForMs({ createdAtMillis: document.created_at, ringSeconds: typeof document.ring_seconds === "number" ? document.ring_seconds : RING_SECONDS_DEFAULT, inFirstServerSnapshot: given.firstServerSnapshot, deviceNowMillis: given.deviceNowMillis });
   return ms > 0 ? { action: "ring", ringForMs: ms } : { action: "not-ringing" };
 }
 
