@@ -31,14 +31,22 @@ describe("a libwebrtc client written from docs/signaling.md and the conformance 
   const secret = newSecret();
   let coturn: TestCoturn;
   const closers: Array<() => Promise<void> | void> = [];
+  // The outage's Functions emulator starts beside the calls that need none (it takes the longest).
+  let functionsStarting: Promise<EmulatorStack> | undefined;
+  let functionsStartedAt = 0;
 
   before(async () => {
     coturn = await startCoturn([secret], { relayBetweenLocalClients: true, relayPortCount: 200 });
+    functionsStartedAt = Date.now();
+    // Its getTurnCredentials mints for this suite's coturn.
+    functionsStarting = startEmulatorStack({ emulators: ["auth", "functions"], params: functionParams(coturn.uris(), { STUN_URIS: "none" }), secrets: { TURN_SHARED_SECRET: secret } });
+    functionsStarting.catch(() => undefined);
   });
   afterEach(async () => {
     for (const close of closers.splice(0).reverse()) await close();
   });
   after(async () => {
+    await (await functionsStarting?.catch(() => undefined))?.stop();
     await coturn?.stop();
   });
 
@@ -284,14 +292,13 @@ describe("a libwebrtc client written from docs/signaling.md and the conformance 
 
     before(async function () {
       this.timeout(120_000);
-      // A Functions emulator whose getTurnCredentials mints for this suite's coturn; the apps
-      // reach it through a forward, whose closing is the outage.
-      functionsStack = await startEmulatorStack({ emulators: ["auth", "functions"], params: functionParams(coturn.uris(), { STUN_URIS: "none" }), secrets: { TURN_SHARED_SECRET: secret } });
+      // The apps reach the callable through a forward, whose closing is the outage.
+      functionsStack = await (functionsStarting as Promise<EmulatorStack>);
+      console.log(`      (the Auth and Functions emulators of this suite were ready ${((Date.now() - functionsStartedAt) / 1_000).toFixed(1)} s after they started, beside the calls above)`);
       forward = await startTcpForward({ listen: { host: LOOPBACK, port: await freePort() }, target: { host: LOOPBACK, port: functionsStack.ports.functions } });
     });
     after(async () => {
       await forward?.close();
-      await functionsStack?.stop();
     });
 
     it("fetches a credential once, relays a second call on it with the function unreachable (and a refresh due), and tells a client with nothing cached why it cannot call", async () => {

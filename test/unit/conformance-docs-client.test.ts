@@ -230,7 +230,7 @@ describe("conformance vectors against the client written from the docs alone (te
     assert.deepEqual(files, Object.keys(RUNNERS).sort());
   });
 
-  it("imports nothing but firebase/*, @roamhq/wrtc, node:*, its own files and test/helpers/snapshots (no @webrtc-lite package, no packages/client, no web/src)", () => {
+  it("imports nothing but firebase/*, @roamhq/wrtc, node:*, its own files and two plumbing helpers, snapshots and chat-channel (no @webrtc-lite package, no packages/client, no web/src)", () => {
     const specifiersOf = (source: string) =>
       [...source.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?\bfrom\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)|\brequire\(\s*["']([^"']+)["']\s*\)|(?:^|\n)\s*import\s*["']([^"']+)["']/g)].map((match) => match[1] ?? match[2] ?? match[3] ?? match[4]);
     // The scan itself sees every form of import.
@@ -239,7 +239,7 @@ describe("conformance vectors against the client written from the docs alone (te
     const imports = files.flatMap((file) => specifiersOf(readFileSync(join(CLIENT_FOLDER, file), "utf8")).map((specifier) => ({ file, specifier })));
     assert.ok(["@roamhq/wrtc", "firebase/firestore"].every((used) => imports.some(({ specifier }) => specifier === used)), "the scan finds the client's imports");
     const wrong = imports
-      .filter(({ specifier }) => !/^(?:firebase\/[a-z]+|@roamhq\/wrtc|node:[a-z_/]+|\.\/[a-z-]+|\.\.\/snapshots)$/.test(specifier))
+      .filter(({ specifier }) => !/^(?:firebase\/[a-z]+|@roamhq\/wrtc|node:[a-z_/]+|\.\/[a-z-]+|\.\.\/(?:snapshots|chat-channel))$/.test(specifier))
       .map(({ file, specifier }) => `${file}: ${specifier}`);
     assert.deepEqual(wrong, []);
   });

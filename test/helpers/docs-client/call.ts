@@ -12,6 +12,7 @@ import {
   type DocumentSnapshot,
 } from "firebase/firestore";
 import { Signal } from "../snapshots";
+import { ChatChannel } from "../chat-channel";
 import { DISCONNECTED_GRACE_MS, MAX_GENERATION, RECOVERY_WINDOW_MS, RESTART_ATTEMPT_MS, CANDIDATES, type Role } from "./constants";
 import { FIRST_PEER_STATE, peerSnapshot, sessionAction, type PeerAction, type PeerState } from "./listeners";
 import { Outbox } from "./outbox";
@@ -60,7 +61,7 @@ export class DocsCall {
   readonly ended = new Signal<string>("the call to end");
   /** The peer-candidates listener's first server snapshot. */
   readonly peerAttached = new Signal("the peer's candidates listener to attach");
-  readonly channelOpen = new Signal("the data channel to open");
+  readonly chat: ChatChannel;
   /** The peer's entries this side skipped: `candidates[i]: reason`. */
   readonly skipped: string[] = [];
   /** libwebrtc's states, `ice:checking`, `connection:connected`, … */
@@ -78,9 +79,6 @@ export class DocsCall {
   private work: Promise<void> = Promise.resolve();
   private readonly stops: Array<() => void> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly messages: string[] = [];
-  private readonly arrivals = new Set<() => void>();
-  private channel: RTCDataChannel | undefined;
   private reported = false;
   private requested = 0;
   private restarting = false;
@@ -94,6 +92,7 @@ export class DocsCall {
     private readonly env: CallEnvironment,
   ) {
     this.own = doc(session, CANDIDATES, role);
+    this.chat = new ChatChannel(`the ${role}`);
     this.peer = doc(session, CANDIDATES, role === "caller" ? "callee" : "caller");
     this.outbox = new Outbox(this.own, (error) => void this.appendFailed(error));
     pc.onicecandidate = (event) => this.outbox.gathered(event.candidate);
@@ -380,27 +379,21 @@ export class DocsCall {
 
   /** Wires a data channel (created by the caller, announced to the callee). */
   openChannel(channel: RTCDataChannel): void {
-    this.channel = channel;
-    channel.onopen = () => this.channelOpen.resolve();
-    channel.onmessage = (event: MessageEvent) => {
-      this.messages.push(String(event.data));
-      this.arrivals.forEach((check) => check());
-    };
-    if (channel.readyState === "open") this.channelOpen.resolve();
+    this.chat.attach(channel);
+  }
+
+  /** Resolves once the data channel is open. */
+  get channelOpen(): Signal {
+    return this.chat.open;
   }
 
   /** Sends a text over the data channel. */
   send(text: string): void {
-    if (this.channel?.readyState !== "open") throw new Error(`the ${this.role}'s data channel is ${this.channel?.readyState ?? "missing"}`);
-    this.channel.send(text);
+    this.chat.send(text);
   }
 
   /** Resolves when `text` has arrived over the data channel. */
   waitForMessage(text: string, timeoutMs = 20_000): Promise<void> {
-    const signal = new Signal(`"${text}" to reach the ${this.role}`);
-    const check = () => (this.messages.includes(text) ? signal.resolve() : undefined);
-    this.arrivals.add(check);
-    check();
-    return signal.wait(timeoutMs).finally(() => this.arrivals.delete(check));
+    return this.chat.waitFor(text, timeoutMs);
   }
 }
