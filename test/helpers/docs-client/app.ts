@@ -269,7 +269,7 @@ export class DocsApp {
       },
       signInProvider: this.signInProvider,
       deviceNowMillis,
-      serverNowMillis: await this.serverNow(),
+      serverNowMillis: this.serverNow(),
     });
   }
 
@@ -280,11 +280,9 @@ export class DocsApp {
     return read.exists() ? { outcome: "found", data: sessionTimes(read.data()) ?? {} } : { outcome: "missing" };
   }
 
-  /** The server's clock as the TURN credential tells it: its username's expiry minus its ttl. */
-  private async serverNow(): Promise<number | undefined> {
-    const credentials = await this.credentials.get().catch(() => undefined);
-    const expiry = Number(credentials?.username.split(":")[0]);
-    return credentials && Number.isFinite(expiry) ? (expiry - credentials.ttl) * 1_000 : undefined;
+  /** The server's clock, as the cached TURN credential tells it (see the cache). */
+  private serverNow(): number | undefined {
+    return this.credentials.serverNowMillis();
   }
 
   /** Callee step 1: the incoming-calls query. */
@@ -326,7 +324,7 @@ export class DocsApp {
         sent: { answerSdp: answer.sdp ?? "" },
         read: await this.readForDiagnosis(call.session),
         deviceNowMillis: Date.now(),
-        serverNowMillis: await this.serverNow(),
+        serverNowMillis: this.serverNow(),
       });
       if (diagnosis.then !== "continue") {
         // A missed call. Refused and not its own repeat: nothing of the batch landed, and an end
@@ -352,6 +350,8 @@ export class IncomingCalls {
   private readonly ringing = new Map<string, Ring & { until: number }>();
   private readonly changes = new Set<() => void>();
   private synced = false;
+  /** The next server snapshot counts as a first one: at attach, and after snapshots from the cache alone. */
+  private fresh = true;
   private readonly unsubscribe: () => void;
   failure: Error | undefined;
   readonly attached = new Signal("the incoming-calls query's first server snapshot");
@@ -370,28 +370,30 @@ export class IncomingCalls {
       incoming,
       { includeMetadataChanges: true },
       (snapshot) => {
-        const first = !this.synced;
+        const first = this.fresh;
         const present = new Set<string>();
         for (const document of snapshot.docs) {
           const data = document.data({ serverTimestamps: "estimate" });
           const action = incomingAction({
             fromCache: snapshot.metadata.fromCache,
             firstServerSnapshot: first,
-            document: { answer: data.answer, end_request: data.end_request, status: data.status, created_at: millis(data.created_at) ?? Date.now(), ring_seconds: data.ring_seconds as number },
+            document: { answer: data.answer, end_request: data.end_request, status: data.status, created_at: millis(data.created_at) ?? Date.now(), ring_seconds: data.ring_seconds },
             deviceNowMillis: Date.now(),
           });
-          if (action.action === "ignore-snapshot") return;
-          present.add(document.id);
           // A call keeps the ring time decided when it was first seen (a monotonic deadline).
           if (action.action === "ring" && !this.ringing.has(document.id)) {
             this.ringing.set(document.id, { sessionId: document.id, callerId: String(data.caller_id), offerSdp: String((data.offer as { sdp?: unknown }).sdp), until: performance.now() + action.ringForMs });
             setTimeout(() => this.changes.forEach((check) => check()), action.ringForMs + 1).unref();
-          } else if (action.action === "not-ringing") {
-            present.delete(document.id);
           }
+          if (action.action === "ring") present.add(document.id);
         }
-        if (snapshot.metadata.fromCache) return;
+        if (snapshot.metadata.fromCache) {
+          // It decides nothing; and the next server snapshot may hold calls that rang meanwhile, like a first one.
+          this.fresh = true;
+          return;
+        }
         for (const id of this.ringing.keys()) if (!present.has(id)) this.ringing.delete(id);
+        this.fresh = false;
         this.synced = true;
         this.attached.resolve();
         this.changes.forEach((check) => check());

@@ -39,6 +39,7 @@ export function refreshMarginMs(ttlSeconds: number): number {
 
 interface Cached {
   credentials: TurnCredentials;
+  sentAtMillis: number;
   refreshAtMillis: number;
   goodUntilMillis: number;
 }
@@ -79,8 +80,19 @@ export class CredentialsCache {
       throw error instanceof CredentialsUnavailable ? error : new CredentialsUnavailable(describeFailure(error));
     }
     const lifetime = credentials.ttl * 1_000;
-    this.cached = { credentials, refreshAtMillis: sentAt + lifetime - refreshMarginMs(credentials.ttl), goodUntilMillis: sentAt + lifetime };
+    this.cached = { credentials, sentAtMillis: sentAt, refreshAtMillis: sentAt + lifetime - refreshMarginMs(credentials.ttl), goodUntilMillis: sentAt + lifetime };
     return credentials;
+  }
+
+  /**
+   * The server's clock now, as the cached credential tells it: it was minted at its expiry minus
+   * its ttl (server time), when the request was sent (device time); the device's clock has run
+   * since. Undefined with nothing cached.
+   */
+  serverNowMillis(): number | undefined {
+    const cached = this.cached;
+    if (!cached) return undefined;
+    return (cached.credentials.expiresAt - cached.credentials.ttl) * 1_000 + (this.now() - cached.sentAtMillis);
   }
 
   /** Forgets the credential (sign-out: it names the previous user). */
