@@ -22,6 +22,6 @@ export {
 } from "./call/call.js";
 export { firestoreSignaling, incomingCallsQuery, type SignalingOptions, type SignalingWrite } from "./call/firestore.js";
 export { CallError, type CallErrorCode, type CallEvent, type CallPhase, type CallState } from "./call/state.js";
-export type { SignalingStore, Unsubscribe } from "./call/store.js";
+export type { ListenedSnapshot, SignalingStore, Unsubscribe } from "./call/store.js";
 export { parsePushPayload, registerPushTarget, unregisterPushTarget } from "./push.js";
 export type { PushPayload, PushTargetInput } from "@webrtc-lite/contract";
