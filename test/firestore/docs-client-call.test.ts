@@ -8,6 +8,7 @@
 import { strict as assert } from "node:assert";
 import { RTCPeerConnection } from "@roamhq/wrtc";
 import { candidatesPath, sessionPath } from "@webrtc-lite/contract";
+import { adminFirestoreModule } from "@webrtc-lite/dev-stack/admin";
 import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
 import { listenForCalls, startCall, type Call, type IncomingCall, type PeerConnection } from "@webrtc-lite/client/call/call";
 import { startCoturn, type TestCoturn } from "@webrtc-lite/dev-stack/coturn";
@@ -143,6 +144,29 @@ describe("a libwebrtc client written from docs/signaling.md and the conformance 
     await waitFor("both candidates documents to be gone (each side deletes its own)", async () => ((await exists(outgoing.sessionId, "caller")) || (await exists(outgoing.sessionId, "callee")) ? undefined : true), 10_000);
     assert.deepEqual((await session(outgoing.sessionId)).end_request && { ...((await session(outgoing.sessionId)).end_request as object), at: 0 }, { by: "callee", reason: "hangup", at: 0 });
     console.log(`      docs ↔ docs: dial to data ${connected - started} ms; two ICE restarts with data after each ${restarted - connected} ms`);
+  });
+
+  it("skips each of the peer's entries it cannot use with its reason code, once, and still connects", async () => {
+    const [alice, bob] = [await docsApp(), await docsApp()];
+    const incoming = listen(bob);
+    const outgoing = await alice.call(bob.uid);
+    const ring = await incoming.waitForRinging(alice.uid, outgoing.sessionId);
+    // Written past the rules (a peer under older, laxer rules, or the Admin SDK).
+    const hostile = [
+      { candidate: "candidate:1 1 udp 4294967296 127.0.0.1 9 typ host", sdpMid: "0", sdpMLineIndex: 0 },
+      { candidate: "candidate:1 1 udp 2122260223 resolve-me.example 9 typ host", sdpMid: "0", sdpMLineIndex: 0 },
+      42,
+      { candidate: "candidate:1 1 udp 2122260223 127.0.0.1 9 typ host", sdpMid: "0", sdpMLineIndex: 0, extra: true },
+    ];
+    const { FieldValue } = adminFirestoreModule;
+    for (const entry of hostile) await suite.admin.db.doc(candidatesPath(ring.sessionId, "caller")).update({ candidates: FieldValue.arrayUnion(entry) });
+    const written = ((await suite.admin.db.doc(candidatesPath(ring.sessionId, "caller")).get()).get("candidates") as unknown[]).map((entry) => JSON.stringify(entry));
+    const answered = await bob.accept(ring);
+    await talk(outgoing, answered, "hello");
+    const expected = ["bad-candidate-line", "address-is-a-name", "not-a-map", "unknown-key"].map((reason, index) => `candidates[${written.indexOf(JSON.stringify(hostile[index]))}]: ${reason}`);
+    assert.deepEqual([...answered.skipped].sort(), expected.sort());
+    await outgoing.hangUp("hangup");
+    await answered.ended.wait();
   });
 
   it("stops ringing when declined, and the caller's session listener ends the call with the callee's reason", async () => {
