@@ -264,9 +264,9 @@ describe("conformance vectors against the client written from the docs alone (te
       now = 480_000;
       assert.equal((await cache.get()).username, "1:2");
       assert.equal(refreshMarginMs(3_600), 300_000, "a fifth of an hour is 12 min: capped at 5");
-      // The server's clock: minted at expiresAt − ttl (server), when the request was sent (device, 480 000), and run since.
+      // The server's clock: minted at expiresAt − ttl (server) in the middle of its request (device 480 000 to 481 000), run on since.
       now = 500_000;
-      assert.equal(cache.serverNowMillis(), (1 - 600) * 1_000 + 20_000);
+      assert.equal(cache.serverNowMillis(), (1 - 600) * 1_000 + (500_000 - 480_500));
       assert.equal(refreshMarginMs(600), 120_000);
     });
 

@@ -39,7 +39,8 @@ export function refreshMarginMs(ttlSeconds: number): number {
 
 interface Cached {
   credentials: TurnCredentials;
-  sentAtMillis: number;
+  /** The server's clock minus the device's: minted at expiresAt − ttl (server), taken as the middle of its request (device). */
+  serverOffsetMs: number;
   refreshAtMillis: number;
   goodUntilMillis: number;
 }
@@ -80,19 +81,18 @@ export class CredentialsCache {
       throw error instanceof CredentialsUnavailable ? error : new CredentialsUnavailable(describeFailure(error));
     }
     const lifetime = credentials.ttl * 1_000;
-    this.cached = { credentials, sentAtMillis: sentAt, refreshAtMillis: sentAt + lifetime - refreshMarginMs(credentials.ttl), goodUntilMillis: sentAt + lifetime };
+    const serverOffsetMs = (credentials.expiresAt - credentials.ttl) * 1_000 - (sentAt + this.now()) / 2;
+    this.cached = { credentials, serverOffsetMs, refreshAtMillis: sentAt + lifetime - refreshMarginMs(credentials.ttl), goodUntilMillis: sentAt + lifetime };
     return credentials;
   }
 
   /**
-   * The server's clock now, as the cached credential tells it: it was minted at its expiry minus
-   * its ttl (server time), when the request was sent (device time); the device's clock has run
-   * since. Undefined with nothing cached.
+   * The server's clock now, to about a second, as the cached credential tells it: minted at its
+   * `expiresAt` minus its `ttl` (server time) in the middle of its request (device time), carried
+   * forward on the device's clock. Undefined with nothing cached.
    */
   serverNowMillis(): number | undefined {
-    const cached = this.cached;
-    if (!cached) return undefined;
-    return (cached.credentials.expiresAt - cached.credentials.ttl) * 1_000 + (this.now() - cached.sentAtMillis);
+    return this.cached && this.now() + this.cached.serverOffsetMs;
   }
 
   /** Forgets the credential (sign-out: it names the previous user). */
