@@ -34,6 +34,7 @@ import { CandidateInbox } from "@webrtc-lite/client/call/outbox";
 import { PROJECT_ID } from "@webrtc-lite/dev-stack/emulators";
 import { recoveringWatch } from "@webrtc-lite/dev-stack/listen-stream";
 import { Signal, waitOnChanges } from "./snapshots";
+import { ChatChannel } from "./chat-channel";
 
 type Entry = { candidate: string; sdpMid: string | null; sdpMLineIndex: number | null; usernameFragment?: string | null };
 type Role = "caller" | "callee";
@@ -348,23 +349,20 @@ export class NativeCall {
   readonly ended = new Signal<string>("the call to end");
   /** Fires with the first snapshot of the peer's candidates listener. */
   readonly peerAttached = new Signal("the peer's candidates listener to attach");
-  /** Resolves once the data channel is open. */
-  readonly channelOpen = new Signal("the data channel to open");
+  /** The texts this side sends and receives over its data channel. */
+  readonly chat: ChatChannel;
   /** When the caller's create batch committed (epoch ms). */
   committedAt = 0;
   /** Whether the session listener's first snapshot already held the answer. */
   answerInFirstSnapshot = false;
   /** Every state libwebrtc went through: `ice:new`, `connection:connected`, … */
   readonly states: string[] = [];
-  private readonly messages: string[] = [];
-  private readonly arrivals = new Set<() => void>();
   private readonly buffered: Array<{ index: number; entry: Entry }> = [];
   private remoteSet = false;
   // Each of the peer's entries judged once, on its own ("One entry at a time" in the docs).
   private readonly inbox = new CandidateInbox();
   /** The peer's entries this side skipped, one line each: `candidates[i]: why`. */
   readonly skipped: string[] = [];
-  private channel: RTCDataChannel | undefined;
   private readonly stops: Array<() => void> = [];
   private ringTimer: NodeJS.Timeout | undefined;
 
@@ -375,6 +373,7 @@ export class NativeCall {
     readonly role: Role,
   ) {
     this.ownCandidates = doc(session, "ice_candidates", role);
+    this.chat = new ChatChannel(`the ${role}`);
     this.outbox = new Outbox(role, this.ownCandidates);
     pc.onicecandidate = (event) => (event.candidate && event.candidate.candidate !== "" ? this.outbox.add(event.candidate) : undefined);
     // As on Android (no null-candidate event): end-of-candidates when gathering is complete.
@@ -480,28 +479,22 @@ export class NativeCall {
 
   /** Sends a text over the data channel. */
   send(text: string): void {
-    if (this.channel?.readyState !== "open") throw new Error(`the ${this.role}'s data channel is ${this.channel?.readyState ?? "missing"}`);
-    this.channel.send(text);
+    this.chat.send(text);
   }
 
   /** Resolves when `text` has arrived over the data channel. */
   waitForMessage(text: string, timeoutMs = 20_000): Promise<void> {
-    const signal = new Signal(`"${text}" to reach the ${this.role}`);
-    const check = () => (this.messages.includes(text) ? signal.resolve() : undefined);
-    this.arrivals.add(check);
-    check();
-    return signal.wait(timeoutMs).finally(() => this.arrivals.delete(check));
+    return this.chat.waitFor(text, timeoutMs);
   }
 
   /** Wires a data channel (created by the caller, announced to the callee). */
   openChannel(channel: RTCDataChannel): void {
-    this.channel = channel;
-    channel.onopen = () => this.channelOpen.resolve();
-    channel.onmessage = (event: MessageEvent) => {
-      this.messages.push(String(event.data));
-      this.arrivals.forEach((check) => check());
-    };
-    if (channel.readyState === "open") this.channelOpen.resolve();
+    this.chat.attach(channel);
+  }
+
+  /** Resolves once the data channel is open. */
+  get channelOpen(): Signal {
+    return this.chat.open;
   }
 
   /** Told when this call ends (the caller's app releases its limits entry). */
