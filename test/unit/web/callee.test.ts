@@ -3,7 +3,7 @@ import { mock } from "node:test";
 import { listenForCalls, type IncomingCall } from "@webrtc-lite/client/call/call";
 import { CallError } from "@webrtc-lite/client/call/state";
 import { RING_DEADLINE } from "@webrtc-lite/contract";
-import { END_OF_CANDIDATES, FakePeerConnection, FakeSignalingStore, candidatesDocument, denied, entry, sdp, sessionDocument, timestamp, until } from "./fakes";
+import { END_OF_CANDIDATES, FakePeerConnection, FakeSignalingStore, candidatesDocument, denied, entry, sdp, sessionDocument, settle, timestamp, until } from "./fakes";
 
 const NOW = 1_000_000;
 const FAST = { batchDelayMs: 0 };
@@ -167,11 +167,19 @@ describe("web client: answering a call", () => {
     assert.equal(store.log.some((line) => line.startsWith("answerCall")), false);
   });
 
-  it("fails the answer when the rules refuse it, stops listening, and deletes the document the batch may have created", async () => {
+  it("fails the answer when the rules refuse it, stops listening, and writes nothing (the call may have been answered on another device)", async () => {
     store.failures.set("answerCall", denied);
     await assert.rejects(incoming.answer(pc), (error: unknown) => error instanceof CallError && error.code === "permission-denied");
     assert.equal(pc.closed, true);
     assert.equal(store.candidates.size, 0);
+    await settle();
+    assert.deepEqual(store.log.filter((line) => line.startsWith("requestEnd")), []);
+  });
+
+  it("fails the answer on another failure, and ends the call deleting the document the batch may have created", async () => {
+    store.failures.set("answerCall", Object.assign(new Error("the connection dropped"), { code: "unavailable" }));
+    await assert.rejects(incoming.answer(pc), (error: unknown) => error instanceof CallError && error.code === "unavailable");
+    assert.equal(pc.closed, true);
     // The batch may have landed with its acknowledgement lost: the caller, past the answer,
     // listens only to this side's document, so the end deletes it (missing or not).
     await until("the end request", () => store.log.includes("requestEnd s1 callee hangup +delete callee-candidates"));

@@ -308,3 +308,8 @@ export function phases(call: Call): string[] {
 export async function until(what: string, check: () => boolean): Promise<void> {
   await waitFor(what, () => (check() ? true : undefined), 2_000, 5);
 }
+
+/** Lets promise chains (the call's write and negotiation queues) run. */
+export async function settle(): Promise<void> {
+  for (let turn = 0; turn < 10; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+}

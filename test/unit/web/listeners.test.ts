@@ -1,16 +1,11 @@
 import { strict as assert } from "node:assert";
 import { startCall, type Call } from "@webrtc-lite/client/call/call";
 import type { CallState } from "@webrtc-lite/client/call/state";
-import { FakePeerConnection, FakeSignalingStore, candidatesDocument, entry, sdp, sessionDocument, timestamp, until } from "./fakes";
+import { FakePeerConnection, FakeSignalingStore, candidatesDocument, entry, sdp, sessionDocument, settle, timestamp, until } from "./fakes";
 
 const FAST = { batchDelayMs: 0 };
 const PARTIES = { callerId: "alice", calleeId: "bob" };
 const ANSWER = { answer: { type: "answer", sdp: sdp("answer") } };
-
-/** Lets promise chains (the call's write and negotiation queues) run. */
-async function settle(): Promise<void> {
-  for (let turn = 0; turn < 10; turn += 1) await new Promise((resolve) => setImmediate(resolve));
-}
 
 /** The call's state now (a function, so that TypeScript does not narrow it across events). */
 function stateOf(call: Call): CallState {

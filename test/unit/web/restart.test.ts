@@ -3,7 +3,7 @@ import { mock } from "node:test";
 import { ICE_RESTART } from "@webrtc-lite/contract";
 import { listenForCalls, startCall, type Call, type IncomingCall } from "@webrtc-lite/client/call/call";
 import { IceRecovery } from "@webrtc-lite/client/call/recovery";
-import { FakePeerConnection, FakeSignalingStore, candidatesDocument, entry, phases, sdp, sessionDocument, until } from "./fakes";
+import { FakePeerConnection, FakeSignalingStore, candidatesDocument, entry, phases, sdp, sessionDocument, settle, until } from "./fakes";
 
 const FAST = { batchDelayMs: 0 };
 const ANSWER = { answer: { type: "answer", sdp: sdp("answer") } };
@@ -17,11 +17,6 @@ function restarted(sender: "caller" | "callee", generation: number, description:
 /** The call's phase now (a function, so that TypeScript does not narrow it across events). */
 function phaseOf(call: Call): string {
   return call.state.phase;
-}
-
-/** Lets promise chains (the call's write and negotiation queues) run. */
-async function settle(): Promise<void> {
-  for (let turn = 0; turn < 10; turn += 1) await new Promise((resolve) => setImmediate(resolve));
 }
 
 describe("web client: ICE restart", () => {

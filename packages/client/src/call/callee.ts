@@ -110,7 +110,12 @@ function incomingCall(store: SignalingStore, sessionId: string, session: Session
       } catch (error) {
         if (call.state.phase === "ended" && !call.state.error) throw endedBeforeAnswer();
         const failure = callErrorFrom(error, "answer the call");
-        call.fail(failure, "answer the call");
+        // A refusal that was not this side's own resent batch (the store reads back and tells
+        // them apart) means nothing of the batch landed: an end request now could end the call
+        // that another device of this user answered. Any other failure may hide a batch that
+        // landed with its acknowledgement lost, so the end deletes the document the caller listens to.
+        if (failure.code === "permission-denied") call.failHere(failure, "answer the call");
+        else call.fail(failure, "answer the call");
         throw failure;
       }
       call.documentCreated();

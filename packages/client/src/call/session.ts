@@ -196,6 +196,12 @@ export class CallSession implements Call {
     this.sendEnd(reason).catch(() => undefined);
   }
 
+  /** Ends the call here with `error`, writing nothing: what the other side sees is not this side's to change. */
+  failHere(error: unknown, doing: string): void {
+    if (this.current.phase === "ended") return;
+    this.apply({ type: "failed", error: callErrorFrom(error, doing) });
+  }
+
   /** Ends the call here and writes the end request. */
   async requestEnd(reason: EndRequestReason): Promise<void> {
     // The write goes out first, so the other side's wait does not include closing this side.
