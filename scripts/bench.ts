@@ -6,9 +6,10 @@
 //     a call whose path breaks (coturn restart, an address change) vs a fresh connect (scripts/bench/);
 //  5. one sweep run over a backlog of stale sessions vs bare guarded updates (scripts/bench/sweep.ts);
 //  relay. coturn relaying call-like UDP vs a plain UDP echo, per CPU-second, and the relayed calls
-//     per Always Free shape that follow (scripts/bench/turn-capacity.ts).
+//     per Always Free shape that follow (scripts/bench/turn-capacity.ts);
+//  6. redial: dial → ring for a redial from memory and after a restart vs a plain dial (scripts/bench/redial.ts).
 // Figures only: nothing here passes or fails on timing. Name sections to run only those:
-// `npm run bench -- calls` (minting, imports, callable, calls, sweep, relay; recovery is the
+// `npm run bench -- calls` (minting, imports, callable, calls, sweep, relay, redial; recovery is the
 // second half of calls alone).
 import { createHmac } from "node:crypto";
 import { spawnSync } from "node:child_process";
@@ -19,6 +20,7 @@ import { REPO_ROOT, startEmulatorStack } from "@webrtc-lite/dev-stack/emulators"
 import { functionParams, newSecret } from "@webrtc-lite/dev-stack/turn-config";
 import { callSetup } from "./bench/call-setup";
 import { recovery } from "./bench/recovery";
+import { redial } from "./bench/redial";
 import { sweepBacklog } from "./bench/sweep";
 import { turnCapacity } from "./bench/turn-capacity";
 import { fmt, median, percentile } from "./bench/stats";
@@ -175,7 +177,7 @@ function coldImports(): void {
 
 async function main(): Promise<void> {
   console.log(`WebRTC-Lite benchmark on Node ${process.version}, ${new Date().toISOString()}`);
-  // `npm run bench -- calls` (or minting, imports, callable, sweep, relay) runs only the sections named.
+  // `npm run bench -- calls` (or minting, imports, callable, sweep, relay, redial) runs only the sections named.
   const only = process.argv.slice(2);
   const wanted = (name: string): boolean => only.length === 0 || only.includes(name);
   if (wanted("minting")) inProcess();
@@ -186,6 +188,7 @@ async function main(): Promise<void> {
   else if (only.includes("recovery")) await recovery();
   if (wanted("sweep")) await sweepBacklog();
   if (wanted("relay")) await turnCapacity();
+  if (wanted("redial")) await redial();
 }
 
 main().catch((error: unknown) => {
