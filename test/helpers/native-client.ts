@@ -27,7 +27,7 @@ import {
 } from "firebase/firestore";
 import { randomUUID } from "node:crypto";
 import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
-import { callLimitsDocumentSchema } from "@webrtc-lite/contract";
+import { LIMITS, callLimitsDocumentSchema } from "@webrtc-lite/contract";
 import { incomingCallsQuery } from "@webrtc-lite/client";
 import { CallLimitsTracker } from "@webrtc-lite/client/call/limits";
 import { CandidateInbox } from "@webrtc-lite/client/call/outbox";
@@ -320,7 +320,8 @@ class Outbox {
   }
 
   private take(): Entry[] {
-    const batch = this.queue.splice(0, 8);
+    // The rules take at most 6 entries per write: 7 would refuse the whole create or append.
+    const batch = this.queue.splice(0, LIMITS.maxCandidatesPerWrite);
     if (batch.some((entry) => entry.candidate === "")) this.flushed.resolve();
     return batch;
   }
