@@ -8,7 +8,7 @@ import { connect } from "node:net";
 import { renderTurnConfig } from "@webrtc-lite/turn/render";
 import { StunClass, StunMethod, decodeMessage, encodeMessage, newTransactionId } from "@webrtc-lite/turn/stun";
 import { DEFAULT_MAX_BPS, type TurnSettings } from "@webrtc-lite/turn/settings";
-import { freePorts } from "./ports";
+import { freeStablePorts } from "./ports";
 import { startProcess, type RunningProcess } from "./processes";
 import { waitFor } from "./wait";
 
@@ -93,7 +93,7 @@ export async function startCoturn(secrets: string[], options: CoturnOptions = {}
   const dir = await mkdtemp(join(tmpdir(), "webrtc-lite-coturn-"));
   const address = options.address ?? "127.0.0.1";
   const addresses = address === "127.0.0.1" ? ["127.0.0.1", "::1"] : [address];
-  const [listening = 0, altListening = 0, freeTls = 0, altTls = 0, registeredTls = 0] = await freePorts(5);
+  const [listening = 0, altListening = 0, freeTls = 0, altTls = 0, registeredTls = 0] = await freeStablePorts(5);
   const tls = options.tlsPort ?? freeTls;
   // Relay ranges below the kernel's ephemeral ports (32768 up), so no client socket of another
   // process can hold a port coturn picks for a relay; and per instance, so that parallel test

@@ -12,14 +12,37 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
         server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
       });
     });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const socket = createSocket("udp4");
-      socket.once("error", () => resolve(false));
-      socket.bind(port, host, () => socket.close(() => resolve(true)));
-    });
-    if (port > 0 && udpFree) return port;
+    if (port > 0 && (await isUdpPortFree(port, host))) return port;
   }
   throw new Error("no free loopback port found after 20 attempts");
+}
+
+/**
+ * Ports below the kernel's ephemeral range (Linux: 32768–60999) and below the test coturns'
+ * relay ranges (20000 and up). A server that binds UDP some time after its port was picked
+ * (coturn, on a busy machine) would otherwise race every socket the OS numbers itself — a
+ * libwebrtc peer connection's host candidates in a suite running beside it — and lose its UDP
+ * listener while its TCP one works.
+ */
+const STABLE_PORTS = { from: 10_000, to: 20_000 } as const;
+
+/** Finds `count` distinct loopback ports, free for TCP and UDP, outside the ephemeral range. */
+export async function freeStablePorts(count: number, host = "127.0.0.1"): Promise<number[]> {
+  const picked = new Set<number>();
+  for (let attempt = 0; picked.size < count && attempt < 200; attempt += 1) {
+    const port = STABLE_PORTS.from + Math.floor(Math.random() * (STABLE_PORTS.to - STABLE_PORTS.from));
+    if (!picked.has(port) && (await isTcpPortFree(port, host)) && (await isUdpPortFree(port, host))) picked.add(port);
+  }
+  if (picked.size < count) throw new Error(`no ${count} free loopback ports found from ${STABLE_PORTS.from} to ${STABLE_PORTS.to}`);
+  return [...picked];
+}
+
+function isUdpPortFree(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket("udp4");
+    socket.once("error", () => resolve(false));
+    socket.bind(port, host, () => socket.close(() => resolve(true)));
+  });
 }
 
 /** Finds `count` distinct free loopback ports. */

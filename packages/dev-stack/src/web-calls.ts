@@ -7,7 +7,7 @@ import { performance } from "node:perf_hooks";
 import { RTCPeerConnection } from "@roamhq/wrtc";
 import { deleteApp, initializeApp } from "firebase/app";
 import { connectAuthEmulator, getAuth, signInAnonymously } from "firebase/auth";
-import { connectFirestoreEmulator, getFirestore, terminate, type Firestore } from "firebase/firestore";
+import { connectFirestoreEmulator, disableNetwork, enableNetwork, getFirestore, terminate, type Firestore } from "firebase/firestore";
 import { listenForCalls, startCall, type Call, type CallOptions, type IncomingCall, type PeerConnection } from "@webrtc-lite/client/call/call";
 import { firestoreSignaling, type SignalingWrite } from "@webrtc-lite/client/call/firestore";
 import type { CallError, CallPhase } from "@webrtc-lite/client/call/state";
@@ -160,6 +160,31 @@ export class DataCall {
   }
 }
 
+/**
+ * How long the caller may still show `ringing` after the callee's answer batch committed before
+ * its session listener counts as silenced by the emulator (it delivers an answer within a round
+ * trip, a few hundred ms under load).
+ */
+const SILENT_SESSION_LISTENER_MS = 8_000;
+
+/**
+ * The Firestore emulator at times never tells a listener of a change (no error, no snapshot;
+ * seen under load with dozens of clients): a caller whose session listener missed the answer
+ * stays `ringing` while its callee's ICE fails for want of the caller. An app gets its streams
+ * back when it returns to the foreground or its network changes; this does that once, loudly:
+ * the client's network off and on, so its listeners resume from their resume tokens.
+ */
+function reviveIfStillRinging(caller: CallUser, outgoing: DataCall): () => void {
+  const timer = setTimeout(() => {
+    if (outgoing.call.state.phase !== "ringing") return;
+    console.warn(`      !!! the emulator's session listener of caller ${caller.uid} missed the answer for ${SILENT_SESSION_LISTENER_MS / 1_000} s; reconnecting that client once`);
+    void disableNetwork(caller.db)
+      .then(() => enableNetwork(caller.db))
+      .catch(() => undefined); // the call ended and its client closed meanwhile
+  }, SILENT_SESSION_LISTENER_MS);
+  return () => clearTimeout(timer);
+}
+
 function newPeer(user: CallUser): RTCPeerConnection & PeerConnection {
   return new RTCPeerConnection(user.peerConfig());
 }
@@ -232,7 +257,8 @@ export async function connectCall(
     );
     const answerStart = nowMs();
     incoming.attach(await ringing.call.answer(incoming.pc), calleeOpen);
-    const [callerConnected, calleeConnected] = await Promise.all([outgoing.phaseAfter("connected", 0, timeoutMs), incoming.phaseAfter("connected", 0, timeoutMs)]);
+    const stopWatching = reviveIfStillRinging(caller, outgoing);
+    const [callerConnected, calleeConnected] = await Promise.all([outgoing.phaseAfter("connected", 0, timeoutMs), incoming.phaseAfter("connected", 0, timeoutMs)]).finally(stopWatching);
     let open = false;
     void Promise.all([callerOpen, calleeOpen]).then(() => (open = true));
     await waitFor("both data channels to open", () => (open ? true : undefined), timeoutMs, 10);
