@@ -161,27 +161,32 @@ export class DataCall {
 }
 
 /**
- * How long the caller may still show `ringing` after the callee's answer batch committed before
- * its session listener counts as silenced by the emulator (it delivers an answer within a round
- * trip, a few hundred ms under load).
+ * How long a call may go without both sides connected after the callee's answer committed before
+ * a listener counts as silenced by the emulator: relay-only calls here connect within 2–6 s of
+ * the answer, even 20 at once.
  */
-const SILENT_SESSION_LISTENER_MS = 8_000;
+const SILENT_LISTENER_MS = 10_000;
 
 /**
  * The Firestore emulator at times never tells a listener of a change (no error, no snapshot;
  * seen under load with dozens of clients): a caller whose session listener missed the answer
- * stays `ringing` while its callee's ICE fails for want of the caller. An app gets its streams
- * back when it returns to the foreground or its network changes; this does that once, loudly:
- * the client's network off and on, so its listeners resume from their resume tokens.
+ * stays `ringing`, one whose peer-candidates listener missed the callee's candidates stays at ICE
+ * `new`, while the callee's ICE fails for want of the caller. An app gets its streams back when
+ * it returns to the foreground or its network changes; this does that once, loudly, for both
+ * clients of a call not connected in time: network off and on, so their listeners resume from
+ * their resume tokens.
  */
-function reviveIfStillRinging(caller: CallUser, outgoing: DataCall): () => void {
+function reviveIfNotConnected(users: CallUser[], sides: DataCall[]): () => void {
   const timer = setTimeout(() => {
-    if (outgoing.call.state.phase !== "ringing") return;
-    console.warn(`      !!! the emulator's session listener of caller ${caller.uid} missed the answer for ${SILENT_SESSION_LISTENER_MS / 1_000} s; reconnecting that client once`);
-    void disableNetwork(caller.db)
-      .then(() => enableNetwork(caller.db))
-      .catch(() => undefined); // the call ended and its client closed meanwhile
-  }, SILENT_SESSION_LISTENER_MS);
+    if (sides.every((side) => side.call.state.phase === "connected")) return;
+    const states = sides.map((side) => `${side.call.role} ${side.call.state.phase}, ICE ${side.pc.iceConnectionState}`).join("; ");
+    console.warn(`      !!! a call not connected ${SILENT_LISTENER_MS / 1_000} s after its answer (${states}): the emulator may have silenced a listener; reconnecting both clients once`);
+    for (const user of users) {
+      void disableNetwork(user.db)
+        .then(() => enableNetwork(user.db))
+        .catch(() => undefined); // the call ended and its client closed meanwhile
+    }
+  }, SILENT_LISTENER_MS);
   return () => clearTimeout(timer);
 }
 
@@ -257,7 +262,7 @@ export async function connectCall(
     );
     const answerStart = nowMs();
     incoming.attach(await ringing.call.answer(incoming.pc), calleeOpen);
-    const stopWatching = reviveIfStillRinging(caller, outgoing);
+    const stopWatching = reviveIfNotConnected([caller, callee], [outgoing, incoming]);
     const [callerConnected, calleeConnected] = await Promise.all([outgoing.phaseAfter("connected", 0, timeoutMs), incoming.phaseAfter("connected", 0, timeoutMs)]).finally(stopWatching);
     let open = false;
     void Promise.all([callerOpen, calleeOpen]).then(() => (open = true));
