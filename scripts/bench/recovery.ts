@@ -7,12 +7,11 @@
 import { mintTurnCredential } from "@webrtc-lite/contract/turn-rest";
 import { startCoturn, type TestCoturn } from "@webrtc-lite/dev-stack/coturn";
 import { PROJECT_ID } from "@webrtc-lite/dev-stack/emulators";
-import { firestoreEmulatorEnv } from "@webrtc-lite/dev-stack/firestore-emulator";
 import { createNetworkNamespace, type NetworkNamespace } from "@webrtc-lite/dev-stack/netns";
 import { Phone, type PhoneReport } from "@webrtc-lite/dev-stack/phone";
-import { startSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
 import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
 import { connectCall, nowMs, signInCallUser, type CallUser } from "@webrtc-lite/dev-stack/web-calls";
+import { signalingStackOrSkip } from "./signaling";
 import { fmt, median, percentile } from "./stats";
 
 /** Samples per kind of break; BENCH_RECOVERY_SAMPLES overrides it. */
@@ -164,13 +163,8 @@ function print(title: string, series: Series): void {
 /** The recovery series: coturn restarted under a call, then one client's address changed. */
 export async function recovery(): Promise<void> {
   console.log(`\n   C. Recovery of a relay-only call whose path breaks (ICE restart through Firestore; ${SAMPLES} samples per kind, no Functions emulator)`);
-  const emulator = firestoreEmulatorEnv();
-  if (!emulator.env) {
-    console.log(`   SKIPPED: ${emulator.reason}, so the Firestore emulator cannot start`);
-    return;
-  }
-  Object.assign(process.env, emulator.env);
-  const stack = await startSignalingStack(["auth", "firestore"]);
+  const stack = await signalingStackOrSkip();
+  if (!stack) return;
   const secret = newSecret();
   let ns: NetworkNamespace | undefined;
   let coturn: TestCoturn | undefined;

@@ -8,11 +8,10 @@
 // ring is the callee's incoming-calls listener seeing the new session. Figures only.
 import { RTCPeerConnection as WrtcPeerConnection } from "@roamhq/wrtc";
 import { firestoreSignaling, listenForCalls, startCall, type Call, type PeerConnection, type SignalingStore } from "@webrtc-lite/client";
-import { firestoreEmulatorEnv } from "@webrtc-lite/dev-stack/firestore-emulator";
-import { startSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
 import { newSecret } from "@webrtc-lite/dev-stack/turn-config";
 import { waitFor } from "@webrtc-lite/dev-stack/wait";
 import { nowMs, signInCallUser, type CallUser } from "@webrtc-lite/dev-stack/web-calls";
+import { signalingStackOrSkip } from "./signaling";
 import { fmt, median, percentile } from "./stats";
 
 /** Rounds of the three dials; BENCH_REDIAL_ROUNDS overrides it. */
@@ -76,13 +75,8 @@ async function round(network: Parameters<typeof signInCallUser>[0], samples: Rec
 /** Section 6: the three dials, `ROUNDS` times each, interleaved. */
 export async function redial(): Promise<void> {
   console.log(`\n6. Redial: dial → ring (the callee's incoming-calls listener), web client on libwebrtc, Auth + Firestore emulators, no Functions emulator; ${ROUNDS} rounds`);
-  const emulator = firestoreEmulatorEnv();
-  if (!emulator.env) {
-    console.log(`   SKIPPED: ${emulator.reason}, so the Firestore emulator cannot start`);
-    return;
-  }
-  Object.assign(process.env, emulator.env);
-  const stack = await startSignalingStack(["auth", "firestore"]);
+  const stack = await signalingStackOrSkip();
+  if (!stack) return;
   // No call here connects: TURN is never asked, but a user needs a secret to mint with.
   const network = { ports: stack.ports, turn: { secret: newSecret(), uris: () => [] } };
   const samples = { plain: [] as number[], fromMemory: [] as number[], afterRestart: [] as number[] };
