@@ -25,6 +25,7 @@ if (tiers.includes("firestore")) {
   const emulator = firestoreEmulatorEnv();
   if (emulator.env) {
     Object.assign(env, emulator.env);
+    if (emulator.warning) console.log(`\n!!! ${emulator.warning} !!!\n`);
   } else {
     const reason = `${emulator.reason}, so the Firestore emulator cannot start (firebase-tools 15 needs Java 21+)`;
     if (process.env.REQUIRE_FIRESTORE_EMULATOR === "1") {

@@ -9,10 +9,11 @@
 import { strict as assert } from "node:assert";
 import { randomUUID } from "node:crypto";
 import { initializeTestEnvironment, type RulesTestEnvironment } from "@firebase/rules-unit-testing";
-import { doc, setDoc, setLogLevel, writeBatch, type Firestore } from "firebase/firestore";
+import { doc, setDoc, writeBatch, type Firestore } from "firebase/firestore";
 import { candidatesPath, sessionPath, type CandidateEntry } from "@webrtc-lite/contract";
 import { PROJECT_ID } from "@webrtc-lite/dev-stack/emulators";
 import { useSharedSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
+import { quietSdkLogInSuite } from "../helpers/sdk-log";
 import { CALLEE, CALLER, candidateFields, createFields, limitsFields, limitsPath, seededCallDocuments } from "../helpers/rules";
 import { candidateEntryVectors, sdpVectors } from "../unit/conformance/vectors";
 
@@ -48,9 +49,8 @@ describe("conformance vectors through firestore.rules (candidate-entries.json, s
   const suite = useSharedSignalingStack(["auth", "firestore"]);
   let env: RulesTestEnvironment | undefined;
 
+  quietSdkLogInSuite();
   before(async () => {
-    // Each refusal is expected here; the SDK would also log it as a stream error.
-    setLogLevel("silent");
     // No rules given: the emulator keeps the firestore.rules it started with.
     env = await initializeTestEnvironment({ projectId: PROJECT_ID, firestore: { host: "127.0.0.1", port: suite.stack.ports.firestore } });
   });

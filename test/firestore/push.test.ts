@@ -5,7 +5,7 @@
 import { strict as assert } from "node:assert";
 import { randomBytes, randomUUID } from "node:crypto";
 import { withFunctionTriggersDisabled } from "@firebase/rules-unit-testing";
-import { collection, deleteDoc, doc, getDoc, getDocs, limit, query, serverTimestamp, setDoc, setLogLevel, type DocumentData } from "firebase/firestore";
+import { collection, deleteDoc, doc, getDoc, getDocs, limit, query, serverTimestamp, setDoc, type DocumentData } from "firebase/firestore";
 import { PUSH_DELIVERIES_COLLECTION, handleSessionPush } from "#functions/push/deliver";
 import { registerPushTarget } from "@webrtc-lite/client";
 import { MAX_PUSH_TARGETS, PUSH_TARGET_EXPIRY, pushTargetFields, pushTargetPath, pushTargetsPath, sessionPath, type PushTargetInput } from "@webrtc-lite/contract";
@@ -15,6 +15,7 @@ import { waitFor } from "@webrtc-lite/dev-stack/wait";
 import { captureOutputAsync } from "../helpers/capture";
 import { FAKE_HOSTS, type ReceivedRequest } from "../helpers/push-fakes";
 import { TEST_BUNDLE_ID, usePushFakes } from "../helpers/push-stack";
+import { quietSdkLogInSuite } from "../helpers/sdk-log";
 import { IncomingCalls, OutgoingCall, signIn, type Party } from "../helpers/signaling-client";
 
 const { Timestamp } = adminFirestoreModule;
@@ -197,8 +198,7 @@ describe("push for incoming calls (Functions, Firestore and Auth emulators; fake
     const fields = (registration: PushTargetInput, overrides: DocumentData = {}): DocumentData => ({ ...pushTargetFields(registration, serverTimestamp(), Date.now()), ...overrides });
     const write = (owner: Party, slot: string, data: DocumentData, as: Party = owner) => setDoc(doc(as.db, pushTargetPath(owner.uid, slot)), data);
     const refused = (operation: Promise<unknown>) => assert.rejects(operation, (error: { code?: string }) => error.code === "permission-denied");
-    // Each refused write is expected here; the SDK would also log it as a stream error (as the rules suites do).
-    before(() => setLogLevel("silent"));
+    quietSdkLogInSuite();
 
     it("lets a user write, read, list (at most 10) and delete its own targets in slots 0 to 9, and nobody else", async () => {
       const owner = await party();

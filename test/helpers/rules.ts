@@ -15,7 +15,6 @@ import {
   doc,
   serverTimestamp,
   setDoc,
-  setLogLevel,
   writeBatch,
   type DocumentData,
   type DocumentReference,
@@ -25,6 +24,7 @@ import { LIMITS, RING_SECONDS, candidatesCreateFields, candidatesPath, sessionCr
 import type { CallPhase } from "#functions/sessions/transitions";
 import { PROJECT_ID, REPO_ROOT, startEmulatorStack, type EmulatorStack } from "@webrtc-lite/dev-stack/emulators";
 import { sampleSdp } from "./sdp";
+import { quietSdkLogInSuite } from "./sdk-log";
 
 /** The caller of every seeded call. */
 export const CALLER = "alice";
@@ -217,10 +217,9 @@ export function useRulesFixture(options: { rules?: (source: string) => string } 
   let stack: EmulatorStack | undefined;
   let env: RulesTestEnvironment | undefined;
 
+  quietSdkLogInSuite();
   before(async function () {
     this.timeout(120_000);
-    // Each refused write is expected here; the SDK would also log it as a stream error.
-    setLogLevel("silent");
     stack = await startEmulatorStack({ emulators: ["firestore"], params: {}, secrets: {} });
     env = await initializeTestEnvironment({
       projectId: PROJECT_ID,

@@ -15,6 +15,13 @@
 // same client already listens to. Production Firestore is not this code; browsers reach the
 // emulator through its WebChannel adapter instead of gRPC (not examined here).
 //
+// Fix: the emulator launcher's agent (packages/dev-stack/java/SerializedStreamResponses.java,
+// Java 24+) makes that observer send one message at a time; with it the load of
+// test/firestore/emulator-listen-streams.test.ts breaks no stream. The watches stay so that a
+// break, should one come back (an emulator JAR the agent does not fit, Java below 24), is named
+// in one line instead of a test timing out. The SDK writes its error lines only while its log
+// level is `error` or lower: a suite that silences it restores it (test/helpers/sdk-log.ts).
+//
 // Wiring, in a suite whose clients use the Node SDK (test/helpers/signaling-client.ts, the
 // bench): one watch per test, made after the clients sign in, stopped in afterEach:
 //   strict:    const watch = new StreamFailureWatch();
