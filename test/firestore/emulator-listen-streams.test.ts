@@ -4,11 +4,14 @@
 // (packages/dev-stack/java/SerializedStreamResponses.java) their messages' bytes interleave, the
 // SDK drops the stream as "Received message larger than max" and its listeners go silent for up to
 // a minute. This load broke a client's stream in 7 of 10 runs without the agent. Every other suite
-// depends on what it proves: a listener that waits is waiting for the code under test.
+// depends on what it proves: a listener that waits is waiting for the code under test. The agent's
+// other change (a target added whole under the emulator's listener lock, so that a commit's change
+// is never sent before the older documents read for the target) is checked by its own report.
 import { strict as assert } from "node:assert";
 import { randomUUID } from "node:crypto";
 import { doc, onSnapshot, serverTimestamp, setDoc, type DocumentSnapshot } from "firebase/firestore";
 import { pushTargetFields, pushTargetPath, type PushTargetInput } from "@webrtc-lite/contract";
+import { firestoreEmulatorEnv } from "@webrtc-lite/dev-stack/firestore-emulator";
 import { StreamFailureWatch } from "@webrtc-lite/dev-stack/listen-stream";
 import { useSharedSignalingStack } from "@webrtc-lite/dev-stack/signaling-stack";
 import { signIn, type Party } from "../helpers/signaling-client";
@@ -77,5 +80,21 @@ describe("the Firestore emulator's Listen streams under load (the launcher's age
     console.log(`      ${CLIENTS * RELISTENS_PER_CLIENT} listeners added in ${elapsed} ms beside ${writes} writes to watched documents; no stream broke`);
     watch.check();
     assert.ok(heard.every((count) => count > 1), `every watched document's listener hears the writes: ${heard.join(", ")}`);
+  });
+
+  it("runs with the launcher's agent, both of its changes reported by the emulator (or says why not)", () => {
+    const log = suite.stack.firestoreLog();
+    const reports = log.split("\n").filter((line) => line.startsWith("webrtc-lite agent:"));
+    const { warning } = firestoreEmulatorEnv();
+    if (warning) {
+      // Java below 24, or firebase-tools' own JAR: the launcher has no agent, and test.mjs said so in a !!! line.
+      assert.deepEqual(reports, [], warning);
+      return;
+    }
+    assert.deepEqual(
+      reports.map((line) => line.replace(/^webrtc-lite agent: \S+ /, "")).sort(),
+      ["adds each target whole under the ListenStreamManager's lock", "sends one message at a time (onCompleted, onError, onNext synchronized)"].sort(),
+      `the emulator's log:\n${reports.join("\n")}`,
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -27,6 +27,9 @@ export interface EmulatorStackOptions {
   preferredPorts?: Partial<Record<PortName, number>>;
 }
 
+/** The file firebase-tools writes the Firestore emulator's own output to, in the folder it runs in. */
+const FIRESTORE_LOG = "firestore-debug.log";
+
 const PORT_NAMES = ["hub", "auth", "functions", "firestore", "hosting", "logging", "eventarc", "tasks", "websocket"] as const;
 /** Every port an emulator stack listens on. */
 export type PortName = (typeof PORT_NAMES)[number];
@@ -37,6 +40,8 @@ export interface EmulatorStack {
   /** `http://127.0.0.1:<port>/<project>/<region>/<name>`, the callable's URL. */
   functionUrl(name: string): string;
   output(): string;
+  /** What the Firestore emulator's JVM has printed so far (firebase-tools' firestore-debug.log), or "" before it printed. */
+  firestoreLog(): string;
   stop(): Promise<void>;
 }
 
@@ -108,6 +113,7 @@ export async function startEmulatorStack(options: EmulatorStackOptions): Promise
     ports,
     functionUrl: (name) => `http://${host}:${ports.functions}/${PROJECT_ID}/${REGION}/${name}`,
     output: () => emulators.output(),
+    firestoreLog: () => (existsSync(join(dir, FIRESTORE_LOG)) ? readFileSync(join(dir, FIRESTORE_LOG), "utf8") : ""),
     stop: async () => {
       await stopStack(emulators, dir, ports.firestore);
       forgetJava();
