@@ -56,12 +56,30 @@ async function relayOnlyCall(caller: TurnCredentials, callee: TurnCredentials): 
   }
 }
 
+/** How long the stats may take to name the selected pair after the data channel opened. */
+const SELECTED_PAIR_TIMEOUT_MS = 5_000;
+
+/**
+ * The address of the local relay candidate that the connection's transport selected. The data
+ * channel can open before libwebrtc's stats mark the pair nominated and succeeded (seen under
+ * load), so the transport's `selectedCandidatePairId` is read first, and the stats are asked
+ * again until they name a pair.
+ */
 async function selectedRelayAddress(connection: RTCPeerConnection): Promise<string> {
-  const stats = [...(await connection.getStats()).values()] as Array<Record<string, unknown>>;
-  const pair = stats.find((entry) => entry.type === "candidate-pair" && entry.nominated === true && entry.state === "succeeded");
-  const local = stats.find((entry) => entry.type === "local-candidate" && entry.id === pair?.localCandidateId);
-  const address = local?.address ?? local?.ip;
-  return typeof address === "string" ? address : "";
+  const deadline = performance.now() + SELECTED_PAIR_TIMEOUT_MS;
+  for (;;) {
+    const stats = [...(await connection.getStats()).values()] as Array<Record<string, unknown>>;
+    const selectedId = stats.find((entry) => entry.type === "transport" && typeof entry.selectedCandidatePairId === "string")?.selectedCandidatePairId;
+    const pair = stats.find((entry) => entry.type === "candidate-pair" && (entry.id === selectedId || (entry.nominated === true && entry.state === "succeeded")));
+    const local = stats.find((entry) => entry.type === "local-candidate" && entry.id === pair?.localCandidateId);
+    const address = local?.address ?? local?.ip;
+    if (typeof address === "string") return address;
+    if (performance.now() > deadline) {
+      const pairs = stats.filter((entry) => entry.type === "candidate-pair").map((entry) => `${String(entry.state)}${entry.nominated ? " nominated" : ""}`);
+      return `no selected relay pair in the stats ${SELECTED_PAIR_TIMEOUT_MS} ms after the channel opened (pairs: ${pairs.join(", ") || "none"})`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** Binds `address`:`port` over UDP and TCP and never answers: datagrams are dropped, connections accepted and left silent. */
