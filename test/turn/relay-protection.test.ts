@@ -19,23 +19,30 @@ const IPV6_PEERS = [
   "64:ff9b::a00:1",
 ];
 
+/**
+ * Clients whose allocation is released but whose socket stays open until the suite ends, so that
+ * the OS never hands a later test's socket a port this suite used: coturn answers an Allocate on
+ * a 5-tuple that still holds an allocation (say, a release not yet done) with 437, "Mismatched
+ * allocation: wrong transaction ID", which a CI run once got.
+ */
+const heldClients: TurnClient[] = [];
+
+function closeHeldClients(): void {
+  heldClients.splice(0).forEach((client) => client.close());
+}
+
 async function withAllocation<T>(coturn: TestCoturn, secret: string, family: 4 | 6, action: (client: TurnClient) => Promise<T>): Promise<T> {
   // One user per allocation: coturn counts a released UDP allocation against the user quota
   // until its session is reaped, about a second later.
   const credential = mintTurnCredential(secret, `relay-protection-${randomUUID()}`, 300, Date.now());
   const client = await TurnClient.connect({ transport: "udp", host: "127.0.0.1", port: coturn.port }, credential);
+  heldClients.push(client);
+  const allocation = await client.allocate(family);
   try {
-    const allocation = await client.allocate(family);
-    try {
-      assert.equal(allocation.relayed.family, family);
-      return await action(client);
-    } finally {
-      // Frees the 5-tuple: a later test's socket may get this ephemeral port again, and coturn
-      // answers an Allocate on a 5-tuple that still holds an allocation with 437 (mismatch).
-      await client.release();
-    }
+    assert.equal(allocation.relayed.family, family);
+    return await action(client);
   } finally {
-    client.close();
+    await client.release();
   }
 }
 
@@ -53,6 +60,7 @@ describe("relay protection of the shipped config (real coturn 4.6.1)", function 
   this.timeout(60_000);
   const secret = newSecret();
   const coturn = useCoturn([secret]);
+  after(closeHeldClients);
 
   for (const [family, peers] of [[4, IPV4_PEERS], [6, IPV6_PEERS]] as const) {
     for (const peer of peers) {
@@ -81,6 +89,7 @@ describe("relay protection of the shipped config (real coturn 4.6.1)", function 
 describe("the ::ffff:127.0.0.1 bypass on coturn 4.6.1", function () {
   this.timeout(60_000);
   const secret = newSecret();
+  after(closeHeldClients);
 
   it("is open when the kit's IPv4-mapped denied-peer-ip line is left out (the 403 above is the line's doing)", async () => {
     const open = await startCoturn([secret], { withoutLines: ["denied-peer-ip=::ffff:0:0-::ffff:ffff:ffff"] });
