@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const MIN_JAVA = 21;
@@ -26,6 +26,9 @@ const AGENT_CLASS = "webrtclite.emulator.SerializedStreamResponses";
 /** java.lang.classfile, which the agent rewrites a class with, is final from Java 24 on. */
 const AGENT_MIN_JAVA = 24;
 const UNSERIALIZED = "under load a client's Listen stream can break, and its listeners go silent for up to a minute";
+/** The launcher's file name says whether it carries the agent, for a process that finds it already chosen. */
+const LAUNCHER_PREFIX = "firestore-emulator-launcher-";
+const WITH_AGENT_SUFFIX = "-agent.jar";
 
 /** The major version `java -version` reports for `javaBinary`, or undefined. */
 function javaMajorVersion(javaBinary = "java") {
@@ -59,7 +62,11 @@ export function firestoreEmulatorEnv() {
   if (javaBin === null) return { reason: `no Java ${MIN_JAVA} or newer on PATH or in /usr/lib/jvm` };
   const env = {};
   if (javaBin) env.PATH = `${javaBin}:${process.env.PATH ?? ""}`;
-  if (process.env.FIRESTORE_EMULATOR_BINARY_PATH) return { env };
+  const chosen = process.env.FIRESTORE_EMULATOR_BINARY_PATH;
+  if (chosen) {
+    if (basename(chosen).startsWith(LAUNCHER_PREFIX) && chosen.endsWith(WITH_AGENT_SUFFIX)) return { env };
+    return { env, warning: `FIRESTORE_EMULATOR_BINARY_PATH=${chosen} runs the emulator without the agent that serializes its stream responses: ${UNSERIALIZED}` };
+  }
   if (!existsSync(GCLOUD_JAR)) return { env, warning: `firebase-tools runs the emulator JAR it downloads, without the agent that serializes its stream responses (it wraps ${GCLOUD_JAR} only): ${UNSERIALIZED}` };
   const tool = (name) => (javaBin ? join(javaBin, name) : name);
   const javaVersion = javaMajorVersion(tool("java")) ?? 0;
@@ -77,10 +84,12 @@ export function firestoreEmulatorEnv() {
 function launcherFor(jar, tool, withAgent) {
   const agentSource = readFileSync(AGENT_SOURCE, "utf8");
   const key = createHash("sha256").update(`${jar}\n${withAgent ? agentSource : "no agent"}`).digest("hex").slice(0, 12);
-  const launcher = join(CACHE, `firestore-emulator-launcher-${key}.jar`);
+  const launcher = join(CACHE, `${LAUNCHER_PREFIX}${key}${withAgent ? WITH_AGENT_SUFFIX : ".jar"}`);
   if (existsSync(launcher)) return launcher;
   mkdirSync(CACHE, { recursive: true });
   const work = mkdtempSync(join(tmpdir(), "firestore-launcher-"));
+  // Written beside it (the same file system) and renamed, so that a suite starting in parallel never runs half a JAR.
+  const partial = `${launcher}.${process.pid}.partial`;
   const run = (name, args) => {
     const done = spawnSync(tool(name), args, { encoding: "utf8" });
     if (done.status !== 0) throw new Error(`could not build ${launcher}: ${name} ${args.join(" ")}: ${done.error?.message ?? done.stderr}`);
@@ -95,13 +104,12 @@ function launcherFor(jar, tool, withAgent) {
     }
     const manifest = join(work, "MANIFEST.MF");
     writeFileSync(manifest, `${lines.join("\n")}\n`);
-    // Written beside and renamed, so that a suite starting in parallel never runs half a JAR.
-    const partial = join(work, "launcher.jar");
     run("jar", ["--create", "--file", partial, "--manifest", manifest, "-C", classes, "."]);
     renameSync(partial, launcher);
     return launcher;
   } finally {
     rmSync(work, { recursive: true, force: true });
+    rmSync(partial, { force: true });
   }
 }
 
