@@ -55,13 +55,14 @@ public final class SerializedStreamResponses {
   private static final String MANAGER_FIELD = "manager";
   private static final String ADD_TARGET_UNLOCKED = "addTargetWithoutManagerLock";
 
-  /** What each transformed class becomes, and the line the agent prints when it is done. */
-  private static final Map<String, UnaryOperator<byte[]>> TRANSFORMS = Map.of(
-      OBSERVER, SerializedStreamResponses::synchronizeSends,
-      LISTEN_STREAM, SerializedStreamResponses::addTargetUnderManagerLock);
-  private static final Map<String, String> DONE = Map.of(
-      OBSERVER, "sends one message at a time (" + String.join(", ", new TreeSet<>(SENDS)) + " synchronized)",
-      LISTEN_STREAM, "adds each target whole under the ListenStreamManager's lock");
+  /** What a class becomes, and what the agent prints once it has. */
+  private record Change(UnaryOperator<byte[]> transform, String report) {}
+
+  private static final Map<String, Change> CHANGES = Map.of(
+      OBSERVER, new Change(SerializedStreamResponses::synchronizeSends,
+          "sends one message at a time (" + String.join(", ", new TreeSet<>(SENDS)) + " synchronized)"),
+      LISTEN_STREAM, new Change(SerializedStreamResponses::addTargetUnderManagerLock,
+          "adds each target whole under the ListenStreamManager's lock"));
 
   private SerializedStreamResponses() {}
 
@@ -70,11 +71,11 @@ public final class SerializedStreamResponses {
     instrumentation.addTransformer(new ClassFileTransformer() {
       @Override
       public byte[] transform(ClassLoader loader, String className, Class<?> redefined, ProtectionDomain domain, byte[] bytes) {
-        UnaryOperator<byte[]> transform = TRANSFORMS.get(className);
-        if (transform == null) return null;
+        Change change = CHANGES.get(className);
+        if (change == null) return null;
         try {
-          byte[] transformed = transform.apply(bytes);
-          System.err.println("webrtc-lite agent: " + className + " " + DONE.get(className));
+          byte[] transformed = change.transform().apply(bytes);
+          System.err.println("webrtc-lite agent: " + className + " " + change.report());
           return transformed;
         } catch (RuntimeException | Error failure) {
           // A transformer's exception is swallowed by the JVM: say it, or the race comes back unseen.
