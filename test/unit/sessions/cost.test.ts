@@ -24,13 +24,14 @@ const side = fc
   );
 
 /** Any call shape the model accepts. */
-const shapes: fc.Arbitrary<CallShape> = fc.tuple(side, side).chain(([caller, callee]) =>
+const shapes: fc.Arbitrary<CallShape> = fc.tuple(side, side, fc.boolean()).chain(([caller, callee, triggerDeletedFirst]) =>
   fc.integer({ min: 0, max: caller.batches }).map((late) => ({
     callerCandidates: caller.candidates,
     callerBatches: caller.batches,
     calleeCandidates: callee.candidates,
     calleeBatches: callee.batches,
     callerBatchesAfterAccept: late,
+    triggerDeletedFirst,
   })),
 );
 
@@ -64,7 +65,7 @@ describe("cost model", () => {
     );
   });
 
-  it("charges one write per append batch, one listener read per callee batch and per caller batch the callee's listener sees; nothing else depends on the shape", () => {
+  it("charges one write per append batch, one listener read per callee batch and per caller batch the callee's listener sees, one rules read when the trigger deleted the other side's document first; nothing else depends on the shape", () => {
     const base = signalingCallCost(FIVE_AND_FIVE).totals;
     fc.assert(
       fc.property(shapes, (shape) => {
@@ -74,7 +75,7 @@ describe("cost model", () => {
         assert.deepEqual(cost, {
           writes: base.writes + extraCallerBatches + extraCalleeBatches,
           listenerReads: base.listenerReads + extraCalleeBatches + (shape.callerBatchesAfterAccept ?? 0),
-          otherReads: base.otherReads,
+          otherReads: base.otherReads + (shape.triggerDeletedFirst ? 1 : 0),
           deletes: base.deletes,
         });
       }),
@@ -87,10 +88,12 @@ describe("cost model", () => {
     assert.equal(steps.filter((step) => /callee appends its 8 candidates and end-of-candidates in 3 batch/.test(step)).length, 1);
   });
 
-  it("keeps a 5+5 call within the budget it was designed to: at most 13 writes and 15 reads", () => {
+  it("keeps a 5+5 call within the budget it was designed to: at most 13 writes and 15 reads (16 when the trigger deleted the other side's document first)", () => {
     const cost = signalingCallCost(FIVE_AND_FIVE).totals;
     assert.ok(cost.writes <= 13, `${cost.writes} writes`);
     assert.ok(reads(cost) <= 15, `${reads(cost)} reads`);
+    const raced = signalingCallCost({ ...FIVE_AND_FIVE, triggerDeletedFirst: true }).totals;
+    assert.deepEqual({ writes: raced.writes, reads: reads(raced), deletes: raced.deletes }, { writes: cost.writes, reads: reads(cost) + 1, deletes: cost.deletes });
   });
 
   it("pays no more than Google's codelab once candidates pile up: the codelab pays a write and a read for each", () => {

@@ -15,6 +15,12 @@ export interface CallShape {
   calleeBatches: number;
   /** Caller batches written after the callee attached its listener (usually 0: it rang first). */
   callerBatchesAfterAccept?: number;
+  /**
+   * The trigger's `connected → ended` deleted the other side's candidates document before that
+   * side did (usually not: the other side hears of the hang-up from its listener before any
+   * function runs). Its delete then finds nothing, and the rules read the session to allow it.
+   */
+  triggerDeletedFirst?: boolean;
 }
 
 /** Operations of one protocol step. */
@@ -45,7 +51,10 @@ export const LIMITS_RULE_READS = 4;
 /** Reads each sweep run pays even when there is nothing to do: three queries, one read each. */
 export const SWEEP_QUERIES_PER_RUN = 3;
 
-/** Operations for one complete call under the documented protocol (worst case: the trigger keeps up). */
+/**
+ * Operations for one complete call under the documented protocol, each status write of the
+ * trigger seen by the listeners attached at the time (a late trigger costs fewer listener reads).
+ */
 export function signalingCallCost(shape: CallShape): CallCost {
   checkShape(shape);
   const lateCallerBatches = shape.callerBatchesAfterAccept ?? 0;
@@ -66,7 +75,9 @@ export function signalingCallCost(shape: CallShape): CallCost {
     row(`callee appends its ${shape.calleeCandidates} candidates and end-of-candidates in ${shape.calleeBatches} batch(es); the caller's peer-candidates listener sees each`, shape.calleeBatches, shape.calleeBatches),
     row("caller reports ICE connected; trigger: answered → connected (nobody listens to the session any more)", 2, 0),
     row("a participant hangs up: deletes its candidates document and writes its end request, back to back; the other side's listener sees the deletion (free)", 1, 0, 0, 1),
-    row("the other side deletes its own candidates document (with no function running it would stay until the TTL)", 0, 0, 0, 1),
+    shape.triggerDeletedFirst
+      ? row("the other side deletes its own candidates document, which the trigger's end deleted first: the rules read the session to let a participant delete a missing document", 0, 0, 1, 1)
+      : row("the other side deletes its own candidates document (with no function running it would stay until the TTL)", 0, 0, 0, 1),
     row("trigger: connected → ended, deletes both candidate documents (both are already gone)", 1, 0, 0, 2),
     row("sweep after expire_at: its query returns the ended session, which it deletes alone", 0, 0, 1, 1),
   ];
