@@ -5,8 +5,10 @@
 // SDK drops the stream as "Received message larger than max" and its listeners go silent for up to
 // a minute. This load broke a client's stream in 7 of 10 runs without the agent. Every other suite
 // depends on what it proves: a listener that waits is waiting for the code under test. The agent's
-// other change (a target added whole under the emulator's listener lock, so that a commit's change
-// is never sent before the older documents read for the target) is checked by its own report.
+// other changes (a target added whole under the emulator's listener lock, so that a commit's change
+// is never sent before the older documents read for the target; and every stream of a commit told
+// it is in sync even when another client's stream closed meanwhile, which lost-acks.test.ts cuts
+// on purpose) are checked by their reports.
 import { strict as assert } from "node:assert";
 import { randomUUID } from "node:crypto";
 import { doc, onSnapshot, serverTimestamp, setDoc, type DocumentSnapshot } from "firebase/firestore";
@@ -82,7 +84,7 @@ describe("the Firestore emulator's Listen streams under load (the launcher's age
     assert.ok(heard.every((count) => count > 1), `every watched document's listener hears the writes: ${heard.join(", ")}`);
   });
 
-  it("runs with the launcher's agent, both of its changes reported by the emulator (or says why not)", () => {
+  it("runs with the launcher's agent, each of its changes reported by the emulator (or says why not)", () => {
     const log = suite.stack.firestoreLog();
     const reports = log.split("\n").filter((line) => line.startsWith("webrtc-lite agent:"));
     const { warning } = firestoreEmulatorEnv();
@@ -93,7 +95,11 @@ describe("the Firestore emulator's Listen streams under load (the launcher's age
     }
     assert.deepEqual(
       reports.map((line) => line.replace(/^webrtc-lite agent: \S+ /, "")).sort(),
-      ["adds each target whole under the ListenStreamManager's lock", "sends one message at a time (onCompleted, onError, onNext synchronized)"].sort(),
+      [
+        "adds each target whole under the ListenStreamManager's lock",
+        "sends one message at a time (onCompleted, onError, onNext synchronized)",
+        "tells every open stream it is in sync, past one that has closed",
+      ].sort(),
       `the emulator's log:\n${reports.join("\n")}`,
     );
   });

@@ -4,11 +4,15 @@ import java.lang.classfile.AccessFlags;
 import java.lang.classfile.ClassFile;
 import java.lang.classfile.ClassModel;
 import java.lang.classfile.ClassTransform;
+import java.lang.classfile.CodeTransform;
 import java.lang.classfile.FieldModel;
 import java.lang.classfile.Label;
 import java.lang.classfile.MethodModel;
+import java.lang.classfile.Opcode;
 import java.lang.classfile.TypeKind;
+import java.lang.classfile.instruction.InvokeInstruction;
 import java.lang.constant.ClassDesc;
+import java.lang.constant.ConstantDescs;
 import java.lang.constant.MethodTypeDesc;
 import java.lang.instrument.ClassFileTransformer;
 import java.lang.instrument.Instrumentation;
@@ -20,7 +24,7 @@ import java.util.function.UnaryOperator;
 
 /**
  * The Java agent of the Firestore emulator's launcher JAR (its Launcher-Agent-Class): keeps
- * each Listen stream's messages whole and in order.
+ * each Listen stream's messages whole and in order, and tells every open stream of a commit.
  *
  * <p>The emulator answers a Listen stream from two threads with no lock between them: the thread
  * that reads the client's request (adding a target sends ADD, the documents read for it, CURRENT)
@@ -38,6 +42,12 @@ import java.util.function.UnaryOperator;
  *       listener never holds that write. The stream's addTarget now runs whole under the
  *       manager's lock, as a commit's notifyListeners does, so a commit comes before it (and is
  *       in what it reads) or after it (and is sent after its CURRENT).
+ *   <li>After a commit has sent each changed target's documents, the ListenStreamManager tells
+ *       every stream it wrote to that it is in sync (a NO_CHANGE with a read time, which is what
+ *       makes the SDK raise a snapshot), one stream after the other, and the first stream whose
+ *       client has gone meanwhile throws: the streams after it never hear it, and their
+ *       listeners hold the commit's documents unseen until another commit reaches them. Each
+ *       stream is now told on its own, a closed one skipped (its own cancellation removes it).
  * </ul>
  */
 public final class SerializedStreamResponses {
@@ -55,6 +65,18 @@ public final class SerializedStreamResponses {
   private static final String MANAGER_FIELD = "manager";
   private static final String ADD_TARGET_UNLOCKED = "addTargetWithoutManagerLock";
 
+  /** The emulator's registry of listen targets, and its method that tells streams they are in sync. */
+  private static final String MANAGER = "com/google/cloud/datastore/emulator/impl/watch/ListenStreamManager";
+  private static final String NOTIFY_LISTENERS_SYNCED = "notifyListenersSynced";
+
+  /** One Listen stream as the manager sees it, its in-sync message, and what it throws once its client has gone. */
+  private static final ClassDesc LISTEN_STREAM_TYPE = ClassDesc.ofInternalName("com/google/cloud/datastore/emulator/impl/watch/ListenStream");
+  private static final String NOTIFY_SYNCED = "notifySynced";
+  private static final ClassDesc STREAM_CLOSED = ClassDesc.ofInternalName("com/google/cloud/datastore/emulator/impl/util/StreamTransportClosedException");
+
+  /** The method the agent adds to the manager: one stream's in-sync message, unless that stream has closed. */
+  private static final String NOTIFY_SYNCED_UNLESS_CLOSED = "notifySyncedUnlessClosed";
+
   /** What a class becomes, and what the agent prints once it has. */
   private record Change(UnaryOperator<byte[]> transform, String report) {}
 
@@ -62,7 +84,9 @@ public final class SerializedStreamResponses {
       OBSERVER, new Change(SerializedStreamResponses::synchronizeSends,
           "sends one message at a time (" + String.join(", ", new TreeSet<>(SENDS)) + " synchronized)"),
       LISTEN_STREAM, new Change(SerializedStreamResponses::addTargetUnderManagerLock,
-          "adds each target whole under the ListenStreamManager's lock"));
+          "adds each target whole under the ListenStreamManager's lock"),
+      MANAGER, new Change(SerializedStreamResponses::syncEveryOpenStream,
+          "tells every open stream it is in sync, past one that has closed"));
 
   private SerializedStreamResponses() {}
 
@@ -94,6 +118,47 @@ public final class SerializedStreamResponses {
           if (element instanceof AccessFlags flags) method.withFlags(flags.flagsMask() | ClassFile.ACC_SYNCHRONIZED);
           else method.with(element);
         }));
+  }
+
+  /**
+   * Makes notifyListenersSynced call a new static method of the manager for each stream instead
+   * of the stream's notifySynced: the new method catches what a closed stream throws.
+   */
+  private static byte[] syncEveryOpenStream(byte[] bytes) {
+    ClassFile classFile = ClassFile.of();
+    ClassModel model = classFile.parse(bytes);
+    ClassDesc self = model.thisClass().asSymbol();
+    MethodTypeDesc notifySynced = MethodTypeDesc.of(ConstantDescs.CD_void);
+    MethodTypeDesc unlessClosed = MethodTypeDesc.of(ConstantDescs.CD_void, LISTEN_STREAM_TYPE);
+    int[] replaced = {0};
+    CodeTransform callUnlessClosed = (code, element) -> {
+      if (element instanceof InvokeInstruction call && call.opcode() == Opcode.INVOKEINTERFACE
+          && call.owner().asSymbol().equals(LISTEN_STREAM_TYPE) && call.name().equalsString(NOTIFY_SYNCED)) {
+        code.invokestatic(self, NOTIFY_SYNCED_UNLESS_CLOSED, unlessClosed);
+        replaced[0] += 1;
+      } else {
+        code.with(element);
+      }
+    };
+    byte[] transformed = classFile.transformClass(model,
+        ClassTransform.transformingMethodBodies(method -> method.methodName().equalsString(NOTIFY_LISTENERS_SYNCED), callUnlessClosed)
+            .andThen(ClassTransform.endHandler(builder -> builder.withMethodBody(NOTIFY_SYNCED_UNLESS_CLOSED, unlessClosed,
+                ClassFile.ACC_PRIVATE | ClassFile.ACC_STATIC | ClassFile.ACC_SYNTHETIC, code -> {
+                  Label start = code.newLabel();
+                  Label end = code.newLabel();
+                  Label closed = code.newLabel();
+                  code.labelBinding(start);
+                  code.aload(0).invokeinterface(LISTEN_STREAM_TYPE, NOTIFY_SYNCED, notifySynced);
+                  code.labelBinding(end);
+                  code.return_();
+                  code.labelBinding(closed);
+                  code.pop().return_();
+                  code.exceptionCatch(start, end, closed, STREAM_CLOSED);
+                }))));
+    if (replaced[0] != 1) {
+      throw new IllegalStateException(NOTIFY_LISTENERS_SYNCED + " calls " + NOTIFY_SYNCED + " " + replaced[0] + " times, not once");
+    }
+    return transformed;
   }
 
   /**
