@@ -71,6 +71,7 @@ for (const result of results) {
 for (const result of results) {
   const failures = /^\s*\d+ failing\b[\s\S]*/m.exec(result.output)?.[0];
   if (failures) process.stdout.write(`\n──── failures again, ${result.label ?? main.join(", ")} ────\n${failures}`);
+  if (result.died) process.stdout.write(`\n!!! the mocha of ${result.label ?? main.join(", ")} ended (${result.died}) before its summary: its test process died during the last test it printed !!!\n`);
 }
 const sum = (key) => results.reduce((total, result) => total + result[key], 0);
 // One closing line for the whole run, whichever mocha each test ran in.
@@ -82,7 +83,7 @@ process.exit(results.some((result) => result.code !== 0) ? 1 : 0);
  * end. Either way the counts of its summary are read from it.
  * @param {string[]} specs
  * @param {{ live: boolean, label?: string }} options
- * @returns {Promise<{ code: number, live: boolean, label?: string, output: string, passed: number, failed: number, pending: number }>}
+ * @returns {Promise<{ code: number, died?: string, live: boolean, label?: string, output: string, passed: number, failed: number, pending: number }>}
  */
 function runMocha(specs, options) {
   return new Promise((resolve) => {
@@ -102,7 +103,9 @@ function runMocha(specs, options) {
     });
     mocha.once("close", (code, signal) => {
       const count = (word) => Number(new RegExp(`^\\s*(\\d+) ${word}\\b`, "m").exec(output)?.[1] ?? 0);
-      resolve({ code: code ?? (signal ? 1 : 0), live: options.live, label: options.label, output, passed: count("passing"), failed: count("failing"), pending: count("pending") });
+      // A test process that dies (a native module's crash, an OOM kill) prints no summary at all.
+      const died = /^\s*\d+ passing\b/m.test(output) ? undefined : signal ? `signal ${signal}` : `exit code ${code}`;
+      resolve({ code: (code ?? (signal ? 1 : 0)) || (died ? 1 : 0), died, live: options.live, label: options.label, output, passed: count("passing"), failed: count("failing"), pending: count("pending") });
     });
   });
 }
