@@ -10,7 +10,6 @@ import { describeTimings, openCallPage, placeCall } from "../helpers/call-pages"
 import {
   bundleApp,
   createConsumerApp,
-  knownCallFlake,
   installedPackages,
   packPublishedPackages,
   runNodeCall,
@@ -165,13 +164,7 @@ describe("an app installs the packed contract and client and calls with them, in
       iceServers: { caller: iceServers("consumer-node-caller"), callee: iceServers("consumer-node-callee") },
       stepTimeoutMs: NODE_STEP_TIMEOUT_MS,
     };
-    let result = await runNodeCall(app, config, NODE_CALL_TIMEOUT_MS);
-    const flake = knownCallFlake(result);
-    if (flake) {
-      // A cause this test does not examine (see knownCallFlake): said loudly, and called once more with new users.
-      console.warn(`      !!! the Node app's call could not connect: ${flake}; calling once more`);
-      result = await runNodeCall(app, config, NODE_CALL_TIMEOUT_MS);
-    }
+    const result = await runNodeCall(app, config, NODE_CALL_TIMEOUT_MS);
     if (result.error !== undefined) {
       // What each side went through and what coturn refused: enough to tell ICE from signaling.
       const coturn = site.coturn.output().split("\n").filter((line) => /error|fail|refus|quota|alloc/i.test(line)).slice(-20);

@@ -259,25 +259,6 @@ export interface SideTrace {
 }
 
 /**
- * Why a Node call that did not connect failed for a known reason outside the packages' code,
- * in a sentence, or `undefined`: past the answer, one side's listener never brought entries
- * that the other side's writes had committed. The Firestore emulator can register a new
- * listener's target while a write to its document commits, and then neither the first snapshot
- * nor a later one holds that write (production Firestore does not lose updates).
- */
-export function knownCallFlake(result: NodeCallResult): string | undefined {
-  if (result.ok || !/before it was connected|both sides to connect/.test(result.error ?? "")) return undefined;
-  for (const [role, other] of [["caller", "callee"], ["callee", "caller"]] as const) {
-    const { seen } = result.sides[role];
-    const { written } = result.sides[other];
-    if (seen < written) {
-      return `the Firestore emulator lost a listener update: the ${role}'s listener on the ${other}'s candidates document brought at most ${seen} of the ${written} entries the ${other} had written`;
-    }
-  }
-  return undefined;
-}
-
-/**
  * Runs the app's call.mjs on this Node (the repo's), with no loader or condition of the
  * workspace, and returns its result, also of a call that failed (`ok: false`, `error`, `sides`);
  * the child is killed if it outlives `timeoutMs`.

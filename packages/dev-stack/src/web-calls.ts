@@ -7,7 +7,7 @@ import { performance } from "node:perf_hooks";
 import { RTCPeerConnection } from "@roamhq/wrtc";
 import { deleteApp, initializeApp } from "firebase/app";
 import { connectAuthEmulator, getAuth, signInAnonymously } from "firebase/auth";
-import { connectFirestoreEmulator, disableNetwork, enableNetwork, getFirestore, terminate, type Firestore } from "firebase/firestore";
+import { connectFirestoreEmulator, getFirestore, terminate, type Firestore } from "firebase/firestore";
 import { listenForCalls, startCall, type Call, type CallOptions, type IncomingCall, type PeerConnection } from "@webrtc-lite/client/call/call";
 import { firestoreSignaling, type SignalingWrite } from "@webrtc-lite/client/call/firestore";
 import type { CallError, CallPhase } from "@webrtc-lite/client/call/state";
@@ -114,7 +114,11 @@ export class DataCall {
   attach(call: Call, channel: Promise<RTCDataChannel>): void {
     this.call = call;
     this.phases.push({ phase: call.state.phase, at: nowMs() });
-    call.onStateChange((state) => this.phases.push({ phase: state.phase, at: nowMs() }));
+    call.onStateChange((state) => {
+      this.phases.push({ phase: state.phase, at: nowMs() });
+      // The ended call closes its peer connection: a send racing that close can crash libwebrtc's Node binding.
+      if (state.phase === "ended") clearInterval(this.ticker);
+    });
     void channel.then((open) => {
       this.channel = open;
       open.onmessage = () => this.arrivals.push(nowMs());
@@ -125,7 +129,7 @@ export class DataCall {
   startTicking(everyMs = 50): void {
     this.ticker = setInterval(() => {
       try {
-        if (this.channel?.readyState === "open") this.channel.send("tick");
+        if (this.call.state.phase !== "ended" && this.channel?.readyState === "open") this.channel.send("tick");
       } catch {
         // The channel closed between the check and the send (the call is ending): no tick.
       }
@@ -158,36 +162,6 @@ export class DataCall {
     clearInterval(this.ticker);
     this.pc.close();
   }
-}
-
-/**
- * How long a call may go without both sides connected after the callee's answer committed before
- * a listener counts as silenced by the emulator: relay-only calls here connect within 2–6 s of
- * the answer, even 20 at once.
- */
-const SILENT_LISTENER_MS = 10_000;
-
-/**
- * The Firestore emulator at times never tells a listener of a change (no error, no snapshot;
- * seen under load with dozens of clients): a caller whose session listener missed the answer
- * stays `ringing`, one whose peer-candidates listener missed the callee's candidates stays at ICE
- * `new`, while the callee's ICE fails for want of the caller. An app gets its streams back when
- * it returns to the foreground or its network changes; this does that once, loudly, for both
- * clients of a call not connected in time: network off and on, so their listeners resume from
- * their resume tokens.
- */
-function reviveIfNotConnected(users: CallUser[], sides: DataCall[]): () => void {
-  const timer = setTimeout(() => {
-    if (sides.every((side) => side.call.state.phase === "connected")) return;
-    const states = sides.map((side) => `${side.call.role} ${side.call.state.phase}, ICE ${side.pc.iceConnectionState}`).join("; ");
-    console.warn(`      !!! a call not connected ${SILENT_LISTENER_MS / 1_000} s after its answer (${states}): the emulator may have silenced a listener; reconnecting both clients once`);
-    for (const user of users) {
-      void disableNetwork(user.db)
-        .then(() => enableNetwork(user.db))
-        .catch(() => undefined); // the call ended and its client closed meanwhile
-    }
-  }, SILENT_LISTENER_MS);
-  return () => clearTimeout(timer);
 }
 
 function newPeer(user: CallUser): RTCPeerConnection & PeerConnection {
@@ -262,8 +236,7 @@ export async function connectCall(
     );
     const answerStart = nowMs();
     incoming.attach(await ringing.call.answer(incoming.pc), calleeOpen);
-    const stopWatching = reviveIfNotConnected([caller, callee], [outgoing, incoming]);
-    const [callerConnected, calleeConnected] = await Promise.all([outgoing.phaseAfter("connected", 0, timeoutMs), incoming.phaseAfter("connected", 0, timeoutMs)]).finally(stopWatching);
+    const [callerConnected, calleeConnected] = await Promise.all([outgoing.phaseAfter("connected", 0, timeoutMs), incoming.phaseAfter("connected", 0, timeoutMs)]);
     let open = false;
     void Promise.all([callerOpen, calleeOpen]).then(() => (open = true));
     await waitFor("both data channels to open", () => (open ? true : undefined), timeoutMs, 10);
