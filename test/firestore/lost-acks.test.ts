@@ -195,6 +195,7 @@ function loadSuite(title: string, emulators: EmulatorName[], withCuts: boolean):
           const hangingUp = index % 4 < 2 ? caller : callee;
           const outgoing = new DataCall(new RTCPeerConnection(caller.user.peerConfig()));
           const incoming = new DataCall(new RTCPeerConnection(callee.user.peerConfig()));
+          DataCall.pair(outgoing, incoming);
           closers.push(() => outgoing.close(), () => incoming.close());
           try {
             const channel = outgoing.pc.createDataChannel("ticks", MEDIA_LIKE_CHANNEL);

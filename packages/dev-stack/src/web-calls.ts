@@ -101,8 +101,32 @@ export class DataCall {
   /** Every `iceConnectionState` with the time it was reported. */
   readonly iceStates: Array<{ state: string; at: number }> = [];
 
+  /** Whether the peer connection was closed (by the call when it ended, or by `close`). */
+  private closed = false;
+  /** The other side of the call, when it runs in this process too (see `pair`). */
+  private partner: DataCall | undefined;
+
   constructor(readonly pc: RTCPeerConnection & PeerConnection) {
     pc.addEventListener("iceconnectionstatechange", () => this.iceStates.push({ state: pc.iceConnectionState, at: nowMs() }));
+    // libwebrtc's Node binding frees a data channel's native side when the channel closes (its
+    // peer connection's close, or the other side's), and the channel's readyState may still say
+    // "open" for a turn of the event loop: a tick sent then crashes the process (SIGSEGV, a null
+    // channel in RTCDataChannel::Send). So ticking stops at the close itself, on both sides of a
+    // pair, and the native close runs once (the call closes it when it ends, the test after).
+    const closePeer = pc.close.bind(pc);
+    pc.close = () => {
+      this.stopTicking();
+      this.partner?.stopTicking();
+      if (this.closed) return;
+      this.closed = true;
+      closePeer();
+    };
+  }
+
+  /** Links the two sides of one call run in this process: when either closes, neither ticks on (the other's channel closes with it). */
+  static pair(outgoing: DataCall, incoming: DataCall): void {
+    outgoing.partner = incoming;
+    incoming.partner = outgoing;
   }
 
   /** CallOptions that record warnings here, on top of `options`. */
@@ -114,11 +138,7 @@ export class DataCall {
   attach(call: Call, channel: Promise<RTCDataChannel>): void {
     this.call = call;
     this.phases.push({ phase: call.state.phase, at: nowMs() });
-    call.onStateChange((state) => {
-      this.phases.push({ phase: state.phase, at: nowMs() });
-      // The ended call closes its peer connection: a send racing that close can crash libwebrtc's Node binding.
-      if (state.phase === "ended") clearInterval(this.ticker);
-    });
+    call.onStateChange((state) => this.phases.push({ phase: state.phase, at: nowMs() }));
     void channel.then((open) => {
       this.channel = open;
       open.onmessage = () => this.arrivals.push(nowMs());
@@ -129,11 +149,16 @@ export class DataCall {
   startTicking(everyMs = 50): void {
     this.ticker = setInterval(() => {
       try {
-        if (this.call.state.phase !== "ended" && this.channel?.readyState === "open") this.channel.send("tick");
+        if (this.channel?.readyState === "open") this.channel.send("tick");
       } catch {
         // The channel closed between the check and the send (the call is ending): no tick.
       }
     }, everyMs);
+  }
+
+  /** Stops sending ticks (idempotent). */
+  stopTicking(): void {
+    clearInterval(this.ticker);
   }
 
   /** Resolves with the arrival time of the first tick after `since`; rejects after `timeoutMs`. */
@@ -159,7 +184,6 @@ export class DataCall {
 
   /** Stops ticking and closes the peer connection (idempotent). */
   close(): void {
-    clearInterval(this.ticker);
     this.pc.close();
   }
 }
@@ -201,6 +225,7 @@ export async function connectCall(
 ): Promise<CallPair> {
   const outgoing = new DataCall(newPeer(caller));
   const incoming = new DataCall(newPeer(callee));
+  DataCall.pair(outgoing, incoming);
   preparePeer(outgoing.pc);
   preparePeer(incoming.pc);
   const withServers = (user: CallUser, side: DataCall): CallOptions =>
