@@ -5,7 +5,7 @@ import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["functions/**", "**/node_modules/**", "**/dist/**", "test-output/**", "**/*.mjs", "**/*.d.mts"] },
+  { ignores: ["functions/**", "**/node_modules/**", "**/dist/**", "test-output/**", "**/*.mjs", "**/*.d.mts", "**/*.cjs", "**/*.d.cts"] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

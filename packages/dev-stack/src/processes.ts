@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { cleanUpRegistered, register, type LeftoverAction } from "./leftovers.cjs";
 
 /** A long-running child process whose output is kept for assertions and failure reports. */
 export interface RunningProcess {
@@ -13,20 +14,14 @@ export interface RunningProcess {
 
 // Each child runs in a process group of its own, so a Ctrl-C in the terminal (sent to the
 // foreground group only) or an exit before the `after` hooks ran would leave it running. These
-// hooks kill every group still alive when the test process exits or is interrupted.
-const liveGroups = new Set<number>();
+// hooks kill every group still alive when the test process exits or is interrupted; a test
+// process that dies without running them (a native crash, SIGKILL) leaves that to the reaper of
+// leftovers.cjs, which kills what was still registered.
 const exitKillers = new Set<() => void>();
 let exitHooksInstalled = false;
 
 function killLiveGroups(): void {
-  for (const pid of liveGroups) {
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }
-  liveGroups.clear();
+  cleanUpRegistered();
   for (const kill of exitKillers) {
     try {
       kill();
@@ -46,6 +41,15 @@ export function killOnExit(kill: () => void): () => void {
   installExitHooks();
   exitKillers.add(kill);
   return () => exitKillers.delete(kill);
+}
+
+/**
+ * Runs `action` if the test process exits, is interrupted or dies before the returned function
+ * is called (the reaper covers a death no handler sees).
+ */
+export function reapOnExit(action: LeftoverAction): () => void {
+  installExitHooks();
+  return register(action);
 }
 
 function installExitHooks(): void {
@@ -68,7 +72,7 @@ export function startProcess(command: string, args: string[], options: SpawnOpti
   installExitHooks();
   const child = spawn(command, args, { ...options, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const group = child.pid;
-  if (group !== undefined) liveGroups.add(group);
+  const forgetGroup = group !== undefined ? register({ group }) : () => undefined;
   let output = "";
   const listeners = new Set<() => void>();
   const append = (chunk: Buffer): void => {
@@ -127,7 +131,7 @@ export function startProcess(command: string, args: string[], options: SpawnOpti
         } catch {
           // The whole group is gone.
         }
-        liveGroups.delete(group);
+        forgetGroup();
       }
     },
   };
