@@ -5,7 +5,7 @@ import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["functions/**", "**/node_modules/**", "**/dist/**", "test-output/**", "**/*.mjs", "**/*.d.mts", "**/*.cjs", "**/*.d.cts"] },
+  { ignores: ["functions/**", "**/node_modules/**", "**/dist/**", "test-output/**", "**/*.mjs", "**/*.d.mts"] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

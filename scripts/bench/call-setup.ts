@@ -55,7 +55,7 @@ interface SeriesResult {
 
 async function measureSeries(title: string, emulators: EmulatorName[], peerConfig: PeerConfig): Promise<SeriesResult> {
   const result: SeriesResult = { title, cold: {}, calls: [], baselines: [], limits: [], failures: [], warnings: [], streamFailures: 0, attempted: 0 };
-  // Interrupted (Ctrl-C, SIGTERM) or killed, the emulators and coturn are stopped by @webrtc-lite/dev-stack/processes (and its reaper).
+  // Interrupted (Ctrl-C, SIGTERM), the emulators and coturn are killed by test/helpers/processes.ts.
   const stack = await startSignalingStack(emulators);
   const closers: Array<() => Promise<void> | void> = [];
   try {

@@ -1,10 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pickPorts } from "./ports";
-import { killFirestoreEmulator } from "./leftovers.cjs";
-import { reapOnExit, startProcess, type RunningProcess } from "./processes";
+import { killOnExit, startProcess, type RunningProcess } from "./processes";
 import { FUNCTIONS_REGION } from "@webrtc-lite/contract/credentials";
 
 /** The repository root (this file lives in test/helpers). */
@@ -93,7 +92,7 @@ export async function startEmulatorStack(options: EmulatorStackOptions): Promise
   const firebase = join(REPO_ROOT, "node_modules", ".bin", "firebase");
   // firebase-tools starts the Firestore emulator in a process group of its own: kill it by port
   // if this process is interrupted before the stack is stopped.
-  const forgetJava = reapOnExit({ firestorePort: firestore });
+  const forgetJava = killOnExit(() => killFirestoreEmulator(firestore));
   const emulators: RunningProcess = startProcess(
     firebase,
     ["emulators:start", "--only", options.emulators.join(","), "--project", PROJECT_ID],
@@ -126,6 +125,31 @@ async function stopStack(emulators: RunningProcess, dir: string, firestorePort: 
   await emulators.stop();
   killFirestoreEmulator(firestorePort);
   await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * firebase-tools starts the Firestore emulator (Java) detached, in a process group of its own,
+ * and an interrupted CLI does not always stop it: left running, it would outlive the suite and
+ * keep CI's output open. Kills the process serving this stack's Firestore port, if any
+ * (synchronously, so that it can run from an exit handler).
+ */
+function killFirestoreEmulator(port: number): void {
+  const marker = `\0--port\0${port}\0`;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline = "";
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+    } catch {
+      continue; // It exited while we looked.
+    }
+    if (!(cmdline.split("\0")[0] ?? "").endsWith("java") || !cmdline.includes(marker)) continue;
+    try {
+      process.kill(Number(entry), "SIGKILL");
+    } catch {
+      // It exited on its own meanwhile.
+    }
+  }
 }
 
 /**

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
-import { cleanUpRegistered, register, type LeftoverAction } from "./leftovers.cjs";
 
 /** A long-running child process whose output is kept for assertions and failure reports. */
 export interface RunningProcess {
@@ -14,14 +13,20 @@ export interface RunningProcess {
 
 // Each child runs in a process group of its own, so a Ctrl-C in the terminal (sent to the
 // foreground group only) or an exit before the `after` hooks ran would leave it running. These
-// hooks kill every group still alive when the test process exits or is interrupted; a test
-// process that dies without running them (a native crash, SIGKILL) leaves that to the reaper of
-// leftovers.cjs, which kills what was still registered.
+// hooks kill every group still alive when the test process exits or is interrupted.
+const liveGroups = new Set<number>();
 const exitKillers = new Set<() => void>();
 let exitHooksInstalled = false;
 
 function killLiveGroups(): void {
-  cleanUpRegistered();
+  for (const pid of liveGroups) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+  liveGroups.clear();
   for (const kill of exitKillers) {
     try {
       kill();
@@ -41,15 +46,6 @@ export function killOnExit(kill: () => void): () => void {
   installExitHooks();
   exitKillers.add(kill);
   return () => exitKillers.delete(kill);
-}
-
-/**
- * Runs `action` if the test process exits, is interrupted or dies before the returned function
- * is called (the reaper covers a death no handler sees).
- */
-export function reapOnExit(action: LeftoverAction): () => void {
-  installExitHooks();
-  return register(action);
 }
 
 function installExitHooks(): void {
@@ -72,7 +68,7 @@ export function startProcess(command: string, args: string[], options: SpawnOpti
   installExitHooks();
   const child = spawn(command, args, { ...options, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const group = child.pid;
-  const forgetGroup = group !== undefined ? register({ group }) : () => undefined;
+  if (group !== undefined) liveGroups.add(group);
   let output = "";
   const listeners = new Set<() => void>();
   const append = (chunk: Buffer): void => {
@@ -131,7 +127,7 @@ export function startProcess(command: string, args: string[], options: SpawnOpti
         } catch {
           // The whole group is gone.
         }
-        forgetGroup();
+        liveGroups.delete(group);
       }
     },
   };
