@@ -75,9 +75,14 @@ export function signalingCallCost(shape: CallShape): CallCost {
     row(`callee appends its ${shape.calleeCandidates} candidates and end-of-candidates in ${shape.calleeBatches} batch(es); the caller's peer-candidates listener sees each`, shape.calleeBatches, shape.calleeBatches),
     row("caller reports ICE connected; trigger: answered → connected (nobody listens to the session any more)", 2, 0),
     row("a participant hangs up: deletes its candidates document and writes its end request, back to back; the other side's listener sees the deletion (free)", 1, 0, 0, 1),
-    shape.triggerDeletedFirst
-      ? row("the other side deletes its own candidates document, which the trigger's end deleted first: the rules read the session to let a participant delete a missing document", 0, 0, 1, 1)
-      : row("the other side deletes its own candidates document (with no function running it would stay until the TTL)", 0, 0, 0, 1),
+    row(
+      "the other side deletes its own candidates document (with no function running it would stay until the TTL)" +
+        (shape.triggerDeletedFirst ? "; the trigger's end deleted it first, so the rules read the session to let a participant delete a missing document" : ""),
+      0,
+      0,
+      shape.triggerDeletedFirst ? 1 : 0,
+      1,
+    ),
     row("trigger: connected → ended, deletes both candidate documents (both are already gone)", 1, 0, 0, 2),
     row("sweep after expire_at: its query returns the ended session, which it deletes alone", 0, 0, 1, 1),
   ];
